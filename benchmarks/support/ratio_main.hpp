@@ -1,0 +1,101 @@
+// A main() for stageflow's benchmark programs: runs Google Benchmark as usual, then prints each
+// declared pair "ours vs baseline" as a ratio of CPU time per iteration, with the goal it should meet.
+//
+//   STAGEFLOW_BENCHMARK_RATIO("Runner<> vs by hand", "BM_runner_empty", "BM_by_hand", 1.05);
+//   STAGEFLOW_BENCHMARK_MAIN();
+//
+// A ratio below 1 means ours is faster. When repetitions are used, the median is compared.
+// Goals are reported, not enforced: timing is not a pass/fail test on a shared machine.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace stageflow::bench {
+
+struct RatioGoal {
+  std::string title;
+  std::string ours;
+  std::string baseline;
+  double max_ratio;  // the goal: ours / baseline at most this; 0 means "report only"
+};
+
+inline std::vector<RatioGoal>& ratio_goals() {
+  static std::vector<RatioGoal> goals;
+  return goals;
+}
+
+struct RegisterRatio {
+  RegisterRatio(std::string title, std::string ours, std::string baseline, double max_ratio) {
+    ratio_goals().push_back({std::move(title), std::move(ours), std::move(baseline), max_ratio});
+  }
+};
+
+/// Console output as usual, and the CPU time per iteration of every run kept by name.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& run : runs) {
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.run_type == Run::RT_Iteration || median) {
+        // Strip the aggregate suffix so a median replaces the individual repetitions.
+        std::string name = run.run_name.str();
+        if (median || !cpu_ns_.count(name)) cpu_ns_[name] = run.GetAdjustedCPUTime() * to_ns(run.time_unit);
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    if (ratio_goals().empty()) return;
+    std::printf("\n%-52s %12s %12s %8s %8s\n", "ours vs baseline", "ours ns", "base ns", "ratio", "goal");
+    for (const auto& goal : ratio_goals()) {
+      auto ours = cpu_ns_.find(goal.ours);
+      auto base = cpu_ns_.find(goal.baseline);
+      if (ours == cpu_ns_.end() || base == cpu_ns_.end() || base->second <= 0) continue;  // filtered out
+      const double ratio = ours->second / base->second;
+      char goal_text[32] = "-";
+      if (goal.max_ratio > 0)
+        std::snprintf(goal_text, sizeof goal_text, "%s%.2f", ratio <= goal.max_ratio ? "<=" : "MISS>", goal.max_ratio);
+      std::printf("%-52s %12.1f %12.1f %8.3f %8s\n", goal.title.c_str(), ours->second, base->second, ratio, goal_text);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  static double to_ns(benchmark::TimeUnit unit) {
+    switch (unit) {
+      case benchmark::kNanosecond: return 1.0;
+      case benchmark::kMicrosecond: return 1e3;
+      case benchmark::kMillisecond: return 1e6;
+      case benchmark::kSecond: return 1e9;
+    }
+    return 1.0;
+  }
+  std::map<std::string, double> cpu_ns_;
+};
+
+inline int run_benchmarks(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace stageflow::bench
+
+#define STAGEFLOW_BENCH_CONCAT_(a, b) a##b
+#define STAGEFLOW_BENCH_CONCAT(a, b) STAGEFLOW_BENCH_CONCAT_(a, b)
+/// Declares a pair to compare after the run: title, our benchmark's full name, the baseline's, the goal.
+#define STAGEFLOW_BENCHMARK_RATIO(title, ours, baseline, max_ratio)                                  \
+  static const ::stageflow::bench::RegisterRatio STAGEFLOW_BENCH_CONCAT(stageflow_ratio_, __LINE__)( \
+      title, ours, baseline, max_ratio)
+#define STAGEFLOW_BENCHMARK_MAIN() \
+  int main(int argc, char** argv) { return ::stageflow::bench::run_benchmarks(argc, argv); }

@@ -1,0 +1,26 @@
+// stageflow configuration macros.
+//
+// STAGEFLOW_HARDENING decides whether `debug_only<P>` keeps P (1) or removes it (0).
+// Meson's `hardening` option defines it (on/off); left undefined it follows NDEBUG,
+// so a release build drops debug-only checks and a debug build keeps them.
+#pragma once
+
+#ifndef STAGEFLOW_HARDENING
+#  ifdef NDEBUG
+#    define STAGEFLOW_HARDENING 0
+#  else
+#    define STAGEFLOW_HARDENING 1
+#  endif
+#endif
+
+// Empty members (policies without configuration, null sinks) take no space.
+#if defined(_MSC_VER) && !defined(__clang__)
+#  define STAGEFLOW_NO_UNIQUE_ADDRESS [[msvc::no_unique_address]]
+#else
+#  define STAGEFLOW_NO_UNIQUE_ADDRESS [[no_unique_address]]
+#endif
+
+namespace stageflow {
+/// True when debug-only hardening policies are compiled in.
+inline constexpr bool hardening_enabled = STAGEFLOW_HARDENING != 0;
+}  // namespace stageflow
