@@ -1,0 +1,69 @@
+// Structured events: what happened in a run, for event sinks (policies that have `emit`).
+//
+// An Event is a view: its strings and fields live only as long as the `emit` call, so building
+// one costs no allocation. A sink that keeps events copies them (see CollectingSink).
+#pragma once
+
+#include <boost/uuid/uuid.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <type_traits>
+#include <string_view>
+#include <variant>
+
+namespace stageflow {
+
+/// The names of the events stageflow emits. Policies add their own with the same dotted style.
+namespace events {
+inline constexpr std::string_view pipeline_started = "pipeline.started";
+inline constexpr std::string_view pipeline_completed = "pipeline.completed";
+inline constexpr std::string_view pipeline_failed = "pipeline.failed";
+inline constexpr std::string_view pipeline_cancelled = "pipeline.cancelled";
+inline constexpr std::string_view stage_started = "stage.started";
+inline constexpr std::string_view stage_completed = "stage.completed";
+inline constexpr std::string_view stage_skipped = "stage.skipped";
+inline constexpr std::string_view stage_cancelled = "stage.cancelled";
+inline constexpr std::string_view stage_failed = "stage.failed";
+}  // namespace events
+
+/// A field value: integers, floating point, booleans and text.
+using EventValue = std::variant<std::int64_t, double, bool, std::string_view>;
+
+struct EventField {
+  std::string_view key;
+  EventValue value;
+
+  EventField(std::string_view k, std::string_view v) noexcept : key(k), value(v) {}
+  EventField(std::string_view k, const char* v) noexcept : key(k), value(std::string_view(v)) {}
+  EventField(std::string_view k, bool v) noexcept : key(k), value(v) {}
+  EventField(std::string_view k, double v) noexcept : key(k), value(v) {}
+  template <class Int>
+    requires(std::is_integral_v<Int> && !std::is_same_v<Int, bool>)
+  EventField(std::string_view k, Int v) noexcept : key(k), value(static_cast<std::int64_t>(v)) {}
+};
+
+struct Event {
+  std::string_view type;                          // e.g. events::stage_completed, "uuid.collision"
+  boost::uuids::uuid pipeline_run_id{};           // nil outside a run
+  std::string_view stage;                         // empty for run-level events
+  std::chrono::nanoseconds duration{-1};          // negative: not applicable
+  std::chrono::system_clock::time_point timestamp{};
+  std::span<const EventField> fields;             // anything else, e.g. {"error", "..."}
+
+  bool has_duration() const noexcept { return duration.count() >= 0; }
+  /// The field with this key, or nullptr.
+  const EventValue* field(std::string_view key) const noexcept {
+    for (const auto& f : fields)
+      if (f.key == key) return &f.value;
+    return nullptr;
+  }
+};
+
+/// A policy that receives events: `void emit(const Event&) const`. A runner may have several.
+template <class S>
+concept EventSink = requires(const S& sink, const Event& event) { sink.emit(event); };
+
+}  // namespace stageflow

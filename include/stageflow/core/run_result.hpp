@@ -1,0 +1,100 @@
+// RunResult: everything a run produced.
+//
+//   auto result = runner.run(pipeline, snapshot);
+//   if (!result.ok()) std::cerr << result.error_stage << ": " << result.error << '\n';
+//   if (const Reply* reply = result.output<ReplyStage>()) send(*reply);
+//   for (const auto& stage : result.stages) print(stage.name, stage.status, stage.duration);
+#pragma once
+
+#include <stageflow/core/pipeline.hpp>
+#include <stageflow/core/stage_context.hpp>
+#include <stageflow/core/stage_output.hpp>
+
+#include <boost/uuid/uuid.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace stageflow {
+
+enum class RunStatus : std::uint8_t { completed, failed, cancelled };
+
+constexpr std::string_view to_string(RunStatus status) noexcept {
+  switch (status) {
+    case RunStatus::completed: return "completed";
+    case RunStatus::failed: return "failed";
+    case RunStatus::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+/// How one stage went.
+struct StageReport {
+  std::string_view name;
+  StageStatus status = StageStatus::not_run;
+  std::chrono::nanoseconds duration{0};  // of execute() alone, policies excluded
+  std::string reason;                    // why it skipped, cancelled or failed
+};
+
+/// A number a policy recorded for a stage (e.g. "context_size_bytes"). Names are string literals.
+struct Metric {
+  std::string_view stage;
+  std::string_view name;
+  double value;
+};
+
+template <class Pipeline, class Snapshot>
+struct RunResult;
+
+template <class... Stages, class Snapshot>
+struct RunResult<Pipeline<Stages...>, Snapshot> {
+  using pipeline_type = Pipeline<Stages...>;
+  using snapshot_type = Snapshot;
+  template <class S>
+  using output_type = stage_output_t<Snapshot, pipeline_type, S>;
+  using outputs_type = std::tuple<std::optional<output_type<Stages>>...>;
+
+  RunStatus status = RunStatus::completed;
+  boost::uuids::uuid pipeline_run_id{};
+  std::string error;             // why the run failed or was cancelled
+  std::string_view error_stage;  // the stage that failed or cancelled; empty when a policy or the stop token did
+  std::chrono::nanoseconds duration{0};
+  std::array<StageReport, sizeof...(Stages)> stages{};  // in the Pipeline's listing order
+  std::vector<Metric> metrics;
+  outputs_type outputs;
+
+  bool ok() const noexcept { return status == RunStatus::completed; }
+
+  /// S's output, or nullptr when S did not produce one (skipped, failed, not run).
+  template <class S>
+  const output_type<S>* output() const noexcept {
+    const auto& slot = std::get<pipeline_type::template index_of<S>()>(outputs);
+    return slot ? &*slot : nullptr;
+  }
+
+  template <class S>
+  const StageReport& report() const noexcept {
+    return stages[pipeline_type::template index_of<S>()];
+  }
+  /// The report of the stage with this name, or nullptr.
+  const StageReport* report(std::string_view name) const noexcept {
+    for (const auto& stage : stages)
+      if (stage.name == name) return &stage;
+    return nullptr;
+  }
+
+  /// The last value recorded under this stage and name, or nullopt.
+  std::optional<double> metric(std::string_view stage, std::string_view name) const noexcept {
+    for (auto it = metrics.rbegin(); it != metrics.rend(); ++it)
+      if (it->stage == stage && it->name == name) return it->value;
+    return std::nullopt;
+  }
+};
+
+}  // namespace stageflow

@@ -1,0 +1,65 @@
+// Stages: the units of work of a pipeline.
+//
+// A stage is a class with a name and an `execute` member, and optionally the stages it runs after:
+//
+//   struct Enrich {
+//     static constexpr std::string_view name = "enrich";
+//     using depends_on = stageflow::after<Normalize>;
+//     Profile execute(const auto& ctx) const {               // or StageOutput<Profile>, or void
+//       const std::string* text = ctx.template input<Normalize>();   // nullptr if Normalize skipped
+//       ...
+//     }
+//   };
+//
+// `execute` is const: a pipeline's stages are configuration shared by every run, concurrent ones
+// included; per-run data belongs in the outputs. `execute()` without a context is fine too. A stage
+// that throws fails the run with the exception's message.
+#pragma once
+
+#include <stageflow/detail/type_list.hpp>
+
+#include <concepts>
+#include <string_view>
+#include <type_traits>
+
+namespace stageflow {
+
+/// `using depends_on = stageflow::after<A, B>;` names the stages that must finish first.
+template <class... Stages>
+struct after {
+  using list = detail::type_list<Stages...>;
+};
+
+namespace detail {
+
+template <class T>
+inline constexpr bool is_after_v = false;
+template <class... Ts>
+inline constexpr bool is_after_v<after<Ts...>> = true;
+
+template <class S>
+struct dependencies_of {
+  using type = type_list<>;
+};
+template <class S>
+  requires requires { typename S::depends_on; }
+struct dependencies_of<S> {
+  static_assert(is_after_v<typename S::depends_on>,
+                "stageflow: a stage's `depends_on` must be stageflow::after<...> (the stage types it runs after)");
+  using type = typename S::depends_on::list;
+};
+
+}  // namespace detail
+
+/// The stage types S runs after (a detail::type_list).
+template <class S>
+using dependencies_t = typename detail::dependencies_of<S>::type;
+
+/// A class with `static constexpr std::string_view name`. (Whether `execute` fits is checked when
+/// a Runner runs the pipeline on a snapshot, since its context type depends on the snapshot.)
+template <class S>
+concept Stage = std::is_class_v<S> && requires {
+  { S::name } -> std::convertible_to<std::string_view>;
+};
+
+}  // namespace stageflow

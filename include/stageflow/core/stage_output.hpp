@@ -1,0 +1,105 @@
+// StageOutput<T>: what a stage returns when it can do more than succeed.
+//
+// A stage may return its value directly (the stage succeeded) or a StageOutput<T> carrying one of
+// the four statuses:
+//   ok      the value is the stage's output;
+//   skip    no output; dependents still run and see the input as absent;
+//   cancel  the run stops here, with the results so far (RunStatus::cancelled);
+//   fail    the run stops here and fails, naming this stage and the reason.
+//
+//   StageOutput<Route> execute(const auto& ctx) const {
+//     if (ctx.snapshot().input_text.empty()) return stageflow::skip("nothing to route");
+//     return Route{...};                                  // ok
+//   }
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace stageflow {
+
+/// The status of a stage. `not_run` appears only in reports: the stage never started.
+enum class StageStatus : std::uint8_t { not_run, ok, skip, cancel, fail };
+
+constexpr std::string_view to_string(StageStatus status) noexcept {
+  switch (status) {
+    case StageStatus::not_run: return "not_run";
+    case StageStatus::ok: return "ok";
+    case StageStatus::skip: return "skip";
+    case StageStatus::cancel: return "cancel";
+    case StageStatus::fail: return "fail";
+  }
+  return "unknown";
+}
+
+/// A status without a value and its reason; converts to any StageOutput<T>.
+struct StageVerdict {
+  StageStatus status;
+  std::string reason;
+};
+
+/// No output; dependents still run and see this stage's output as absent.
+inline StageVerdict skip(std::string reason = {}) { return {StageStatus::skip, std::move(reason)}; }
+/// Stop the run here with the results so far.
+inline StageVerdict cancel(std::string reason = {}) { return {StageStatus::cancel, std::move(reason)}; }
+/// Stop the run here and fail it with this reason.
+inline StageVerdict fail(std::string reason) { return {StageStatus::fail, std::move(reason)}; }
+
+template <class T>
+class StageOutput {
+ public:
+  using value_type = T;
+
+  /// Success with a value: `return value;` in a stage that returns StageOutput<T>.
+  template <class U = T>
+    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::remove_cvref_t<U>, StageVerdict> &&
+             !std::is_same_v<std::remove_cvref_t<U>, StageOutput>)
+  StageOutput(U&& value) : status_(StageStatus::ok), value_(std::forward<U>(value)) {}
+
+  /// skip(...), cancel(...) or fail(...).
+  StageOutput(StageVerdict verdict) : status_(verdict.status), reason_(std::move(verdict.reason)) {}
+
+  static StageOutput ok(T value) { return StageOutput(std::move(value)); }
+
+  StageStatus status() const noexcept { return status_; }
+  bool is_ok() const noexcept { return status_ == StageStatus::ok; }
+  /// The value of an ok output; std::bad_optional_access otherwise.
+  const T& value() const& { return value_.value(); }
+  T& value() & { return value_.value(); }
+  T&& value() && { return std::move(value_).value(); }
+  /// Why the stage skipped, cancelled or failed.
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  StageStatus status_;
+  std::optional<T> value_;
+  std::string reason_;
+};
+
+/// A stage with no value still reports a status.
+template <>
+class StageOutput<void> {
+ public:
+  using value_type = void;
+  StageOutput() noexcept = default;
+  StageOutput(StageVerdict verdict) : status_(verdict.status), reason_(std::move(verdict.reason)) {}
+  static StageOutput ok() noexcept { return {}; }
+  StageStatus status() const noexcept { return status_; }
+  bool is_ok() const noexcept { return status_ == StageStatus::ok; }
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  StageStatus status_ = StageStatus::ok;
+  std::string reason_;
+};
+
+template <class T>
+inline constexpr bool is_stage_output_v = false;
+template <class T>
+inline constexpr bool is_stage_output_v<StageOutput<T>> = true;
+
+}  // namespace stageflow

@@ -1,0 +1,101 @@
+// The policy protocol of Runner<Policies...>.
+//
+// A policy is a class with any subset of these const member functions (templates are fine):
+//
+//   void on_run_start(RunContext& run) const;                          // before the first stage
+//   void before_stage(RunContext& run, StageRun& stage) const;         // declaration order
+//   void after_stage(RunContext& run, StageRun& stage) const;          // reverse order
+//   void on_stage_error(RunContext& run, StageRun& stage) const;       // reverse order, the stage failed
+//   void on_run_end(RunContext& run) const;                            // reverse order, after the last stage
+//   void emit(const Event& event) const;                               // makes the policy an event sink
+//
+// A policy is configuration, shared by every run of a runner. When it needs state for one run it
+// declares `using run_state = S;` (or a nested `struct run_state`), made per run by
+// `make_run_state()` if it has one, else value-initialised; each hook then takes `run_state&` first:
+//
+//   void before_stage(run_state& state, RunContext& run, StageRun& stage) const;
+//
+// A hook fails a stage with `stage.fail(reason)` and ends the run with `run.fail(reason)` or
+// `run.cancel(reason)`; a hook that throws fails its stage (or, at run level, the run) with the
+// exception's message. After-hooks run for every policy whose before-hook was reached, like
+// destructors.
+#pragma once
+
+#include <stageflow/core/events.hpp>
+
+#include <type_traits>
+
+namespace stageflow {
+
+namespace detail {
+
+// Detects that a class declares a member with a hook's name, whatever its signature: the name
+// becomes ambiguous in a class deriving from both. This is what lets the runner say "your
+// before_stage has the wrong signature" instead of silently never calling it.
+struct hook_names {
+  void on_run_start();
+  void before_stage();
+  void after_stage();
+  void on_stage_error();
+  void on_run_end();
+  void emit();
+};
+template <class P>
+struct hook_name_probe : P, hook_names {};
+
+template <class P>
+concept probeable = std::is_class_v<P> && !std::is_final_v<P>;
+
+#define STAGEFLOW_DETAIL_DECLARES(hook) \
+  template <class P>                    \
+  concept declares_##hook = probeable<P> && !requires { &hook_name_probe<P>::hook; };
+STAGEFLOW_DETAIL_DECLARES(on_run_start)
+STAGEFLOW_DETAIL_DECLARES(before_stage)
+STAGEFLOW_DETAIL_DECLARES(after_stage)
+STAGEFLOW_DETAIL_DECLARES(on_stage_error)
+STAGEFLOW_DETAIL_DECLARES(on_run_end)
+STAGEFLOW_DETAIL_DECLARES(emit)
+#undef STAGEFLOW_DETAIL_DECLARES
+
+template <class P>
+concept declares_any_hook = declares_on_run_start<P> || declares_before_stage<P> || declares_after_stage<P> ||
+                            declares_on_stage_error<P> || declares_on_run_end<P> || declares_emit<P>;
+
+/// The state type of a policy that has none.
+struct no_run_state {};
+
+template <class P>
+struct run_state_of {
+  using type = no_run_state;
+};
+template <class P>
+  requires requires { typename P::run_state; }
+struct run_state_of<P> {
+  using type = typename P::run_state;
+};
+
+}  // namespace detail
+
+/// A policy's per-run state type (detail::no_run_state when it declares none).
+template <class P>
+using run_state_t = typename detail::run_state_of<P>::type;
+
+template <class P>
+inline constexpr bool has_run_state_v = !std::is_same_v<run_state_t<P>, detail::no_run_state>;
+
+/// A class that declares at least one hook or `emit`, and can be copied into a runner.
+/// (A final class cannot be inspected for names; it is accepted on trust.)
+template <class P>
+concept Policy = std::is_class_v<P> && std::is_copy_constructible_v<P> &&
+                 (detail::declares_any_hook<P> || std::is_final_v<P>);
+
+/// Makes a policy's state for one run.
+template <class P>
+run_state_t<P> make_run_state(const P& policy) {
+  if constexpr (requires { { policy.make_run_state() } -> std::convertible_to<run_state_t<P>>; })
+    return policy.make_run_state();
+  else
+    return run_state_t<P>{};
+}
+
+}  // namespace stageflow

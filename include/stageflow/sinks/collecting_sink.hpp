@@ -1,0 +1,102 @@
+// CollectingSink: keeps a copy of every event, for tests and diagnostics.
+//
+//   stageflow::CollectingSink sink;
+//   stageflow::Runner<stageflow::CollectingSink> runner(sink);   // the runner holds a copy...
+//   runner.run(pipeline, snapshot);
+//   sink.types();   // ...that shares the events: {"pipeline.started", "stage.started", ...}
+#pragma once
+
+#include <stageflow/core/events.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace stageflow {
+
+/// An Event that owns its text.
+struct RecordedEvent {
+  using Value = std::variant<std::int64_t, double, bool, std::string>;
+
+  std::string type;
+  boost::uuids::uuid pipeline_run_id{};
+  std::string stage;
+  std::chrono::nanoseconds duration{-1};
+  std::chrono::system_clock::time_point timestamp{};
+  std::vector<std::pair<std::string, Value>> fields;
+
+  const Value* field(std::string_view key) const noexcept {
+    for (const auto& [k, v] : fields)
+      if (k == key) return &v;
+    return nullptr;
+  }
+  /// The text of a string field, or nullopt.
+  std::optional<std::string> text(std::string_view key) const {
+    const auto* value = field(key);
+    if (value == nullptr || !std::holds_alternative<std::string>(*value)) return std::nullopt;
+    return std::get<std::string>(*value);
+  }
+};
+
+class CollectingSink {
+ public:
+  CollectingSink() : state_(std::make_shared<State>()) {}
+
+  void emit(const Event& event) const {
+    RecordedEvent copy{std::string(event.type), event.pipeline_run_id, std::string(event.stage), event.duration,
+                       event.timestamp, {}};
+    copy.fields.reserve(event.fields.size());
+    for (const auto& field : event.fields)
+      copy.fields.emplace_back(std::string(field.key), std::visit([](const auto& v) { return own(v); }, field.value));
+    std::lock_guard lock(state_->mutex);
+    state_->events.push_back(std::move(copy));
+  }
+
+  /// A copy of the events so far, in emission order.
+  std::vector<RecordedEvent> events() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->events;
+  }
+  /// The event types so far, in emission order.
+  std::vector<std::string> types() const {
+    std::lock_guard lock(state_->mutex);
+    std::vector<std::string> out;
+    out.reserve(state_->events.size());
+    for (const auto& e : state_->events) out.push_back(e.type);
+    return out;
+  }
+  std::size_t count(std::string_view type) const {
+    std::lock_guard lock(state_->mutex);
+    return static_cast<std::size_t>(
+        std::count_if(state_->events.begin(), state_->events.end(), [&](const auto& e) { return e.type == type; }));
+  }
+  std::size_t size() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->events.size();
+  }
+  void clear() const {
+    std::lock_guard lock(state_->mutex);
+    state_->events.clear();
+  }
+
+ private:
+  static RecordedEvent::Value own(std::string_view v) { return std::string(v); }
+  template <class T>
+  static RecordedEvent::Value own(T v) {
+    return v;
+  }
+
+  struct State {
+    std::mutex mutex;
+    std::vector<RecordedEvent> events;
+  };
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace stageflow
