@@ -212,7 +212,9 @@ class Pipeline {
 
   constexpr Pipeline() = default;
   /// Stages that carry configuration are passed in listing order.
-  constexpr explicit Pipeline(Stages... stages) : stages_(std::move(stages)...) {}
+  constexpr explicit Pipeline(Stages... stages)
+    requires(sizeof...(Stages) > 0)
+      : stages_(std::move(stages)...) {}
 
   template <class S>
   constexpr const S& stage() const noexcept {

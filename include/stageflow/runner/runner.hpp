@@ -469,7 +469,8 @@ class BasicRunner {
     });
   }
 
-  /// One stage: stop check, before-hooks, execute, error hooks, after-hooks, events.
+  /// One stage: stop check, before-hooks, execute, error hooks, after-hooks, events. stage.started
+  /// is emitted only when execute is about to be called.
   /// Returns false when the run must stop.
   template <std::size_t I, class Pipeline, class Run, class States>
   bool run_stage(const Pipeline& pipeline, Run& run, States& states) const {
@@ -486,7 +487,6 @@ class BasicRunner {
     const S& stage = pipeline.template stage_at<I>();
     const Ctx ctx(run.snapshot(), run.outputs_.data(), result.pipeline_run_id, run.stop_token());
     StageRun<Run, S> stage_run(run, stage, ctx);
-    run.emit(events::stage_started, S::name);
 
     // Before-hooks in declaration order, stopping at the first that fails the stage. `reached`
     // counts the policies whose before-hook ran, so only they get an after-hook.
@@ -504,7 +504,9 @@ class BasicRunner {
       reached = K + 1;
     });
 
-    if (report.status != StageStatus::fail) {
+    // A before-hook may have failed the stage, or ended the run: then the stage does not start.
+    if (report.status != StageStatus::fail && !run.ending()) {
+      run.emit(events::stage_started, S::name);
       const auto t0 = clock::now();
       try {
         execute_stage<I>(stage, ctx, run);

@@ -1,0 +1,169 @@
+// Events: the lifecycle sequence for each outcome, and the sinks (JSON Lines, collecting, callback).
+#include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/runner/runner.hpp>
+#include <stageflow/sinks/callback_sink.hpp>
+#include <stageflow/sinks/collecting_sink.hpp>
+#include <stageflow/sinks/json_lines_sink.hpp>
+#include <stageflow/sinks/null_sink.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <boost/uuid/uuid_io.hpp>
+
+#include <sstream>
+#include <thread>
+
+#include "catch.hpp"
+
+using namespace stageflow;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+struct Parse {
+  static constexpr std::string_view name = "parse";
+  StageOutput<std::string> execute(const auto& ctx) const {
+    const auto& text = ctx.snapshot().input_text;
+    if (text == "skip") return skip("empty input");
+    if (text == "cancel") return cancel("user hung up");
+    if (text == "fail") return fail("cannot parse");
+    if (text == "throw") throw std::runtime_error("parser crashed");
+    return text;
+  }
+};
+struct Answer {
+  static constexpr std::string_view name = "answer";
+  using depends_on = after<Parse>;
+  std::string execute(const auto& ctx) const {
+    const auto* parsed = input<Parse>(ctx);
+    return parsed ? "re: " + *parsed : "nothing to answer";
+  }
+};
+using Chat = Pipeline<Parse, Answer>;
+
+}  // namespace
+
+TEST_CASE("a completed run emits started/completed for the run and each stage", "[events]") {
+  CollectingSink sink;
+  Runner<CollectingSink> runner(sink);
+  const auto r = runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  CHECK(sink.types() == Strings{"pipeline.started", "stage.started", "stage.completed", "stage.started",
+                                "stage.completed", "pipeline.completed"});
+  for (const auto& e : sink.events()) CHECK(e.pipeline_run_id == r.pipeline_run_id);
+  const auto events = sink.events();
+  CHECK(events[1].stage == "parse");
+  CHECK(events[3].stage == "answer");
+  CHECK(events[0].duration.count() < 0);   // started: no duration
+  CHECK(events[2].duration.count() >= 0);  // completed: the stage's duration
+  CHECK(events[5].duration == r.duration);
+}
+
+TEST_CASE("each stage outcome has its event, with the reason", "[events]") {
+  CollectingSink sink;
+  Runner<CollectingSink> runner(sink);
+  SECTION("skipped") {
+    runner.run(Chat{}, ContextSnapshot{.input_text = "skip"});
+    CHECK(sink.types() == Strings{"pipeline.started", "stage.started", "stage.skipped", "stage.started",
+                                  "stage.completed", "pipeline.completed"});
+    CHECK(sink.events()[2].text("reason") == "empty input");
+  }
+  SECTION("cancelled") {
+    runner.run(Chat{}, ContextSnapshot{.input_text = "cancel"});
+    CHECK(sink.types() == Strings{"pipeline.started", "stage.started", "stage.cancelled", "pipeline.cancelled"});
+    CHECK(sink.events()[3].text("reason") == "user hung up");
+    CHECK(sink.events()[3].text("error_stage") == "parse");
+  }
+  SECTION("failed") {
+    runner.run(Chat{}, ContextSnapshot{.input_text = "fail"});
+    CHECK(sink.types() == Strings{"pipeline.started", "stage.started", "stage.failed", "pipeline.failed"});
+    CHECK(sink.events()[2].text("error") == "cannot parse");
+    CHECK(sink.events()[3].text("error") == "cannot parse");
+  }
+  SECTION("thrown") {
+    runner.run(Chat{}, ContextSnapshot{.input_text = "throw"});
+    CHECK(sink.events()[2].text("error") == "parser crashed");
+    CHECK(sink.events()[3].type == "pipeline.failed");
+  }
+}
+
+namespace {
+
+/// Emits its own event from a hook, as hardening policies do.
+struct Announcer {
+  void after_stage(auto& run, auto& stage) const {
+    run.emit("test.announced", stage.name, {{"count", 3}, {"ratio", 0.5}, {"flag", true}, {"note", "a \"quoted\"\nline"}});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("policies emit their own events to every sink", "[events]") {
+  CollectingSink first, second;
+  Runner<CollectingSink, Announcer, CallbackSink<>> runner(
+      first, CallbackSink<>([copy = second](const Event& e) { copy.emit(e); }));
+  runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  CHECK(first.count("test.announced") == 2);
+  CHECK(second.size() == first.size());
+  const auto announced = first.events()[2];  // after the stage ran, before its outcome event
+  REQUIRE(announced.type == "test.announced");
+  CHECK(std::get<std::int64_t>(*announced.field("count")) == 3);
+  CHECK(std::get<double>(*announced.field("ratio")) == 0.5);
+  CHECK(std::get<bool>(*announced.field("flag")) == true);
+  CHECK(announced.text("note") == "a \"quoted\"\nline");
+}
+
+TEST_CASE("the JSON Lines sink writes one valid JSON object per event", "[events][json]") {
+  std::ostringstream out;
+  Runner<JsonLinesSink<>, Announcer> runner(JsonLinesSink<>{out});
+  const auto r = runner.run(Chat{}, ContextSnapshot{.input_text = "fail"});
+  std::istringstream lines(out.str());
+  std::string line;
+  std::vector<nlohmann::json> parsed;
+  while (std::getline(lines, line)) REQUIRE_NOTHROW(parsed.push_back(nlohmann::json::parse(line)));
+  REQUIRE(parsed.size() == 5);  // started, stage.started, test.announced, stage.failed, pipeline.failed
+  CHECK(parsed[0]["type"] == "pipeline.started");
+  CHECK(parsed[0]["pipeline_run_id"] == boost::uuids::to_string(r.pipeline_run_id));
+  CHECK(parsed[0]["timestamp"].get<std::string>().size() == 27);  // 2026-11-29T21:51:51.123456Z
+  CHECK(parsed[2]["note"] == "a \"quoted\"\nline");
+  CHECK(parsed[2]["count"] == 3);
+  CHECK(parsed[2]["flag"] == true);
+  CHECK(parsed[3]["type"] == "stage.failed");
+  CHECK(parsed[3]["stage"] == "parse");
+  CHECK(parsed[3]["error"] == "cannot parse");
+  CHECK(parsed[3]["duration_ms"].is_number());
+  CHECK(parsed[4]["error_stage"] == "parse");
+}
+
+TEST_CASE("lines from concurrent runs do not interleave", "[events][json][concurrency]") {
+  std::ostringstream out;
+  const Runner<JsonLinesSink<>> runner(JsonLinesSink<>{out});
+  auto many = [&] {
+    for (int i = 0; i < 200; ++i) runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  };
+  std::thread a(many), b(many);
+  a.join();
+  b.join();
+  std::istringstream lines(out.str());
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    REQUIRE_NOTHROW(nlohmann::json::parse(line));
+    ++count;
+  }
+  CHECK(count == 2 * 200 * 6);
+}
+
+TEST_CASE("a sink that throws loses the event, not the run", "[events]") {
+  CollectingSink kept;
+  Runner<CallbackSink<>, CollectingSink> runner(
+      CallbackSink<>([](const Event&) { throw std::runtime_error("sink down"); }), kept);
+  const auto r = runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  CHECK(r.ok());
+  CHECK(kept.size() == 6);  // the next sink still gets every event
+}
+
+TEST_CASE("NullSink is no sink: the runner type does not change", "[events]") {
+  STATIC_REQUIRE(std::is_same_v<Runner<NullSink>, Runner<>>);
+  STATIC_REQUIRE_FALSE(Runner<>::has_event_sink);
+  STATIC_REQUIRE(Runner<CollectingSink>::has_event_sink);
+}
