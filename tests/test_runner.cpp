@@ -283,13 +283,28 @@ struct AlsoNothing {
 
 }  // namespace
 
+struct Watcher {
+  void after_stage(auto&, auto&) const {}
+};
+
 TEST_CASE("durations come from the runner's clock and cover execute", "[runner][clock]") {
-  Runner<use_clock<SteppingClock>> runner;
-  const auto r = runner.run(Pipeline<Nothing, AlsoNothing>{}, Script{});
-  CHECK(r.stages[0].duration == std::chrono::milliseconds(1));
-  CHECK(r.stages[1].duration == std::chrono::milliseconds(1));
-  // run start, 2 per stage, run end: the run spans 5 ticks after its first reading.
-  CHECK(r.duration == std::chrono::milliseconds(5));
+  SECTION("without policies one reading ends a stage and starts the next: N+1 readings") {
+    Runner<use_clock<SteppingClock>> runner;
+    STATIC_REQUIRE(decltype(runner)::chains_clock_readings);
+    const auto r = runner.run(Pipeline<Nothing, AlsoNothing>{}, Script{});
+    CHECK(r.stages[0].duration == std::chrono::milliseconds(1));
+    CHECK(r.stages[1].duration == std::chrono::milliseconds(1));
+    CHECK(r.duration == std::chrono::milliseconds(2));
+  }
+  SECTION("with policies each stage is timed on its own, hooks excluded") {
+    Runner<use_clock<SteppingClock>, Watcher> runner;
+    STATIC_REQUIRE_FALSE(decltype(runner)::chains_clock_readings);
+    const auto r = runner.run(Pipeline<Nothing, AlsoNothing>{}, Script{});
+    CHECK(r.stages[0].duration == std::chrono::milliseconds(1));
+    CHECK(r.stages[1].duration == std::chrono::milliseconds(1));
+    // run start, two per stage, run end: five ticks after the first reading.
+    CHECK(r.duration == std::chrono::milliseconds(5));
+  }
 }
 
 TEST_CASE("no_clock: no timing at all", "[runner][clock]") {

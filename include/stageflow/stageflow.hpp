@@ -1,0 +1,22 @@
+// The umbrella header: the pipeline model, the runner, the event sinks and a ready snapshot type.
+// The hardening features have their own headers (see the README); include what you use.
+#pragma once
+
+#include <stageflow/config.hpp>
+#include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/core/events.hpp>
+#include <stageflow/core/json_value.hpp>
+#include <stageflow/core/pipeline.hpp>
+#include <stageflow/core/run_result.hpp>
+#include <stageflow/core/stage.hpp>
+#include <stageflow/core/stage_context.hpp>
+#include <stageflow/core/stage_output.hpp>
+#include <stageflow/helpers/uuid7.hpp>
+#include <stageflow/runner/options.hpp>
+#include <stageflow/runner/policy.hpp>
+#include <stageflow/runner/runner.hpp>
+#include <stageflow/runner/sequential_executor.hpp>
+#include <stageflow/sinks/callback_sink.hpp>
+#include <stageflow/sinks/collecting_sink.hpp>
+#include <stageflow/sinks/json_lines_sink.hpp>
+#include <stageflow/sinks/null_sink.hpp>

@@ -1,0 +1,18 @@
+// expect-error: this policy declares a hook the runner cannot call
+#include <stageflow/runner/runner.hpp>
+
+struct Stage {
+  static constexpr std::string_view name = "stage";
+  int execute() const { return 1; }
+};
+
+struct Audit {
+  void before_stage(std::string_view stage_name) const { (void)stage_name; }  // hooks take (run, stage)
+};
+
+struct Snapshot {};
+
+int main() {
+  stageflow::Runner<Audit> runner;
+  runner.run(stageflow::Pipeline<Stage>{}, Snapshot{});
+}
