@@ -266,7 +266,6 @@ struct SteppingClock {
   using period = std::nano;
   using duration = std::chrono::nanoseconds;
   using time_point = std::chrono::time_point<SteppingClock, duration>;
-  static constexpr bool is_steady = true;
   static inline std::atomic<std::int64_t> ticks{0};
   static time_point now() noexcept { return time_point(std::chrono::milliseconds(ticks.fetch_add(1) + 1)); }
 };
