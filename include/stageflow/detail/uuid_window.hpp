@@ -180,10 +180,6 @@ class UuidWindow {
     if (++head_ == ring_.size()) head_ = 0;
     --size_;
     decrement(key);
-    // The next eviction's table slot is a cache miss on a large window: start loading it now.
-#if defined(__GNUC__)
-    if (size_ > 0) __builtin_prefetch(&slots_[hash_of(ring_[head_].key) & (slots_.size() - 1)]);
-#endif
     return key;
   }
 
