@@ -108,9 +108,11 @@ class UuidWindow {
     now = advance_to(now);
     expire_before_check(now);
     const std::uint32_t hash = hash_of(key);
+    // Evicting before the lookup saves a second probe; an evicted observation of this very key
+    // still counts, since it was in the window when this observation came.
     bool evicted_same_key = false;
     if (size_ == max_entries_) {
-      evicted_same_key = pop_oldest() == key;  // still in the window when the check happens
+      evicted_same_key = pop_oldest() == key;
     } else if (size_ == ring_.size()) {
       grow_ring();
     }
