@@ -13,7 +13,10 @@
 #include <boost/hana/adapt_struct.hpp>
 #include <boost/uuid/uuid.hpp>
 
+#include <array>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stageflow {
@@ -61,6 +64,12 @@ struct ContextSnapshot {
 
   /// The run id the runner reports and puts on every event (nil: the runner generates one).
   const boost::uuids::uuid& pipeline_run_id() const noexcept { return run.pipeline_run_id; }
+
+  /// The ids besides the run id that must be unique per run, for UUID collision monitoring
+  /// (session, user and organisation ids repeat across runs by design).
+  std::array<std::pair<std::string_view, boost::uuids::uuid>, 2> correlation_ids() const noexcept {
+    return {{{"request_id", run.request_id}, {"interaction_id", run.interaction_id}}};
+  }
 
   friend bool operator==(const ContextSnapshot&, const ContextSnapshot&) = default;
 };
