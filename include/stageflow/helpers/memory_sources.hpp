@@ -10,7 +10,7 @@
 // A source the platform lacks gives std::nullopt, never a made-up zero. The macros below say what
 // was detected; define one to 0 before including to switch a source off (for instance
 // STAGEFLOW_MEMORY_HAS_MALLINFO2=0 when jemalloc or tcmalloc replaces malloc, since glibc's
-// mallinfo2 would then describe an arena nobody uses).
+// mallinfo2 would then describe an arena nobody uses; under a sanitizer this is automatic).
 #pragma once
 
 #include <stageflow/detail/allocation_counter_state.hpp>
@@ -22,8 +22,23 @@
 #include <optional>
 #include <string_view>
 
+// Sanitizers (address, thread, memory) bring their own malloc: glibc's statistics would then
+// describe an arena nobody uses.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define STAGEFLOW_MEMORY_SANITIZER_MALLOC 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer) || \
+      __has_feature(hwaddress_sanitizer)
+#    define STAGEFLOW_MEMORY_SANITIZER_MALLOC 1
+#  endif
+#endif
+#if !defined(STAGEFLOW_MEMORY_SANITIZER_MALLOC)
+#  define STAGEFLOW_MEMORY_SANITIZER_MALLOC 0
+#endif
+
 #if !defined(STAGEFLOW_MEMORY_HAS_MALLINFO2)
-#  if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#  if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)) && \
+      !STAGEFLOW_MEMORY_SANITIZER_MALLOC
 #    define STAGEFLOW_MEMORY_HAS_MALLINFO2 1
 #  else
 #    define STAGEFLOW_MEMORY_HAS_MALLINFO2 0
