@@ -369,6 +369,48 @@ TEST_CASE("growth window statistics", "[memory][growth]") {
   CHECK(window.slope() == Approx(3.0));
 }
 
+TEST_CASE("the window's running statistics equal a full recomputation", "[memory][growth]") {
+  auto brute_force = [](const std::vector<std::uint64_t>& values) {
+    const std::size_t n = values.size();
+    double mean_y = 0;
+    for (auto value : values) mean_y += static_cast<double>(static_cast<std::int64_t>(value - values[0]));
+    mean_y /= static_cast<double>(n);
+    const double mean_x = static_cast<double>(n - 1) / 2.0;
+    double covariance = 0;
+    double variance = 0;
+    std::int64_t score = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = static_cast<double>(i) - mean_x;
+      covariance += x * (static_cast<double>(static_cast<std::int64_t>(values[i] - values[0])) - mean_y);
+      variance += x * x;
+      for (std::size_t j = i + 1; j < n; ++j) score += (values[j] > values[i]) - (values[j] < values[i]);
+    }
+    return std::pair{covariance / variance, static_cast<double>(score) / (static_cast<double>(n * (n - 1)) / 2.0)};
+  };
+  std::mt19937_64 random(5);
+  for (std::size_t capacity : {3u, 4u, 17u, 64u}) {
+    stageflow::detail::GrowthWindow window(capacity);
+    std::vector<std::uint64_t> recent;
+    // Starts near the top of the range and walks down by more than 2^32: exercises wrap-around and rebasing.
+    std::uint64_t level = ~std::uint64_t{0} - (std::uint64_t{1} << 40);
+    for (int step = 0; step < 2000; ++step) {
+      level -= random() % (std::uint64_t{1} << 31);
+      // Every fifth value repeats the previous one, so ties are exercised too.
+      const std::uint64_t value = step % 5 == 4 ? recent.back() : level + random() % 4096;
+      window.push(value);
+      recent.push_back(value);
+      if (recent.size() > capacity) recent.erase(recent.begin());
+      if (recent.size() < 2) continue;
+      const auto [slope, trend] = brute_force(recent);
+      REQUIRE(window.size() == recent.size());
+      REQUIRE(window.front() == recent.front());
+      REQUIRE(window.back() == recent.back());
+      REQUIRE(window.trend() == Approx(trend).margin(1e-12));
+      REQUIRE(window.slope() == Approx(slope).epsilon(1e-9).margin(1e-3));
+    }
+  }
+}
+
 TEST_CASE("listeners get samples, warnings or both; a throwing one breaks nothing", "[memory][listeners]") {
   ScriptedHeap heap;
   *heap.values = {0, 8 * MiB};
@@ -535,6 +577,7 @@ TEST_CASE("two threads observing one tracker lose nothing", "[memory][threads]")
 
 TEST_CASE("options are checked at construction with clear messages", "[memory][options]") {
   CHECK_THROWS_AS(MemoryTracker({.sustained_growth_window = 2}), std::invalid_argument);
+  CHECK_THROWS_AS(MemoryTracker({.sustained_growth_window = 1025}), std::invalid_argument);
   CHECK_THROWS_AS(MemoryTracker({.sustained_growth_min_trend = 1.5}), std::invalid_argument);
   CHECK_THROWS_AS(MemoryTracker({.heap_source = HeapSource::custom}), std::invalid_argument);
   CHECK_THROWS_AS(MemoryTracker({.heap_source = HeapSource::allocator, .reader = [] { return MemoryReading{}; }}),

@@ -159,8 +159,9 @@ struct MemoryTrackerOptions {
   std::size_t heap_growth_threshold_bytes = std::size_t{128} << 20;
   /// The same for the resident set size.
   std::size_t rss_growth_threshold_bytes = std::size_t{256} << 20;
-  /// Samples in the sustained-growth window (0 turns the check off, else at least 3). A warning
-  /// empties the window, so a continuing leak warns once per window.
+  /// Samples in the sustained-growth window (0 turns the check off, else 3 to 1024; each
+  /// observation costs two passes over it). A warning empties the window, so a continuing leak
+  /// warns once per window.
   std::size_t sustained_growth_window = 32;
   /// Sustained growth needs a least-squares slope above this many bytes per sample...
   std::size_t sustained_growth_slope_bytes = 4096;
@@ -391,8 +392,11 @@ class MemoryTracker {
   };
 
   static void validate(const Options& options) {
-    if (options.sustained_growth_window != 0 && options.sustained_growth_window < 3)
-      throw std::invalid_argument("MemoryTracker: sustained_growth_window must be 0 (off) or at least 3, got " +
+    if (options.sustained_growth_window != 0 &&
+        (options.sustained_growth_window < 3 ||
+         options.sustained_growth_window > stageflow::detail::GrowthWindow::max_capacity))
+      throw std::invalid_argument("MemoryTracker: sustained_growth_window must be 0 (off) or between 3 and " +
+                                  std::to_string(stageflow::detail::GrowthWindow::max_capacity) + ", got " +
                                   std::to_string(options.sustained_growth_window));
     if (!(options.sustained_growth_min_trend >= 0.0 && options.sustained_growth_min_trend <= 1.0))
       throw std::invalid_argument("MemoryTracker: sustained_growth_min_trend must be between 0 and 1");
@@ -466,7 +470,7 @@ class MemoryTracker {
     if (!window.full()) return;
     const double slope = window.slope();
     if (!(slope > static_cast<double>(options_.sustained_growth_slope_bytes))) return;
-    const double trend = window.trend();  // O(window^2), only while the slope is already high
+    const double trend = window.trend();
     if (trend < options_.sustained_growth_min_trend) return;
     MemoryGrowthWarning& warning = warnings.emplace_back();
     warning.kind = MemoryGrowthKind::sustained;
