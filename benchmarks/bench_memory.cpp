@@ -118,7 +118,7 @@ static void BM_new_delete_uncounted(benchmark::State& state) {
   for (auto _ : state) {
     void* block = ::operator new(32);
     benchmark::DoNotOptimize(block);
-    ::operator delete(block, 32);
+    ::operator delete(block);
   }
 }
 BENCHMARK(BM_new_delete_uncounted);

@@ -46,7 +46,7 @@ static void BM_new_delete_counted(benchmark::State& state) {
   for (auto _ : state) {
     void* block = ::operator new(size);
     benchmark::DoNotOptimize(block);
-    ::operator delete(block, size);
+    ::operator delete(block);
   }
 }
 BENCHMARK(BM_new_delete_counted)->Arg(32)->Arg(4096);
