@@ -5,12 +5,18 @@
 
 #include "catch.hpp"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -87,6 +93,55 @@ TEST_CASE("statm parsing takes the resident field and rejects garbage", "[memory
   STAGEFLOW_SKIP("no /proc/self/statm on this platform");
 #endif
 }
+
+#if STAGEFLOW_MEMORY_HAS_PROC_STATM
+namespace {
+/// The descriptor the RSS reader keeps open, found through /proc/self/fd; -1 when none.
+int cached_statm_descriptor() {
+  for (int descriptor = 3; descriptor < 1024; ++descriptor) {
+    char link[64];
+    char target[256];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", descriptor);
+    const ::ssize_t length = ::readlink(link, target, sizeof target - 1);
+    if (length <= 0) continue;
+    target[length] = '\0';
+    if (std::string_view(target).ends_with("/statm")) return descriptor;
+  }
+  return -1;
+}
+}  // namespace
+
+TEST_CASE("the RSS reader survives its descriptor being closed and its number reused", "[memory][sources]") {
+  REQUIRE(resident_set_bytes().has_value());
+  const int cached = cached_statm_descriptor();
+  REQUIRE(cached >= 0);
+  ::close(cached);  // what a careless "close every descriptor" does
+  const int reused = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(reused == cached);  // the lowest free number comes back
+  const auto rss = resident_set_bytes();
+  REQUIRE(rss.has_value());
+  CHECK(*rss > 0);
+  CHECK(::fcntl(reused, F_GETFD) != -1);  // someone else's descriptor is left alone
+  ::close(reused);
+}
+
+TEST_CASE("a forked child reads its own RSS, not its parent's", "[memory][sources]") {
+  REQUIRE(resident_set_bytes().has_value());  // the parent has a cached descriptor now
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const std::size_t before = resident_set_bytes().value_or(0);
+    auto block = std::make_unique<char[]>(64 * MiB);
+    touch(block.get(), 64 * MiB);
+    const std::size_t after = resident_set_bytes().value_or(0);
+    ::_exit(after >= before + 60 * MiB ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+#endif
 
 TEST_CASE("allocating and keeping 8 MiB shows as that growth in heap and RSS", "[memory][tracker]") {
   if (!allocator_statistics_available || !resident_set_available) STAGEFLOW_SKIP("needs glibc and Linux");

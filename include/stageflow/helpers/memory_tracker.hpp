@@ -172,7 +172,8 @@ struct MemoryTrackerOptions {
   HeapSource heap_source = HeapSource::automatic;
   /// Read the resident set size and its peak (about 1.3 us on Linux).
   bool read_rss = true;
-  /// Replaces the built-in sources (another allocator's statistics, tests). Its exceptions
+  /// Replaces the built-in sources (another allocator's statistics, tests). Called on the
+  /// observing thread, outside the tracker's lock (so possibly concurrently); its exceptions
   /// propagate out of observe.
   std::function<MemoryReading()> reader = {};
 };
