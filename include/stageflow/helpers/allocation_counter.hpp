@@ -20,6 +20,11 @@
 //   - one 64-byte slot per thread that ever allocated, reused after the thread exits.
 // Counts only cover operator new/delete: malloc called directly (C libraries) is not seen.
 //
+// Rules that come with it: include it in the executable, not in a shared library (a library's
+// definitions would lose to libstdc++'s in symbol lookup and count nothing); and memory from
+// operator new must go back through operator delete, as the standard requires anyway (handing a
+// new'd pointer to free() breaks with the header in front of each block).
+//
 // Blocks allocated while the tracker does its own bookkeeping are marked and never counted, at
 // allocation or at deallocation, so observing does not disturb what is observed.
 #pragma once
