@@ -1,0 +1,124 @@
+// MemoryTracking: the runner policy that samples memory around runs and stages.
+//
+//   auto tracker = std::make_shared<stageflow::helpers::MemoryTracker>();
+//   stageflow::Runner<stageflow::pipeline::MemoryTracking> runner{stageflow::pipeline::MemoryTracking(tracker)};
+//   auto result = runner.run(pipeline, snapshot);
+//   result.metric("enrich", "heap_delta_bytes");        // what that stage added to the heap
+//   tracker->samples();                                 // pipeline:start, enrich:start, enrich:end, ...
+//
+// Samples: `pipeline:start`, `<stage>:start` and `<stage>:end` around every stage, and
+// `pipeline:end`, `pipeline:error` or `pipeline:cancelled` at the end. Only the run-end samples
+// feed the tracker's sustained-growth window (comparable points, so a leak across runs shows as a
+// steady rise); every sample is checked against the absolute thresholds. Each sample is a
+// `memory.sample` event and each warning a `memory.growth_warning` event. Per stage, the RunResult
+// gets the metrics heap_delta_bytes, rss_delta_bytes and, with the allocation counter installed,
+// allocations.
+//
+// A tracker that is not started (auto_start = false) records nothing and breaks nothing: the runner
+// leaves it to you, and the policy records from the first run after you call start().
+//
+// Cost: two samples per stage. With RSS reading on (the default) a sample is about 1.3 us on
+// Linux; with the allocation counter alone about 0.1 us. Keep it debug_only<> on hot paths, or
+// give it a tracker with read_rss = false.
+#pragma once
+
+#include <stageflow/core/events.hpp>
+#include <stageflow/core/run_result.hpp>
+#include <stageflow/helpers/memory_tracker.hpp>
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+namespace stageflow::events {
+inline constexpr std::string_view memory_sample = "memory.sample";
+inline constexpr std::string_view memory_growth_warning = "memory.growth_warning";
+}  // namespace stageflow::events
+
+namespace stageflow::pipeline {
+
+class MemoryTracking {
+ public:
+  /// A tracker of its own, with default options.
+  MemoryTracking() : MemoryTracking(helpers::MemoryTrackerOptions{}) {}
+  explicit MemoryTracking(helpers::MemoryTrackerOptions options)
+      : tracker_(std::make_shared<helpers::MemoryTracker>(std::move(options))) {}
+  /// A tracker you also read or use elsewhere (track_memory, a ToolExecutor).
+  explicit MemoryTracking(std::shared_ptr<helpers::MemoryTracker> tracker) : tracker_(std::move(tracker)) {}
+
+  helpers::MemoryTracker& tracker() const noexcept { return *tracker_; }
+  const std::shared_ptr<helpers::MemoryTracker>& shared_tracker() const noexcept { return tracker_; }
+
+  struct run_state {
+    std::optional<helpers::MemorySample> stage_start;
+  };
+
+  template <class Run>
+  void on_run_start(run_state&, Run& run) const {
+    sample(run, "pipeline", ":start", false);
+  }
+
+  template <class Run, class Stage>
+  void before_stage(run_state& state, Run& run, Stage& stage) const {
+    state.stage_start = sample(run, stage.name, ":start", false);
+  }
+
+  template <class Run, class Stage>
+  void after_stage(run_state& state, Run& run, Stage& stage) const {
+    auto end = sample(run, stage.name, ":end", false);
+    if (!end || !state.stage_start) return;
+    const helpers::MemoryDelta delta = end->since(*state.stage_start);
+    state.stage_start.reset();
+    if (delta.heap_bytes) run.record_metric(stage.name, "heap_delta_bytes", static_cast<double>(*delta.heap_bytes));
+    if (delta.rss_bytes) run.record_metric(stage.name, "rss_delta_bytes", static_cast<double>(*delta.rss_bytes));
+    if (delta.allocations) run.record_metric(stage.name, "allocations", static_cast<double>(*delta.allocations));
+  }
+
+  template <class Run>
+  void on_run_end(run_state&, Run& run) const {
+    switch (run.status()) {
+      case RunStatus::completed: sample(run, "pipeline", ":end", true); break;
+      case RunStatus::failed: sample(run, "pipeline", ":error", true); break;
+      case RunStatus::cancelled: sample(run, "pipeline", ":cancelled", true); break;
+    }
+  }
+
+ private:
+  /// Takes a sample when the tracker is active, and reports it and its warnings as events.
+  template <class Run>
+  std::optional<helpers::MemorySample> sample(Run& run, std::string_view label, std::string_view suffix,
+                                              bool in_growth_window) const {
+    auto observation = tracker_->try_observe(label, {.label_suffix = suffix, .in_growth_window = in_growth_window});
+    if (!observation) return std::nullopt;
+    if constexpr (Run::has_event_sink) {
+      const auto& s = observation->sample;
+      const std::string_view stage = label == "pipeline" ? std::string_view{} : label;
+      run.emit(stageflow::events::memory_sample, stage,
+               {{"label", s.label},
+                {"heap_bytes", static_cast<std::int64_t>(s.heap_bytes.value_or(0))},
+                {"rss_bytes", static_cast<std::int64_t>(s.rss_bytes.value_or(0))},
+                {"heap_known", s.heap_bytes.has_value()},
+                {"rss_known", s.rss_bytes.has_value()}});
+      for (const auto& warning : observation->warnings) {
+        const std::string message = helpers::to_string(warning);
+        run.emit(stageflow::events::memory_growth_warning, stage,
+                 {{"kind", helpers::to_string(warning.kind)},
+                  {"metric", helpers::to_string(warning.metric)},
+                  {"label", warning.label},
+                  {"growth_bytes", warning.growth_bytes},
+                  {"baseline_bytes", warning.baseline_bytes},
+                  {"current_bytes", warning.current_bytes},
+                  {"threshold_bytes", warning.threshold_bytes},
+                  {"slope_bytes_per_sample", warning.slope_bytes_per_sample},
+                  {"trend", warning.trend},
+                  {"message", message}});
+      }
+    }
+    return std::move(observation->sample);
+  }
+
+  std::shared_ptr<helpers::MemoryTracker> tracker_;
+};
+
+}  // namespace stageflow::pipeline

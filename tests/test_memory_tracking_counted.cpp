@@ -1,0 +1,37 @@
+// MemoryTracking with the exact allocation counter installed in this program.
+#include <stageflow/helpers/allocation_counter.hpp>  // this program's operator new/delete count
+
+#include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/runner/runner.hpp>
+
+#include "catch.hpp"
+
+using namespace stageflow;
+
+namespace {
+
+struct KeepsEightMiB {
+  static constexpr std::string_view name = "keeps_8mib";
+  std::vector<char> execute() const { return std::vector<char>(std::size_t{8} << 20); }
+};
+struct Nothing {
+  static constexpr std::string_view name = "nothing";
+  using depends_on = after<KeepsEightMiB>;
+  int execute() const { return 0; }
+};
+
+}  // namespace
+
+TEST_CASE("with the counter, a stage keeping 8 MiB grows the heap by exactly 8 MiB in 1 allocation",
+          "[memory_tracking][counter]") {
+  Runner<pipeline::MemoryTracking> runner{
+      pipeline::MemoryTracking(helpers::MemoryTrackerOptions{.heap_source = helpers::HeapSource::counter,
+                                                             .read_rss = false})};
+  const auto r = runner.run(Pipeline<KeepsEightMiB, Nothing>{}, ContextSnapshot{});
+  REQUIRE(r.ok());
+  CHECK(r.metric("keeps_8mib", "heap_delta_bytes") == 8.0 * 1024 * 1024);
+  CHECK(r.metric("keeps_8mib", "allocations") == 1.0);
+  CHECK(r.metric("nothing", "heap_delta_bytes") == 0.0);
+  CHECK(r.metric("nothing", "allocations") == 0.0);
+}
