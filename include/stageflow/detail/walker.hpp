@@ -1,8 +1,8 @@
-// The walker behind stageflow::serialization::walk(): type dispatch and traversal. Internal.
+// The walker behind stageflow::serialization::walk(): type dispatch and traversal. Internal: include
+// <stageflow/serialization/walk.hpp>. The few public names it needs are declared here, documented there.
 #pragma once
 
 #include <stageflow/core/json_value.hpp>
-#include <stageflow/serialization/walk.hpp>
 
 #include <boost/hana/accessors.hpp>
 #include <boost/hana/concept/struct.hpp>
@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -28,6 +29,36 @@
 #include <unordered_map>
 #include <utility>
 #include <variant>
+
+namespace stageflow::serialization {
+
+/// A value that cannot be walked at run time: nesting deeper than max_walk_depth (a pointer cycle).
+class serialization_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Containers and followed pointers nested deeper than this throw serialization_error, so a
+/// shared_ptr cycle is an error instead of a stack overflow. parse_json allows 1024 levels.
+inline constexpr std::size_t max_walk_depth = 2048;
+
+/// Customization point: specialize with `static auto view(const T&)` (or returning a reference)
+/// to walk T as the value `view` returns.
+template <class T>
+struct walk_as;
+
+/// How a container's iteration order relates to its canonical order.
+enum class Order : std::uint8_t {
+  /// Iteration order is the canonical order: sequences, ordered sets, maps ordered by key text.
+  canonical,
+  /// Content decides the order but it is not key-text order (std::map<int, T>): JSON sorts by key text.
+  deterministic,
+  /// Hash containers: insertion history and bucket count decide the order; every consumer must
+  /// make its result independent of it.
+  unordered,
+};
+
+}  // namespace stageflow::serialization
 
 namespace stageflow::detail {
 
@@ -130,6 +161,14 @@ void reject_unwalkable() {
 }
 
 template <class T>
+void reject_raw_pointer() {
+  static_assert(dependent_false<T>,
+                "stageflow::serialization: raw pointers are not followed (they may point to an array, or to data the "
+                "value does not own). Hold the data by value, in a std::unique_ptr or std::shared_ptr (followed), or "
+                "view an array as a std::span. The type is named below (T = ...).");
+}
+
+template <class T>
 void reject_multimap() {
   static_assert(dependent_false<T>,
                 "stageflow::serialization: multimaps cannot be walked: JSON object keys are unique. "
@@ -203,6 +242,8 @@ class Walker {
     } else if constexpr (is_specialization_of<U, std::reference_wrapper>) {
       const DepthGuard guard(*this);
       this->value(value.get());
+    } else if constexpr (std::is_pointer_v<U>) {
+      reject_raw_pointer<U>();
     } else if constexpr (multimap<U>) {
       reject_multimap<U>();
     } else if constexpr (map_like<U>) {

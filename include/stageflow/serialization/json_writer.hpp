@@ -32,14 +32,15 @@ class JsonWriter {
   /// Appends the canonical JSON of `value` to `out`.
   template <class T>
   void append(std::string& out, const T& value) {
+    const std::size_t original_size = out.size();
     out_ = &out;
-    size_ = out.size();
+    size_ = original_size;
     frames_.clear();
     entries_.clear();
     try {
       walk(value, *this);
     } catch (...) {
-      out.resize(size_);  // keep what was there before, drop the partial value's bytes
+      out.resize(original_size);  // keep what was there before, drop the partial value's bytes
       throw;
     }
     out.resize(size_);

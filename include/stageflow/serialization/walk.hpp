@@ -38,47 +38,9 @@
 //     where k is a std::string_view, std::int64_t, std::uint64_t, bool or boost::uuids::uuid.
 #pragma once
 
-#include <stageflow/core/json_value.hpp>
+#include <stageflow/detail/walker.hpp>  // also declares serialization_error, max_walk_depth, walk_as, Order
 
-#include <boost/uuid/uuid.hpp>
-
-#include <cstddef>
-#include <cstdint>
-#include <stdexcept>
 #include <type_traits>
-
-namespace stageflow::serialization {
-
-/// A value that cannot be walked at run time: nesting deeper than max_walk_depth (a pointer cycle).
-class serialization_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-/// Containers and followed pointers nested deeper than this throw serialization_error, so a
-/// shared_ptr cycle is an error instead of a stack overflow. parse_json allows 1024 levels.
-inline constexpr std::size_t max_walk_depth = 2048;
-
-/// Customization point: specialize with `static auto view(const T&)` (or returning a reference)
-/// to walk T as the value `view` returns.
-template <class T>
-struct walk_as;
-
-/// How a container's iteration order relates to its canonical order.
-enum class Order : std::uint8_t {
-  /// Iteration order is the canonical order: sequences, ordered sets, maps ordered by key text.
-  canonical,
-  /// Content decides the order but it is not key-text order (std::map<int, T>): JSON sorts by key text.
-  deterministic,
-  /// Hash containers: insertion history and bucket count decide the order; every consumer must
-  /// make its result independent of it.
-  unordered,
-};
-
-}  // namespace stageflow::serialization
-
-// The walker needs the declarations above; the rest of this header needs the walker.
-#include <stageflow/detail/walker.hpp>
 
 namespace stageflow::serialization {
 
