@@ -174,16 +174,18 @@ TEST_CASE("strings are escaped minimally", "[serialization][json]") {
 }
 
 TEST_CASE("every byte at every position of the fast path is escaped and counted right", "[serialization][json]") {
-  // The scanner looks at 8 bytes at a time: put each special byte at each offset of strings of
-  // every length around those blocks.
+  // The scanner looks at 16 and 8 bytes at a time, then byte by byte: put each special byte at
+  // each offset of strings of every length around those blocks, alone and next to another one.
+  stageflow::serialization::JsonParser parser;
   for (int byte = 0; byte < 128; ++byte) {
-    for (std::size_t length = 1; length <= 19; ++length) {
+    for (std::size_t length = 1; length <= 35; ++length) {
       for (std::size_t at = 0; at < length; ++at) {
         std::string text(length, 'a');
         text[at] = static_cast<char>(byte);
+        if (at + 1 < length && byte % 3 == 0) text[at + 1] = '"';
         const std::string json = to_json(text);
         REQUIRE(byte_count(text) == json.size());
-        REQUIRE(parse_json(json).as_string() == text);
+        REQUIRE(parser.parse(json).as_string() == text);
       }
     }
   }

@@ -20,6 +20,10 @@
 #include <string_view>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#  include <emmintrin.h>
+#endif
+
 namespace stageflow::detail {
 
 /// Extra bytes the escaped form of each byte takes: 0 (as is), 1 (\" \\ \b \f \n \r \t) or 5 (\u00xx).
@@ -63,12 +67,30 @@ inline bool word_needs_escape(std::uint64_t word) noexcept {
   return (below_space | has_quote | has_backslash) != 0;
 }
 
+#if defined(__SSE2__)
+/// Bit i is set when byte i of the 16 at `p` must be escaped (exact, unlike the SWAR test).
+inline unsigned escape_mask16(const char* p) noexcept {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i quote = _mm_cmpeq_epi8(bytes, _mm_set1_epi8('"'));
+  const __m128i backslash = _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\\'));
+  const __m128i limit = _mm_set1_epi8(0x1F);
+  const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(bytes, limit), limit);  // unsigned byte <= 0x1F
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)));
+}
+#endif
+
 /// Size of `"text"` as canonical JSON, quotes included.
 inline std::size_t json_string_size(std::string_view text) noexcept {
   std::size_t size = text.size() + 2;
   const char* p = text.data();
   const char* const end = p + text.size();
-  // Most text needs no escape: skip it 8 bytes at a time.
+  // Most text needs no escape: skip it a block at a time, count only in blocks that have some.
+#if defined(__SSE2__)
+  for (; end - p >= 16; p += 16) {
+    for (unsigned mask = escape_mask16(p); mask != 0; mask &= mask - 1)
+      size += json_escape_extra[static_cast<unsigned char>(p[__builtin_ctz(mask)])];
+  }
+#endif
   for (; end - p >= 8; p += 8) {
     if (!word_needs_escape(load_u64(p))) continue;
     for (int i = 0; i < 8; ++i) size += json_escape_extra[static_cast<unsigned char>(p[i])];
@@ -77,10 +99,23 @@ inline std::size_t json_string_size(std::string_view text) noexcept {
   return size;
 }
 
+/// Writes the escape sequence of `c` (a byte that needs one) at `out`; returns the end.
+inline char* write_json_escape(char* out, unsigned char c) noexcept {
+  static constexpr char hex[] = "0123456789abcdef";
+  *out++ = '\\';
+  if (const char letter = json_short_escape(c)) {
+    *out++ = letter;
+    return out;
+  }
+  std::memcpy(out, "u00", 3);
+  out[3] = hex[c >> 4];
+  out[4] = hex[c & 0xF];
+  return out + 5;
+}
+
 /// Writes the escaped body of a string (no quotes) at `out`, which has room for
 /// json_string_size(text) - 2 bytes; returns the end.
 inline char* write_json_string_body(char* out, std::string_view text) noexcept {
-  static constexpr char hex[] = "0123456789abcdef";
   const char* p = text.data();
   const char* const end = p + text.size();
   const char* run = p;  // start of the bytes not yet copied
@@ -88,27 +123,28 @@ inline char* write_json_string_body(char* out, std::string_view text) noexcept {
     std::memcpy(out, run, static_cast<std::size_t>(upto - run));
     out += upto - run;
   };
+#if defined(__SSE2__)
+  for (; end - p >= 16; p += 16) {
+    for (unsigned mask = escape_mask16(p); mask != 0; mask &= mask - 1) {
+      const char* const special = p + __builtin_ctz(mask);
+      flush(special);
+      out = write_json_escape(out, static_cast<unsigned char>(*special));
+      run = special + 1;
+    }
+  }
+#endif
   while (p != end) {
     if (end - p >= 8 && !word_needs_escape(load_u64(p))) {
       p += 8;
       continue;
     }
     const auto c = static_cast<unsigned char>(*p);
-    if (json_escape_extra[c] == 0) {
-      ++p;
-      continue;
+    if (json_escape_extra[c] != 0) {
+      flush(p);
+      out = write_json_escape(out, c);
+      run = p + 1;
     }
-    flush(p);
-    *out++ = '\\';
-    if (const char letter = json_short_escape(c)) {
-      *out++ = letter;
-    } else {
-      std::memcpy(out, "u00", 3);
-      out[3] = hex[c >> 4];
-      out[4] = hex[c & 0xF];
-      out += 5;
-    }
-    run = ++p;
+    ++p;
   }
   flush(end);
   return out;
