@@ -14,11 +14,11 @@
 #include <boost/uuid/uuid.hpp>
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <iterator>
-#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -26,7 +26,6 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <variant>
 
@@ -112,8 +111,13 @@ concept set_like = iterable<T> && !map_like<T> && requires { typename T::key_typ
 template <class T>
 concept hashed = requires { typename T::hasher; };
 
+/// A map whose keys repeat (std::multimap, std::unordered_multimap, and the like): its insert returns
+/// an iterator, where a map with unique keys returns an (iterator, inserted) pair.
 template <class T>
-concept multimap = is_specialization_of<T, std::multimap> || is_specialization_of<T, std::unordered_multimap>;
+concept multimap = requires(T& map, const typename T::value_type& entry) {
+  typename T::mapped_type;
+  { map.insert(entry) } -> std::same_as<typename T::iterator>;
+};
 
 template <class T>
 concept tuple_like = !iterable<T> && requires { std::tuple_size<T>::value; };

@@ -26,6 +26,7 @@
 
 #include <stageflow/detail/fingerprint_hasher.hpp>
 #include <stageflow/detail/json_text.hpp>
+#include <stageflow/serialization/fingerprint.hpp>  // record() equals fingerprint(); most users want both
 #include <stageflow/serialization/walk.hpp>
 
 #include <algorithm>
