@@ -3,6 +3,7 @@
 #include <stageflow/serialization/fingerprint.hpp>
 #include <stageflow/serialization/fingerprint_tree.hpp>
 #include <stageflow/serialization/json_parse.hpp>
+#include <stageflow/serialization/named_values.hpp>
 
 #include <boost/hana/define_struct.hpp>
 
@@ -310,6 +311,30 @@ TEST_CASE("field paths through maps, optionals, pointers and variants", "[serial
     std::unordered_set<std::string> set{"a", "b"};
     CHECK(paths(diff_after(set, [](auto& s) { s.insert("c"); })) == Paths{""});
   }
+}
+
+TEST_CASE("a snapshot and the outputs a stage sees, recorded as one value", "[serialization][fingerprint][paths]") {
+  using stageflow::serialization::named;
+  using stageflow::serialization::named_values;
+  ContextSnapshot snapshot = sample_snapshot();
+  Profile profile{"gold", {"a", "b"}};
+  std::optional<std::vector<int>> skipped;  // a skipped stage's output: absent
+  auto record = [&](FingerprintTree& tree) {
+    return tree.record(named_values(named("snapshot", snapshot), named("fetch_profile", profile),
+                                    named("rank-results", skipped)));
+  };
+  FingerprintTree before;
+  FingerprintTree after;
+  record(before);
+  CHECK(record(after) == before.root_hash());
+  CHECK(before.root_hash() == fingerprint(named_values(named("snapshot", snapshot), named("fetch_profile", profile),
+                                                       named("rank-results", skipped))));
+  snapshot.metadata["user"]["tier"] = "free";
+  profile.tags[1] = "z";
+  skipped = std::vector<int>{1};
+  record(after);
+  CHECK(paths(changed_fields(before, after)) ==
+        Paths{"snapshot.metadata.user.tier", "fetch_profile.tags[1]", R"(["rank-results"])"});
 }
 
 TEST_CASE("the number of reported changes is capped", "[serialization][fingerprint][paths]") {

@@ -3,6 +3,7 @@
 #include <stageflow/serialization/byte_count.hpp>
 #include <stageflow/serialization/json_parse.hpp>
 #include <stageflow/serialization/json_writer.hpp>
+#include <stageflow/serialization/named_values.hpp>
 
 #include <boost/hana/adapt_struct.hpp>
 #include <boost/container_hash/hash.hpp>
@@ -227,6 +228,17 @@ TEST_CASE("sequences, tuples and arrays are JSON arrays", "[serialization][json]
   CHECK(json_of(std::tuple<int, double, std::optional<int>>{1, 2.0, std::nullopt}) == "[1,2.0,null]");
   CHECK(json_of(std::vector<bool>{true, false, true}) == "[true,false,true]");
   CHECK(json_of(std::vector<std::vector<int>>{{}, {1}, {2, 3}}) == "[[],[1],[2,3]]");
+}
+
+TEST_CASE("named values are an object of their names, in order", "[serialization][json]") {
+  using stageflow::serialization::named;
+  using stageflow::serialization::named_values;
+  const User user{"ada", 36, Tier::gold};
+  const std::vector<int> items{1, 2};
+  const std::string odd = "x";
+  CHECK(json_of(named_values(named("user", user), named("items", items), named("a \"b\"", odd))) ==
+        R"({"user":{"name":"ada","age":36,"tier":7},"items":[1,2],"a \"b\"":"x"})");
+  CHECK(json_of(named_values()) == "{}");
 }
 
 TEST_CASE("boost::uuids::uuid is its canonical text", "[serialization][json]") {

@@ -46,6 +46,9 @@ inline constexpr std::size_t max_walk_depth = 2048;
 template <class T>
 struct walk_as;
 
+template <class... Ts>
+class NamedValues;  // named_values.hpp
+
 /// How a container's iteration order relates to its canonical order.
 enum class Order : std::uint8_t {
   /// Iteration order is the canonical order: sequences, ordered sets, maps ordered by key text.
@@ -151,7 +154,7 @@ concept known_kind =
     std::is_enum_v<T> || std::is_same_v<T, std::nullptr_t> || std::is_same_v<T, std::monostate> || c_string<T> ||
     char_array<T> || string_like<T> || is_specialization_of<T, std::optional> ||
     is_specialization_of<T, std::variant> || smart_pointer<T> || is_specialization_of<T, std::reference_wrapper> ||
-    (iterable<T> && !multimap<T>) || tuple_like<T>;
+    is_specialization_of<T, serialization::NamedValues> || (iterable<T> && !multimap<T>) || tuple_like<T>;
 
 /// Stops compilation with a message, instantiated with the offending type so the compiler names it
 /// ("In instantiation of ... [with T = YourType]").
@@ -207,6 +210,8 @@ class Walker {
       visitor_.uuid(value);
     } else if constexpr (hana_struct<U>) {
       structure(value);
+    } else if constexpr (is_specialization_of<U, serialization::NamedValues>) {
+      named_values(value);
     } else if constexpr (std::is_same_v<U, bool>) {
       visitor_.boolean(value);
     } else if constexpr (std::is_same_v<U, char>) {
@@ -301,6 +306,18 @@ class Walker {
       this->value(hana::second(accessor)(object));
     });
     visitor_.end_struct(count);
+  }
+
+  template <class Named>
+  void named_values(const Named& values) {
+    const DepthGuard guard(*this);
+    visitor_.begin_struct(Named::size);
+    std::size_t index = 0;
+    values.for_each([&](std::string_view name, const auto& value) {
+      visitor_.member(name, index++);
+      this->value(value);
+    });
+    visitor_.end_struct(Named::size);
   }
 
   template <class Variant>

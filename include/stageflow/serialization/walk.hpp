@@ -19,6 +19,7 @@
 //     enums, bool or boost::uuids::uuid
 //   boost::uuids::uuid                                                  its canonical text
 //   stageflow::JsonValue (and so stageflow::ContextSnapshot)            itself
+//   serialization::NamedValues (named_values.hpp)                       object of the named values, in order
 //
 // Anything else is a compile error that names the type and says how to make it walkable: adapt the
 // struct with Boost.Hana, or specialize stageflow::serialization::walk_as<T> with a static `view`
