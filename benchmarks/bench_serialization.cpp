@@ -201,8 +201,8 @@ STAGEFLOW_BENCHMARK_RATIO("byte_count vs serialize+size (twitter)", "BM_byte_cou
                           "BM_serialize_then_size/twitter", 0.2);
 STAGEFLOW_BENCHMARK_RATIO("fingerprint tree vs serialize+compare (twitter)", "BM_fingerprint_tree/twitter",
                           "BM_serialize_then_compare/twitter", 0.2);
-STAGEFLOW_BENCHMARK_RATIO("immutability check vs serialize twice (per stage)", "BM_immutability_check_per_stage/twitter",
-                          "BM_serialize_twice_per_stage/twitter", 0.2);
+STAGEFLOW_BENCHMARK_RATIO("immutability check vs serialize twice (per stage)",
+                          "BM_immutability_check_per_stage/twitter", "BM_serialize_twice_per_stage/twitter", 0.2);
 STAGEFLOW_BENCHMARK_RATIO("fingerprint vs serialize+compare (citm)", "BM_fingerprint/citm",
                           "BM_serialize_then_compare/citm", 0.2);
 STAGEFLOW_BENCHMARK_RATIO("byte_count vs serialize+size (citm)", "BM_byte_count/citm", "BM_serialize_then_size/citm",

@@ -122,11 +122,12 @@ TEST_CASE("every field of the snapshot is covered", "[serialization][fingerprint
 }
 
 TEST_CASE("values with the same JSON text but another kind differ", "[serialization][fingerprint]") {
-  const std::vector<JsonValue> distinct = {JsonValue(1),   JsonValue(1.0),  JsonValue(true), JsonValue("1"),
-                                           JsonValue(),    JsonValue(0),    JsonValue(-0.0), JsonValue(0.0),
-                                           JsonValue(""),  JsonValue::array(), JsonValue::object(),
-                                           JsonValue::array({JsonValue()}), JsonValue(std::numeric_limits<std::uint64_t>::max()),
-                                           JsonValue(-1)};
+  const std::vector<JsonValue> distinct = {
+      JsonValue(1),        JsonValue(1.0),      JsonValue(true),
+      JsonValue("1"),      JsonValue(),         JsonValue(0),
+      JsonValue(-0.0),     JsonValue(0.0),      JsonValue(""),
+      JsonValue::array(),  JsonValue::object(), JsonValue::array({JsonValue()}),
+      JsonValue(-1),       JsonValue(std::numeric_limits<std::uint64_t>::max())};
   std::unordered_set<std::uint64_t> seen;
   for (const auto& value : distinct) seen.insert(fingerprint(value));
   CHECK(seen.size() == distinct.size());

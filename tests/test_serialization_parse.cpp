@@ -128,7 +128,8 @@ TEST_CASE("malformed JSON says what and where", "[serialization][parse]") {
   }
 }
 
-TEST_CASE("JSONTestSuite: every y_ document parses and round-trips, every n_ one is refused", "[serialization][parse]") {
+TEST_CASE("JSONTestSuite: every y_ document parses and round-trips, every n_ one is refused",
+          "[serialization][parse]") {
   const auto dir = stageflow::testing::shared_data_dir();
   if (!dir || !std::filesystem::is_directory(*dir / "JSONTestSuite" / "test_parsing"))
     STAGEFLOW_SKIP("JSONTestSuite not found: set STAGEFLOW_DATA_DIR (Meson's data_dir option)");
@@ -168,7 +169,8 @@ TEST_CASE("JSONTestSuite: every y_ document parses and round-trips, every n_ one
   CHECK(refused >= 188);
 }
 
-TEST_CASE("the shared documents parse into values that write back smaller and read back equal", "[serialization][parse]") {
+TEST_CASE("the shared documents parse into values that write back smaller and read back equal",
+          "[serialization][parse]") {
   JsonParser parser;
   for (const char* name : {"json/twitter.json", "json/citm_catalog.json"}) {
     const auto path = stageflow::testing::shared_data_file(name);

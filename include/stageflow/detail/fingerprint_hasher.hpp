@@ -120,7 +120,9 @@ class FingerprintHasher {
     pending_variant_ = pending_variant_ * fingerprint_tag::variant + index + 1;
   }
 
-  void begin_struct(std::size_t) { open(fingerprint_tag::structure, serialization::Order::canonical, FingerprintNodeKind::structure); }
+  void begin_struct(std::size_t) {
+    open(fingerprint_tag::structure, serialization::Order::canonical, FingerprintNodeKind::structure);
+  }
   void member(std::string_view name, std::size_t) {
     if constexpr (Record) label_text(name);
   }
@@ -152,7 +154,8 @@ class FingerprintHasher {
     buffers_.hashes.push_back(integer_hash(value, 0));
     if constexpr (Record) {
       char text[24];
-      label_text(std::string_view(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, value).ptr - text)));
+      const char* const end = std::to_chars(text, text + sizeof text, value).ptr;
+      label_text(std::string_view(text, static_cast<std::size_t>(end - text)));
     }
   }
   void key(bool value, std::size_t) {
@@ -171,7 +174,8 @@ class FingerprintHasher {
     // In a hash container each entry must travel as one hash, so sorting cannot split key from value.
     if (buffers_.frames.back().order != serialization::Order::unordered) return;
     auto& hashes = buffers_.hashes;
-    const std::uint64_t entry = hash(hashes.data() + hashes.size() - 2, 2 * sizeof(std::uint64_t), fingerprint_tag::entry);
+    const std::uint64_t* const key_and_value = hashes.data() + hashes.size() - 2;
+    const std::uint64_t entry = hash(key_and_value, 2 * sizeof(std::uint64_t), fingerprint_tag::entry);
     hashes.pop_back();
     hashes.back() = entry;
   }

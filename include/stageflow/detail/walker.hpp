@@ -94,7 +94,8 @@ template <class T>
 concept char_array = std::is_array_v<T> && std::is_same_v<std::remove_cv_t<std::remove_extent_t<T>>, char>;
 
 template <class T>
-concept string_like = std::is_convertible_v<const T&, std::string_view> && !std::is_pointer_v<T> && !std::is_array_v<T>;
+concept string_like =
+    std::is_convertible_v<const T&, std::string_view> && !std::is_pointer_v<T> && !std::is_array_v<T>;
 
 template <class T>
 concept iterable = requires(const T& range) {
@@ -164,7 +165,7 @@ void reject_unwalkable() {
                 "stageflow::serialization: this type cannot be walked (serialized, measured or fingerprinted). "
                 "Make it walkable: adapt the struct with BOOST_HANA_DEFINE_STRUCT or BOOST_HANA_ADAPT_STRUCT, or "
                 "specialize stageflow::serialization::walk_as<T> with a static view(const T&) that returns a "
-                "walkable value. The type is named in the instantiation below (T = ...).");
+                "walkable value. The compiler names the type in the instantiation notes (T = ...).");
 }
 
 template <class T>
@@ -172,21 +173,23 @@ void reject_raw_pointer() {
   static_assert(dependent_false<T>,
                 "stageflow::serialization: raw pointers are not followed (they may point to an array, or to data the "
                 "value does not own). Hold the data by value, in a std::unique_ptr or std::shared_ptr (followed), or "
-                "view an array as a std::span. The type is named below (T = ...).");
+                "view an array as a std::span. The compiler names the type in the instantiation notes (T = ...).");
 }
 
 template <class T>
 void reject_multimap() {
   static_assert(dependent_false<T>,
                 "stageflow::serialization: multimaps cannot be walked: JSON object keys are unique. "
-                "Use a map of vectors (std::map<K, std::vector<V>>) instead. The type is named below (T = ...).");
+                "Use a map of vectors (std::map<K, std::vector<V>>) instead. The compiler names the type in the "
+                "instantiation notes (T = ...).");
 }
 
 template <class T>
 void reject_key_type() {
   static_assert(dependent_false<T>,
                 "stageflow::serialization: this map key type has no JSON text. Map keys must be strings, integers, "
-                "enums, bool or boost::uuids::uuid. The key type is named below (T = ...).");
+                "enums, bool or boost::uuids::uuid. The compiler names the key type in the instantiation notes "
+                "(T = ...).");
 }
 
 template <class Hana>
@@ -275,7 +278,8 @@ class Walker {
       if (++walker_.depth_ > serialization::max_walk_depth) {
         --walker_.depth_;
         throw serialization::serialization_error("stageflow::serialization: value nested deeper than " +
-                                  std::to_string(serialization::max_walk_depth) + " levels (a pointer cycle?)");
+                                                 std::to_string(serialization::max_walk_depth) +
+                                                 " levels (a pointer cycle?)");
       }
     }
     ~DepthGuard() { --walker_.depth_; }
