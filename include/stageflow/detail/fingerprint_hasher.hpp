@@ -38,6 +38,12 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__GNUC__) || defined(__clang__)
+#  define STAGEFLOW_FLATTEN __attribute__((flatten))
+#else
+#  define STAGEFLOW_FLATTEN
+#endif
+
 namespace stageflow::detail {
 
 /// Seeds that keep the kinds of values apart (arbitrary distinct odd constants).
@@ -103,9 +109,9 @@ class FingerprintHasher {
 
   std::uint64_t root_hash() const noexcept { return buffers_.hashes.back(); }
 
-  void null() { leaf(hash(nullptr, 0, take_seed(fingerprint_tag::null))); }
+  void null() { leaf(hash_fixed<0>(nullptr, take_seed(fingerprint_tag::null))); }
   void boolean(bool value) {
-    leaf(hash(nullptr, 0, take_seed(value ? fingerprint_tag::boolean_true : fingerprint_tag::boolean_false)));
+    leaf(hash_fixed<0>(nullptr, take_seed(value ? fingerprint_tag::boolean_true : fingerprint_tag::boolean_false)));
   }
   void integer(std::int64_t value) { leaf(integer_hash(value, take_seed(0))); }
   void integer(std::uint64_t value) { leaf(integer_hash(value, take_seed(0))); }
@@ -114,7 +120,7 @@ class FingerprintHasher {
     leaf(floating_hash(value, take_seed(0)));
   }
   void string(std::string_view text) { leaf(hash(text.data(), text.size(), take_seed(fingerprint_tag::string))); }
-  void uuid(const boost::uuids::uuid& id) { leaf(hash(id.data, sizeof id.data, take_seed(fingerprint_tag::uuid))); }
+  void uuid(const boost::uuids::uuid& id) { leaf(hash_fixed<sizeof id.data>(id.data, take_seed(fingerprint_tag::uuid))); }
   void begin_variant(std::size_t index) {
     // Nested variants on the way to one value all count: fold each index in.
     pending_variant_ = pending_variant_ * fingerprint_tag::variant + index + 1;
@@ -159,11 +165,11 @@ class FingerprintHasher {
     }
   }
   void key(bool value, std::size_t) {
-    buffers_.hashes.push_back(hash(nullptr, 0, value ? fingerprint_tag::boolean_true : fingerprint_tag::boolean_false));
+    buffers_.hashes.push_back(hash_fixed<0>(nullptr, value ? fingerprint_tag::boolean_true : fingerprint_tag::boolean_false));
     if constexpr (Record) label_text(value ? "true" : "false");
   }
   void key(const boost::uuids::uuid& id, std::size_t) {
-    buffers_.hashes.push_back(hash(id.data, sizeof id.data, fingerprint_tag::uuid));
+    buffers_.hashes.push_back(hash_fixed<sizeof id.data>(id.data, fingerprint_tag::uuid));
     if constexpr (Record) {
       char text[uuid_text_size];
       write_uuid_text(text, id);
@@ -175,38 +181,45 @@ class FingerprintHasher {
     if (buffers_.frames.back().order != serialization::Order::unordered) return;
     auto& hashes = buffers_.hashes;
     const std::uint64_t* const key_and_value = hashes.data() + hashes.size() - 2;
-    const std::uint64_t entry = hash(key_and_value, 2 * sizeof(std::uint64_t), fingerprint_tag::entry);
+    const std::uint64_t entry = hash_fixed<2 * sizeof(std::uint64_t)>(key_and_value, fingerprint_tag::entry);
     hashes.pop_back();
     hashes.back() = entry;
   }
   void end_object(serialization::Order, std::size_t) { close(); }
 
  private:
-  static std::uint64_t hash(const void* data, std::size_t size, std::uint64_t seed) noexcept {
+  // Most inputs are short (keys, numbers, child hashes): inline XXH3's short-input paths here
+  // rather than call them; its long-input loop stays out of line (xxHash marks it so).
+  STAGEFLOW_FLATTEN static std::uint64_t hash(const void* data, std::size_t size, std::uint64_t seed) noexcept {
     return XXH3_64bits_withSeed(data, size, seed);
+  }
+  /// The same for a length known at compile time, which leaves a handful of instructions.
+  template <std::size_t Size>
+  STAGEFLOW_FLATTEN static std::uint64_t hash_fixed(const void* data, std::uint64_t seed) noexcept {
+    return XXH3_64bits_withSeed(data, Size, seed);
   }
 
   static std::uint64_t integer_hash(std::int64_t value, std::uint64_t seed) noexcept {
-    return hash(&value, sizeof value, seed ^ fingerprint_tag::integer);
+    return hash_fixed<sizeof value>(&value, seed ^ fingerprint_tag::integer);
   }
   static std::uint64_t integer_hash(std::uint64_t value, std::uint64_t seed) noexcept {
     // An unsigned value that fits int64_t hashes as that signed value: 7 and 7u are one number.
     if (value <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
       return integer_hash(static_cast<std::int64_t>(value), seed);
-    return hash(&value, sizeof value, seed ^ fingerprint_tag::big_unsigned);
+    return hash_fixed<sizeof value>(&value, seed ^ fingerprint_tag::big_unsigned);
   }
 
   template <class Float>
   static std::uint64_t floating_hash(Float value, std::uint64_t seed) noexcept {
-    if (std::isnan(value)) return hash(nullptr, 0, seed ^ fingerprint_tag::not_a_number);
+    if (std::isnan(value)) return hash_fixed<0>(nullptr, seed ^ fingerprint_tag::not_a_number);
     if constexpr (sizeof(Float) <= sizeof(double)) {
       const double exact = value;  // float widens exactly
-      return hash(&exact, sizeof exact, seed ^ fingerprint_tag::floating);
+      return hash_fixed<sizeof exact>(&exact, seed ^ fingerprint_tag::floating);
     } else {
       // long double has padding bytes of no fixed value: hash its exact shortest text instead.
       if (std::isinf(value)) {
         const double infinity = static_cast<double>(value);
-        return hash(&infinity, sizeof infinity, seed ^ fingerprint_tag::floating);
+        return hash_fixed<sizeof infinity>(&infinity, seed ^ fingerprint_tag::floating);
       }
       char text[max_floating_chars];
       const auto size = static_cast<std::size_t>(write_json_floating(text, value) - text);
@@ -216,6 +229,10 @@ class FingerprintHasher {
 
   /// The seed for the value now starting: its kind's tag mixed with the variant alternatives that led to it.
   std::uint64_t take_seed(std::uint64_t tag) noexcept {
+    if (pending_variant_ == 0) {  // the common case: no variant on the way
+      node_variant_ = 0;
+      return tag;
+    }
     node_variant_ = static_cast<std::uint16_t>(pending_variant_ ^ (pending_variant_ >> 16) ^ (pending_variant_ >> 32) ^
                                                (pending_variant_ >> 48));
     const std::uint64_t seed = tag + pending_variant_ * fingerprint_tag::entry;
@@ -225,10 +242,7 @@ class FingerprintHasher {
 
   void leaf(std::uint64_t value_hash) {
     buffers_.hashes.push_back(value_hash);
-    if constexpr (Record) {
-      push_node(value_hash, FingerprintNodeKind::scalar);
-      buffers_.nodes.back().end = static_cast<std::uint32_t>(buffers_.nodes.size());
-    }
+    if constexpr (Record) push_node(value_hash, FingerprintNodeKind::scalar, /*leaf=*/true);
   }
 
   void open(std::uint64_t tag, serialization::Order order, FingerprintNodeKind kind) {
@@ -236,7 +250,7 @@ class FingerprintHasher {
     std::uint32_t node = 0;
     if constexpr (Record) {
       node = static_cast<std::uint32_t>(buffers_.nodes.size());
-      push_node(0, kind);
+      push_node(0, kind, /*leaf=*/false);
     }
     buffers_.frames.push_back({buffers_.hashes.size(), node, order, seed});
   }
@@ -249,8 +263,8 @@ class FingerprintHasher {
     const std::size_t count = hashes.size() - frame.first_hash;
     if (frame.order == serialization::Order::unordered) std::sort(first, first + count);
     const std::uint64_t value_hash = hash(first, count * sizeof(std::uint64_t), frame.seed);
-    hashes.resize(frame.first_hash);
-    hashes.push_back(value_hash);
+    hashes.resize(frame.first_hash + 1);  // the children give way to the container's own hash
+    hashes[frame.first_hash] = value_hash;
     if constexpr (Record) {
       auto& node = buffers_.nodes[frame.node];
       node.hash = value_hash;
@@ -265,8 +279,10 @@ class FingerprintHasher {
     buffers_.labels.append(text);
   }
 
-  void push_node(std::uint64_t value_hash, FingerprintNodeKind kind) {
-    buffers_.nodes.push_back({value_hash, 0, pending_low_, pending_high_, node_variant_, kind, pending_label_});
+  /// A leaf's subtree ends right after it; a container's end is set when it closes.
+  void push_node(std::uint64_t value_hash, FingerprintNodeKind kind, bool leaf) {
+    const auto end = static_cast<std::uint32_t>(leaf ? buffers_.nodes.size() + 1 : 0);
+    buffers_.nodes.push_back({value_hash, end, pending_low_, pending_high_, node_variant_, kind, pending_label_});
     pending_label_ = FingerprintLabel::none;
   }
 
@@ -279,3 +295,5 @@ class FingerprintHasher {
 };
 
 }  // namespace stageflow::detail
+
+#undef STAGEFLOW_FLATTEN

@@ -6,7 +6,8 @@
 // byte order of their elements' JSON text; minimal escaping; integers exact; floating point as the
 // shortest text that reads back to the same double, always with a '.' or an exponent so it reads
 // back as floating point; NaN and the infinities as null (JSON has no form for them; the fingerprint
-// still tells them apart). Text is taken as UTF-8 and written byte for byte.
+// still tells them apart). Text is taken as UTF-8 and written byte for byte (it is not validated:
+// bytes that are not UTF-8 pass through, as with most writers; parse_json refuses them).
 //
 //   std::string text = stageflow::serialization::to_json(snapshot);
 //
@@ -29,7 +30,8 @@ namespace stageflow::serialization {
 
 class JsonWriter {
  public:
-  /// Appends the canonical JSON of `value` to `out`.
+  /// Appends the canonical JSON of `value` to `out`. Throws serialization_error on a pointer cycle
+  /// (nesting deeper than max_walk_depth), leaving `out` as it was.
   template <class T>
   void append(std::string& out, const T& value) {
     const std::size_t original_size = out.size();
