@@ -1,4 +1,5 @@
 // expect-error: `depends_on` must be stageflow::after<...>
+// expect-max-errors: 4
 #include <stageflow/core/pipeline.hpp>
 
 struct Fetch {
@@ -7,7 +8,11 @@ struct Fetch {
 };
 struct Parse {
   static constexpr std::string_view name = "parse";
+#ifdef STAGEFLOW_COMPILE_FAIL_CONTROL
+  using depends_on = stageflow::after<Fetch>;
+#else
   using depends_on = Fetch;  // should be stageflow::after<Fetch>
+#endif
   int execute() const { return 2; }
 };
 

@@ -1,4 +1,5 @@
 // expect-error: a stage may read only the outputs of stages it runs after
+// expect-max-errors: 4
 #include <stageflow/runner/runner.hpp>
 
 struct Left {
@@ -7,7 +8,11 @@ struct Left {
 };
 struct Right {
   static constexpr std::string_view name = "right";
+#ifdef STAGEFLOW_COMPILE_FAIL_CONTROL
+  using depends_on = stageflow::after<Left>;
+#else
   // Left is not a dependency: in a concurrent run its output may not exist yet.
+#endif
   int execute(const auto& ctx) const { return *stageflow::input<Left>(ctx) + 1; }
 };
 

@@ -1,4 +1,5 @@
 // expect-error: depends on a stage that is not in this Pipeline
+// expect-max-errors: 4
 #include <stageflow/core/pipeline.hpp>
 
 struct Fetch {
@@ -11,4 +12,8 @@ struct Parse {
   int execute() const { return 2; }
 };
 
+#ifdef STAGEFLOW_COMPILE_FAIL_CONTROL
+stageflow::Pipeline<Fetch, Parse> pipeline;
+#else
 stageflow::Pipeline<Parse> pipeline;  // Fetch is missing
+#endif

@@ -134,6 +134,14 @@ struct stage_is_on_a_dependency_cycle {
 };
 
 template <class S>
+struct depends_on_must_be_after {
+  static_assert(always_false<S>,
+                "stageflow: a stage's `depends_on` must be stageflow::after<...> (the stage types it runs after); "
+                "the stage is the template argument of depends_on_must_be_after<...> in this diagnostic");
+  static constexpr bool ok = false;
+};
+
+template <class S>
 consteval std::string_view name_or_empty() {
   if constexpr (Stage<S>)
     return S::name;
@@ -164,6 +172,13 @@ template <class... Stages>
 consteval bool check_pipeline() {
   if constexpr (!(Stage<Stages> && ...)) {
     return (check_named<Stages>() && ...);
+  } else if constexpr (!(depends_on_is_valid<Stages> && ...)) {
+    return ([] {
+      if constexpr (depends_on_is_valid<Stages>)
+        return true;
+      else
+        return depends_on_must_be_after<Stages>::ok;
+    }() && ...);
   } else {
     if (!(check_dependencies_exist<Stages>(type_list<Stages...>{}, dependencies_t<Stages>{}) && ...)) return false;
     constexpr auto plan = make_plan<Stages...>();

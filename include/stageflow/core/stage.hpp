@@ -41,13 +41,26 @@ template <class S>
 struct dependencies_of {
   using type = type_list<>;
 };
+template <class T>
+struct after_list {
+  using type = type_list<>;  // not an after<...>: Pipeline reports it; treated as no dependency
+};
+template <class... Ts>
+struct after_list<after<Ts...>> {
+  using type = type_list<Ts...>;
+};
+
 template <class S>
   requires requires { typename S::depends_on; }
 struct dependencies_of<S> {
-  static_assert(is_after_v<typename S::depends_on>,
-                "stageflow: a stage's `depends_on` must be stageflow::after<...> (the stage types it runs after)");
-  using type = typename S::depends_on::list;
+  using type = typename after_list<typename S::depends_on>::type;  // Pipeline diagnoses a non-after
 };
+
+template <class S>
+inline constexpr bool depends_on_is_valid = true;
+template <class S>
+  requires requires { typename S::depends_on; }
+inline constexpr bool depends_on_is_valid<S> = is_after_v<typename S::depends_on>;
 
 }  // namespace detail
 

@@ -57,51 +57,58 @@ template <class S, class Context>
 concept executes_only_when_mutable = requires(S& stage, const Context& ctx) { stage.execute(ctx); } ||
                                      requires(S& stage) { stage.execute(); };
 
-template <class S>
-struct stage_execute_is_not_const {
-  static_assert(always_false<S>,
+/// Checks that S can run with Context; each failure is one static_assert naming S in its
+/// instantiation note. (execute_result_t below stays valid either way, so nothing cascades.)
+template <class S, class Context>
+consteval bool check_execute() {
+  static_assert(executes_with_context<S, Context> || executes_without_context<S> ||
+                    !executes_only_when_mutable<S, Context>,
                 "stageflow: a stage's execute must be const (execute(ctx) const or execute() const): stages are "
                 "shared by every run of a pipeline, concurrent ones included; keep per-run data in outputs "
-                "(the stage type is the template argument of stage_execute_is_not_const<...> in this diagnostic)");
-  using type = void;
-};
-
-template <class S>
-struct stage_has_no_execute {
-  static_assert(always_false<S>,
+                "(the stage is the first template argument of check_execute<...> in this diagnostic)");
+  static_assert(executes_with_context<S, Context> || executes_without_context<S> ||
+                    executes_only_when_mutable<S, Context>,
                 "stageflow: a stage needs `execute(const auto& ctx) const` or `execute() const` returning its "
-                "output, a StageOutput<T>, or void (the stage type is the template argument of "
-                "stage_has_no_execute<...> in this diagnostic)");
-  using type = void;
+                "output, a StageOutput<T>, or void (the stage is the first template argument of "
+                "check_execute<...> in this diagnostic)");
+  return true;
+}
+
+struct no_execute_result {
+  using type = std::monostate;
 };
 
 template <class S, class Context>
-auto execute_stage_result() {
-  if constexpr (executes_with_context<S, Context>)
-    return std::type_identity<decltype(std::declval<const S&>().execute(std::declval<const Context&>()))>{};
-  else if constexpr (executes_without_context<S>)
-    return std::type_identity<decltype(std::declval<const S&>().execute())>{};
-  else if constexpr (executes_only_when_mutable<S, Context>)
-    return std::type_identity<typename stage_execute_is_not_const<S>::type>{};
-  else
-    return std::type_identity<typename stage_has_no_execute<S>::type>{};
-}
+struct result_with_context {
+  using type = decltype(std::declval<const S&>().execute(std::declval<const Context&>()));
+};
+template <class S>
+struct result_without_context {
+  using type = decltype(std::declval<const S&>().execute());
+};
+
+/// What S::execute returns given Context (std::monostate when it cannot run: check_execute says why).
+template <class S, class Context>
+using execute_result_t = typename std::conditional_t<
+    executes_with_context<S, Context>, result_with_context<S, Context>,
+    std::conditional_t<executes_without_context<S>, result_without_context<S>, no_execute_result>>::type;
 
 /// Calls the stage's execute with or without the context, whichever it takes.
 template <class S, class Context>
 decltype(auto) invoke_execute(const S& stage, const Context& ctx) {
   if constexpr (executes_with_context<S, Context>)
     return stage.execute(ctx);
-  else
+  else if constexpr (executes_without_context<S>)
     return stage.execute();
+  else
+    return std::monostate{};  // diagnosed by check_execute
 }
 
 }  // namespace detail
 
 /// What S::execute returns when run in Pipeline on Snapshot (before unwrapping StageOutput).
 template <class Snapshot, class Pipeline, class S>
-using stage_result_t =
-    typename decltype(detail::execute_stage_result<S, StageContext<Snapshot, Pipeline, S>>())::type;
+using stage_result_t = detail::execute_result_t<S, StageContext<Snapshot, Pipeline, S>>;
 
 /// The output type of S: its result with StageOutput<T> unwrapped and void as std::monostate.
 template <class Snapshot, class Pipeline, class S>

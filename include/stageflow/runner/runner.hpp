@@ -166,6 +166,11 @@ std::optional<boost::uuids::uuid> snapshot_run_id(const Snapshot& snapshot) {
   return std::nullopt;
 }
 
+template <class Snapshot, class Pipeline, class... Stages>
+consteval bool check_stages_execute(type_list<Stages...>) {
+  return (check_execute<Stages, StageContext<Snapshot, Pipeline, Stages>>() && ...);
+}
+
 inline std::string exception_text(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
@@ -371,6 +376,7 @@ class BasicRunner {
   RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, const Snapshot& snapshot,
                                     std::stop_token stop = {}) const {
     static_assert(is_pipeline_v<Pipeline>, "stageflow: Runner::run takes a stageflow::Pipeline<...> first");
+    static_assert(detail::check_stages_execute<Snapshot, Pipeline>(typename Pipeline::stage_types{}));
     using Run = RunContext<BasicRunner, Pipeline, Snapshot>;
 
     RunResult<Pipeline, Snapshot> result;
