@@ -4,6 +4,9 @@
 #define STAGEFLOW_HARDENING 0
 
 #include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/pipeline/interceptors_hardening.hpp>
+#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/pipeline/uuid_telemetry.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>
@@ -35,6 +38,16 @@ TEST_CASE("debug_only<P> is removed from the runner's type in a release build", 
   STATIC_REQUIRE(std::is_same_v<Runner<debug_only<ExpensiveCheck>>, Runner<>>);
   STATIC_REQUIRE(std::is_same_v<Runner<debug_only<ExpensiveCheck>, Cheap>, Runner<Cheap>>);
   STATIC_REQUIRE(std::is_same_v<Runner<Cheap, debug_only<ExpensiveCheck>, NullSink>, Runner<Cheap>>);
+}
+
+TEST_CASE("the hardening policies vanish too when debug_only in a release build", "[zero_cost]") {
+  using Hardened = Runner<debug_only<pipeline::ImmutabilityInterceptor>, debug_only<pipeline::ContextSizeInterceptor>,
+                          debug_only<pipeline::MemoryTracking>, debug_only<pipeline::UuidTelemetry<>>>;
+  STATIC_REQUIRE(std::is_same_v<Hardened, Runner<>>);
+  // Constructor arguments for them are accepted and dropped, so one source builds both ways.
+  Hardened runner(pipeline::ImmutabilityInterceptor({.crash_on_violation = true}),
+                  pipeline::ContextSizeInterceptor({.max_size_bytes = 1024}));
+  STATIC_REQUIRE(sizeof(runner) == 1);
 }
 
 TEST_CASE("enable_if<false, P> is removed, enable_if<true, P> is P", "[zero_cost]") {
