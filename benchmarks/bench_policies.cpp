@@ -1,0 +1,148 @@
+// What each hardening policy costs per run, against Runner<> on the same pipeline and snapshot.
+// (A disabled policy costs nothing: see bench_runner and scripts/zero-cost-check.)
+#include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/pipeline/interceptors_hardening.hpp>
+#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/runner/runner.hpp>
+#include <stageflow/serialization/json_parse.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "ratio_main.hpp"
+#include "shared_data.hpp"
+
+namespace {
+
+using namespace stageflow;
+
+// Four small stages of a chat request; outputs are short strings.
+template <int I>
+struct Step {
+  static constexpr std::string_view name = std::array{"normalize", "enrich", "route", "reply"}[I];
+  using depends_on = std::conditional_t<I == 0, after<>, after<Step<I - 1>>>;
+  std::string execute(const auto& ctx) const {
+    std::string out;
+    if constexpr (I == 0)
+      out = ctx.snapshot().input_text;
+    else
+      out = *input<Step<I - 1>>(ctx);
+    out.push_back(static_cast<char>('a' + I));
+    return out;
+  }
+};
+using Chat = Pipeline<Step<0>, Step<1>, Step<2>, Step<3>>;
+constexpr int stages = 4;
+
+/// A chat snapshot of about 4 KB: 20 messages and some metadata.
+ContextSnapshot chat_snapshot() {
+  ContextSnapshot s{.run = RunIdentity::generate(), .input_text = "Where is my invoice for March?"};
+  for (int i = 0; i < 20; ++i)
+    s.messages.push_back({i % 2 ? "assistant" : "user", "message number " + std::to_string(i) +
+                                                            " with a sentence or two of ordinary chat text in it."});
+  s.metadata = JsonValue::object({{"user", JsonValue::object({{"tier", "pro"}, {"locale", "en-GB"}})},
+                                  {"channel", "web"},
+                                  {"experiments", JsonValue::array({"a", "b", "c"})}});
+  return s;
+}
+
+/// The same with twitter.json (632 KB) in its metadata, for the per-byte cost.
+const ContextSnapshot* twitter_snapshot() {
+  static const std::optional<ContextSnapshot> snapshot = []() -> std::optional<ContextSnapshot> {
+    const auto path = testing::shared_data_file("json/twitter.json");
+    if (!path) return std::nullopt;
+    ContextSnapshot s = chat_snapshot();
+    s.metadata = serialization::parse_json(testing::read_file(*path));
+    return s;
+  }();
+  return snapshot ? &*snapshot : nullptr;
+}
+
+template <class R>
+void run_chat(benchmark::State& state, const R& runner, const ContextSnapshot& snapshot) {
+  const Chat pipeline;
+  for (auto _ : state) {
+    auto result = runner.run(pipeline, snapshot);
+    benchmark::DoNotOptimize(result);
+  }
+  state.counters["stages"] = stages;
+}
+
+template <class R>
+void BM_chat(benchmark::State& state) {
+  run_chat(state, R{}, chat_snapshot());
+}
+
+// A fresh id per run (a repeated one would be a collision), so the snapshot changes each time.
+void BM_chat_uuid_telemetry(benchmark::State& state) {
+  const Runner<pipeline::UuidTelemetry<>> runner;
+  const Chat pipeline;
+  auto snapshot = chat_snapshot();
+  for (auto _ : state) {
+    snapshot.run.pipeline_run_id = helpers::generate_uuid7();
+    snapshot.run.request_id = helpers::generate_uuid7();
+    snapshot.run.interaction_id = helpers::generate_uuid7();
+    auto result = runner.run(pipeline, snapshot);
+    benchmark::DoNotOptimize(result);
+  }
+}
+void BM_chat_new_ids_baseline(benchmark::State& state) {
+  const Runner<> runner;
+  const Chat pipeline;
+  auto snapshot = chat_snapshot();
+  for (auto _ : state) {
+    snapshot.run.pipeline_run_id = helpers::generate_uuid7();
+    snapshot.run.request_id = helpers::generate_uuid7();
+    snapshot.run.interaction_id = helpers::generate_uuid7();
+    auto result = runner.run(pipeline, snapshot);
+    benchmark::DoNotOptimize(result);
+  }
+}
+
+void BM_chat_memory_counter_free(benchmark::State& state) {
+  const Runner<pipeline::MemoryTracking> runner{pipeline::MemoryTracking(
+      helpers::MemoryTrackerOptions{.heap_source = helpers::HeapSource::allocator, .read_rss = false})};
+  run_chat(state, runner, chat_snapshot());
+}
+void BM_chat_memory_default(benchmark::State& state) {
+  run_chat(state, Runner<pipeline::MemoryTracking>{}, chat_snapshot());
+}
+
+template <class R>
+void BM_twitter(benchmark::State& state) {
+  const auto* snapshot = twitter_snapshot();
+  if (snapshot == nullptr) {
+    state.SkipWithError("../shared/data/json/twitter.json is absent");
+    return;
+  }
+  run_chat(state, R{}, *snapshot);
+}
+
+using Plain = Runner<>;
+using Immutability = Runner<pipeline::ImmutabilityInterceptor>;
+using ContextSize = Runner<pipeline::ContextSizeInterceptor>;
+
+}  // namespace
+
+BENCHMARK(BM_chat<Plain>);
+BENCHMARK(BM_chat_new_ids_baseline);
+BENCHMARK(BM_chat_uuid_telemetry);
+BENCHMARK(BM_chat_memory_counter_free);
+BENCHMARK(BM_chat_memory_default);
+BENCHMARK(BM_chat<Immutability>);
+BENCHMARK(BM_chat<ContextSize>);
+BENCHMARK(BM_twitter<Plain>)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_twitter<Immutability>)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_twitter<ContextSize>)->Unit(benchmark::kMicrosecond);
+
+STAGEFLOW_BENCHMARK_RATIO("UuidTelemetry / Runner<> (3 ids per run)", "BM_chat_uuid_telemetry", "BM_chat_new_ids_baseline", 0);
+STAGEFLOW_BENCHMARK_RATIO("MemoryTracking, mallinfo2 / Runner<>", "BM_chat_memory_counter_free", "BM_chat<Plain>", 0);
+STAGEFLOW_BENCHMARK_RATIO("MemoryTracking, default / Runner<>", "BM_chat_memory_default", "BM_chat<Plain>", 0);
+STAGEFLOW_BENCHMARK_RATIO("ImmutabilityInterceptor / Runner<> (4 KB)", "BM_chat<Immutability>", "BM_chat<Plain>", 0);
+STAGEFLOW_BENCHMARK_RATIO("ContextSizeInterceptor / Runner<> (4 KB)", "BM_chat<ContextSize>", "BM_chat<Plain>", 0);
+STAGEFLOW_BENCHMARK_RATIO("ImmutabilityInterceptor / Runner<> (twitter)", "BM_twitter<Immutability>", "BM_twitter<Plain>", 0);
+STAGEFLOW_BENCHMARK_RATIO("ContextSizeInterceptor / Runner<> (twitter)", "BM_twitter<ContextSize>", "BM_twitter<Plain>", 0);
+
+STAGEFLOW_BENCHMARK_MAIN();
