@@ -1,0 +1,115 @@
+// PipelineRunner: the seed's runtime-flag runner, for when the checks are chosen at run time.
+//
+//   stageflow::helpers::PipelineRunner runner({.enable_memory_tracker = true, .memory_tracker_auto_start = true});
+//   stageflow::helpers::PipelineRunner runner({.enable_immutability_check = true});
+//   stageflow::helpers::PipelineRunner runner({.enable_context_size_monitor = true});
+//   auto result = runner.run(pipeline, runner.create_snapshot({.input_text = "hello"}));
+//
+// It is a Runner<...> of the four hardening policies, each wrapped in OptionalPolicy: a flag that
+// is off costs one branch per hook. When the choice is known at compile time (debug vs release),
+// compose Runner<debug_only<...>> yourself instead: off, that costs nothing at all.
+//
+// Unlike the Python original, the monitor and tracker are reachable (uuid_monitor(),
+// memory_tracker()), `memory_tracker_auto_start = false` leaves the tracker to you instead of
+// failing the first run, and a collision, a violation or a size warning reaches `on_event`.
+#pragma once
+
+#include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/pipeline/interceptors_hardening.hpp>
+#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/runner/optional_policy.hpp>
+#include <stageflow/runner/runner.hpp>
+#include <stageflow/sinks/callback_sink.hpp>
+
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <utility>
+
+namespace stageflow::helpers {
+
+struct PipelineRunnerOptions {
+  // The seed's flags, in its order.
+  bool enable_uuid_monitor = false;
+  double uuid_monitor_ttl_seconds = 300.0;
+  bool enable_memory_tracker = false;
+  bool memory_tracker_auto_start = true;
+  bool enable_immutability_check = false;
+  bool enable_context_size_monitor = false;
+  // Beyond the seed.
+  /// Receives every event of every run (lifecycle, collisions, violations, warnings).
+  std::function<void(const Event&)> on_event = {};
+  pipeline::ImmutabilityOptions immutability = {};
+  pipeline::ContextSizeOptions context_size = {};
+};
+
+/// What create_snapshot fills in; ids are fresh UUIDv7s.
+struct SnapshotOptions {
+  std::string input_text = {};
+  std::string execution_mode = "practice";
+  std::string topology = "pipeline";
+  std::string channel = "cli";  // stored in metadata["channel"]
+  JsonValue metadata = {};      // merged with the channel (an object, or null)
+};
+
+class PipelineRunner {
+  // MemoryTracking comes last so its samples sit closest to the stage, outside the other
+  // policies' work (their before-hooks run first, their after-hooks last).
+  using Engine = Runner<OptionalPolicy<CallbackSink<>>, OptionalPolicy<pipeline::UuidTelemetry<>>,
+                        OptionalPolicy<pipeline::ImmutabilityInterceptor>,
+                        OptionalPolicy<pipeline::ContextSizeInterceptor>, OptionalPolicy<pipeline::MemoryTracking>>;
+
+ public:
+  using Options = PipelineRunnerOptions;
+
+  explicit PipelineRunner(Options options = {}) : engine_(make_engine(std::move(options))) {}
+
+  template <class Pipeline, class Snapshot>
+  auto run(const Pipeline& pipeline, const Snapshot& snapshot, std::stop_token stop = {}) const {
+    return engine_.run(pipeline, snapshot, std::move(stop));
+  }
+
+  /// A snapshot with fresh ids (org_id stays nil) and the channel in its metadata.
+  static ContextSnapshot create_snapshot(SnapshotOptions options = {}) {
+    JsonValue metadata = options.metadata.is_null() ? JsonValue::object() : std::move(options.metadata);
+    metadata["channel"] = std::move(options.channel);
+    return ContextSnapshot{.run = RunIdentity::generate(),
+                           .input_text = std::move(options.input_text),
+                           .metadata = std::move(metadata),
+                           .topology = std::move(options.topology),
+                           .execution_mode = std::move(options.execution_mode)};
+  }
+
+  /// The run-id collision monitor, or nullptr when enable_uuid_monitor is off.
+  UuidCollisionMonitor* uuid_monitor() const noexcept {
+    const auto& policy = engine_.policy<OptionalPolicy<pipeline::UuidTelemetry<>>>();
+    return policy.enabled() ? &policy.get().monitor() : nullptr;
+  }
+  /// The memory tracker, or nullptr when enable_memory_tracker is off.
+  MemoryTracker* memory_tracker() const noexcept {
+    const auto& policy = engine_.policy<OptionalPolicy<pipeline::MemoryTracking>>();
+    return policy.enabled() ? &policy.get().tracker() : nullptr;
+  }
+
+ private:
+  static Engine make_engine(Options o) {
+    OptionalPolicy<CallbackSink<>> sink;
+    if (o.on_event) sink = OptionalPolicy<CallbackSink<>>(CallbackSink<>(std::move(o.on_event)));
+    OptionalPolicy<pipeline::UuidTelemetry<>> uuid;
+    if (o.enable_uuid_monitor)
+      uuid = OptionalPolicy(pipeline::UuidTelemetry<>({.ttl_seconds = o.uuid_monitor_ttl_seconds, .category = "pipeline"}));
+    OptionalPolicy<pipeline::ImmutabilityInterceptor> immutability;
+    if (o.enable_immutability_check) immutability = OptionalPolicy(pipeline::ImmutabilityInterceptor(o.immutability));
+    OptionalPolicy<pipeline::ContextSizeInterceptor> context_size;
+    if (o.enable_context_size_monitor) context_size = OptionalPolicy(pipeline::ContextSizeInterceptor(o.context_size));
+    OptionalPolicy<pipeline::MemoryTracking> memory;
+    if (o.enable_memory_tracker)
+      memory = OptionalPolicy(pipeline::MemoryTracking(MemoryTrackerOptions{.auto_start = o.memory_tracker_auto_start}));
+    return Engine(std::move(sink), std::move(uuid), std::move(immutability), std::move(context_size), std::move(memory));
+  }
+
+  Engine engine_;
+};
+
+}  // namespace stageflow::helpers
