@@ -1,7 +1,13 @@
 // The main demo: a chat request going through normalize -> (enrich | route) -> reply -> guard,
-// run many times under a Runner with policies, then a short summary.
+// run many times by a production runner (UUID telemetry; deep checks debug_only, so gone in this
+// release build) and by an audit runner with every hardening check on, then a short summary of
+// what each saw. The request mix has planted problems: a client retry that reuses its ids, a
+// stage with a bug that edits the shared snapshot for "legacy" users, and a 120 KB attachment.
 //
 //   build/release/examples/hardened_pipeline [--runs N]
+#include <stageflow/pipeline/interceptors_hardening.hpp>
+#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/pipeline/uuid_telemetry.hpp>
 #include <stageflow/stageflow.hpp>
 
 #include <algorithm>
@@ -64,6 +70,12 @@ struct Enrich {
       if (const auto* tier = user->find("tier")) profile.tier = tier->as_string();
       if (const auto* locale = user->find("locale")) profile.locale = locale->as_string();
     }
+    if (profile.tier == "legacy") {
+      // A bug planted for the demo: a migration shim "fixes" the tier in the shared snapshot.
+      // Nothing fails; the immutability check is what catches it.
+      const_cast<stageflow::JsonValue&>(metadata)["user"]["tier"] = "free";
+      profile.tier = "free";
+    }
     return profile;
   }
 };
@@ -77,15 +89,19 @@ struct RouteIntent {
       return Route{"billing", 0.92};
     if (text.find("error") != std::string::npos || text.find("crash") != std::string::npos)
       return Route{"support", 0.85};
+    if (text.find("transcript") != std::string::npos) return Route{"export", 0.99};
     if (text.find("bye") != std::string::npos) return stageflow::cancel("user left");
     return stageflow::skip("no intent");  // the reply stage answers generically
   }
 };
 
+/// The reply's text, then any attachments.
+using Message = std::vector<std::string>;
+
 struct Reply {
   static constexpr std::string_view name = "reply";
   using depends_on = after<Enrich, RouteIntent>;
-  std::string execute(const auto& ctx) const {
+  Message execute(const auto& ctx) const {
     const Profile& profile = *stageflow::input<Enrich>(ctx);
     const Route* route = stageflow::input<RouteIntent>(ctx);
     std::string reply = profile.tier == "pro" ? "Thanks for being a Pro member. " : "Thanks for writing. ";
@@ -93,9 +109,11 @@ struct Reply {
       reply += "How can I help?";
     else if (route->intent == "billing")
       reply += "I have opened a billing case; card on file 4111 1111 1111 1111.";
+    else if (route->intent == "export")
+      return {reply + "Your transcript is attached.", std::string(120 * 1024, 't')};
     else
       reply += "Support is on it.";
-    return reply;
+    return {reply};
   }
 };
 
@@ -103,7 +121,7 @@ struct Guard {
   static constexpr std::string_view name = "guard";
   using depends_on = after<Reply>;
   StageOutput<std::string> execute(const auto& ctx) const {
-    std::string reply = *stageflow::input<Reply>(ctx);
+    std::string reply = stageflow::input<Reply>(ctx)->front();
     // A card number must never reach the user: in a run of digits (spaces allowed) longer than
     // four digits, mask all but the last four.
     auto is_digit = [&](std::size_t i) { return std::isdigit(static_cast<unsigned char>(reply[i])) != 0; };
@@ -125,95 +143,191 @@ using Pipeline = stageflow::Pipeline<Normalize, Enrich, RouteIntent, Reply, Guar
 
 }  // namespace chat
 
-/// A small policy of the demo's own: counts events by type, as a metrics exporter would.
+/// Counts events by type and keeps the first one's message, as a metrics exporter would.
 struct EventCounter {
   struct Counts {
     std::mutex mutex;
-    std::map<std::string, long, std::less<>> by_type;
+    std::map<std::string, std::pair<long, std::string>, std::less<>> by_type;
   };
   std::shared_ptr<Counts> counts = std::make_shared<Counts>();
   void emit(const stageflow::Event& event) const {
     std::lock_guard lock(counts->mutex);
     auto it = counts->by_type.find(event.type);
-    if (it == counts->by_type.end()) it = counts->by_type.emplace(std::string(event.type), 0).first;
-    ++it->second;
+    if (it == counts->by_type.end())
+      it = counts->by_type.emplace(std::string(event.type), std::pair{0L, describe(event)}).first;
+    ++it->second.first;
+  }
+  /// The event's message when it has one, else its stage and fields: "reply: growth_bytes=122885 ...".
+  static std::string describe(const stageflow::Event& event) {
+    if (const auto* message = event.field("message")) return std::string(std::get<std::string_view>(*message));
+    std::string text(event.stage);
+    for (const auto& field : event.fields) {
+      text += text.empty() ? "" : " ";
+      text += std::string(field.key) + "=";
+      std::visit(
+          [&](const auto& value) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string_view>)
+              text += value;
+            else
+              text += std::to_string(value);
+          },
+          field.value);
+    }
+    return text;
+  }
+  long count(std::string_view type) const {
+    std::lock_guard lock(counts->mutex);
+    auto it = counts->by_type.find(type);
+    return it == counts->by_type.end() ? 0 : it->second.first;
   }
 };
 
 /// Flags stages slower than a budget with a "stage.slow" event.
 struct SlowStageAlarm {
-  std::chrono::microseconds budget{200};
+  std::chrono::microseconds budget{500};
   void after_stage(auto& run, auto& stage) const {
     if (stage.duration() > budget)
       run.emit("stage.slow", stage.name, {{"budget_us", budget.count()}}, stage.duration());
   }
 };
 
-int main(int argc, char** argv) {
-  long runs = 20'000;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1L, std::atol(argv[i + 1]));
+namespace {
 
-  const std::vector<std::pair<std::string, std::string>> requests = {
-      {"  Where is my INVOICE for March?  ", "pro"}, {"The app shows an error on login", "free"},
-      {"hello there", "free"},                       {"I want a refund", "free"},
-      {"ok bye", "pro"},                             {"   ", "free"},
-  };
+struct Request {
+  std::string text;
+  std::string tier;
+  bool retry = false;  // a client retry: the same request and ids as last time
+};
 
-  EventCounter counter;
-  stageflow::Runner<EventCounter, SlowStageAlarm> runner(counter);
-  const chat::Pipeline pipeline;
+const std::vector<Request> requests = {
+    {"  Where is my INVOICE for March?  ", "pro"}, {"The app shows an error on login", "free"},
+    {"hello there", "free"},                       {"I want a refund", "legacy"},
+    {"ok bye", "pro"},                             {"   ", "free"},
+    {"please send me the transcript", "pro"},      {"Where is my invoice?", "pro", true},
+};
 
+stageflow::ContextSnapshot snapshot_for(const Request& request, const stageflow::RunIdentity& retry_ids) {
+  return {.run = request.retry ? retry_ids : stageflow::RunIdentity::generate(),
+          .input_text = request.text,
+          .metadata = stageflow::JsonValue::object({{"user", stageflow::JsonValue::object({{"tier", request.tier}})}}),
+          .topology = "chat",
+          .execution_mode = "demo"};
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+struct Tally {
   std::map<stageflow::RunStatus, long> by_status;
-  std::vector<std::vector<double>> stage_us(chat::Pipeline::size);
   std::vector<double> run_us;
-  run_us.reserve(static_cast<std::size_t>(runs));
-  std::string sample_reply, last_failure;
+  std::vector<std::vector<double>> stage_us = std::vector<std::vector<double>>(chat::Pipeline::size);
+  std::string sample_reply;
 
-  const auto wall_start = std::chrono::steady_clock::now();
-  for (long i = 0; i < runs; ++i) {
-    const auto& [text, tier] = requests[static_cast<std::size_t>(i) % requests.size()];
-    stageflow::ContextSnapshot snapshot{
-        .run = stageflow::RunIdentity::generate(),
-        .input_text = text,
-        .metadata = stageflow::JsonValue::object({{"user", stageflow::JsonValue::object({{"tier", tier}})}}),
-        .topology = "chat",
-        .execution_mode = "demo"};
-    const auto result = runner.run(pipeline, snapshot);
+  template <class Result>
+  void add(const Result& result, const Request& request) {
     ++by_status[result.status];
     run_us.push_back(std::chrono::duration<double, std::micro>(result.duration).count());
     for (std::size_t s = 0; s < result.stages.size(); ++s)
       if (result.stages[s].status != stageflow::StageStatus::not_run)
         stage_us[s].push_back(std::chrono::duration<double, std::micro>(result.stages[s].duration).count());
-    if (const auto* reply = result.output<chat::Guard>(); reply && sample_reply.empty() && tier == "pro")
+    if (const auto* reply = result.template output<chat::Guard>(); reply && sample_reply.empty() && request.tier == "pro")
       sample_reply = *reply;
-    if (result.status == stageflow::RunStatus::failed)
-      last_failure = std::string(result.error_stage) + ": " + result.error;
   }
-  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  void print(long runs, double seconds) const {
+    auto status = [&](stageflow::RunStatus s) {
+      auto it = by_status.find(s);
+      return it == by_status.end() ? 0L : it->second;
+    };
+    std::printf("  %ld runs in %.3f s (%.0f runs/s): completed %ld, failed %ld, cancelled %ld\n", runs, seconds,
+                static_cast<double>(runs) / seconds, status(stageflow::RunStatus::completed),
+                status(stageflow::RunStatus::failed), status(stageflow::RunStatus::cancelled));
+    std::printf("  run latency p50 %.2f us, p99 %.2f us; per stage p50:", percentile(run_us, 0.5),
+                percentile(run_us, 0.99));
+    for (std::size_t s = 0; s < chat::Pipeline::size; ++s)
+      std::printf(" %s %.2f", std::string(chat::Pipeline::names[s]).c_str(), percentile(stage_us[s], 0.5));
+    std::printf(" us\n");
+  }
+};
 
-  auto percentile = [](std::vector<double> v, double p) {
-    if (v.empty()) return 0.0;
-    const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-    return v[k];
-  };
+void print_findings(const EventCounter& counter, std::initializer_list<std::string_view> types) {
+  std::lock_guard lock(counter.counts->mutex);
+  for (const auto type : types) {
+    auto it = counter.counts->by_type.find(type);
+    if (it == counter.counts->by_type.end()) continue;
+    std::string first = it->second.second;
+    if (first.size() > 90) first = first.substr(0, 87) + "...";
+    std::printf("  %-24s %6ld  first: %s\n", std::string(type).c_str(), it->second.first, first.c_str());
+  }
+}
 
-  std::printf("stageflow demo: chat pipeline (normalize -> enrich | route -> reply -> guard)\n");
-  std::printf("runs: %ld in %.3f s (%.0f runs/s); completed %ld, failed %ld, cancelled %ld\n", runs, wall_s,
-              static_cast<double>(runs) / wall_s, by_status[stageflow::RunStatus::completed],
-              by_status[stageflow::RunStatus::failed], by_status[stageflow::RunStatus::cancelled]);
-  std::printf("run latency: p50 %.2f us, p99 %.2f us\n", percentile(run_us, 0.5), percentile(run_us, 0.99));
-  for (std::size_t s = 0; s < chat::Pipeline::size; ++s)
-    std::printf("  %-10s p50 %6.2f us  p99 %6.2f us  (%zu runs)\n", std::string(chat::Pipeline::names[s]).c_str(),
-                percentile(stage_us[s], 0.5), percentile(stage_us[s], 0.99), stage_us[s].size());
-  std::printf("events:");
-  for (const auto& [type, count] : counter.counts->by_type) std::printf(" %s=%ld", type.c_str(), count);
-  std::printf("\nsample reply: \"%s\"\nlast failure: %s\n", sample_reply.c_str(), last_failure.c_str());
+}  // namespace
 
-  // The demo doubles as a test: the mix of requests has a known outcome.
-  const long per_cycle = static_cast<long>(requests.size());
-  const bool expected = by_status[stageflow::RunStatus::failed] == (runs + per_cycle - 6) / per_cycle &&
-                        sample_reply.find("4111") == std::string::npos && !sample_reply.empty();
-  return expected ? 0 : 1;
+int main(int argc, char** argv) {
+  long runs = 20'000;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(16L, std::atol(argv[i + 1]));
+  const long audit_runs = std::max(16L, runs / 10);
+  const auto retry_ids = stageflow::RunIdentity::generate();
+  const chat::Pipeline pipeline;
+  namespace sp = stageflow::pipeline;
+
+  // 1. The production runner: UUID telemetry on; the deep checks are debug_only, so a release
+  //    build (this demo's) compiles them out entirely.
+  EventCounter production_events;
+  stageflow::Runner<EventCounter, SlowStageAlarm, sp::UuidTelemetry<>, stageflow::debug_only<sp::ImmutabilityInterceptor>,
+                    stageflow::debug_only<sp::ContextSizeInterceptor>>
+      production(production_events);
+  Tally production_tally;
+  auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < runs; ++i) {
+    const auto& request = requests[static_cast<std::size_t>(i) % requests.size()];
+    production_tally.add(production.run(pipeline, snapshot_for(request, retry_ids)), request);
+  }
+  const double production_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // 2. The audit runner, as a debug or CI build runs it: every check on.
+  EventCounter audit_events;
+  auto tracker = std::make_shared<stageflow::helpers::MemoryTracker>(
+      stageflow::helpers::MemoryTrackerOptions{.heap_source = stageflow::helpers::HeapSource::allocator, .read_rss = false});
+  stageflow::Runner<EventCounter, sp::UuidTelemetry<>, sp::ImmutabilityInterceptor, sp::ContextSizeInterceptor,
+                    sp::MemoryTracking>
+      audit(audit_events, sp::ContextSizeInterceptor({.max_size_bytes = 64 * 1024, .warn_on_growth_bytes = 32 * 1024}),
+            sp::MemoryTracking(tracker));
+  Tally audit_tally;
+  std::vector<double> reply_heap;
+  start = std::chrono::steady_clock::now();
+  for (long i = 0; i < audit_runs; ++i) {
+    const auto& request = requests[static_cast<std::size_t>(i) % requests.size()];
+    const auto result = audit.run(pipeline, snapshot_for(request, retry_ids));
+    audit_tally.add(result, request);
+    if (auto heap = result.metric("reply", "heap_delta_bytes")) reply_heap.push_back(*heap);
+  }
+  const double audit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::printf("stageflow demo: a chat pipeline (normalize -> enrich | route -> reply -> guard)\n\n");
+  std::printf("production runner: UUID telemetry on; immutability and size checks debug_only (%s)\n",
+              stageflow::hardening_enabled ? "compiled in: this is a debug build" : "compiled out: release build");
+  production_tally.print(runs, production_s);
+  print_findings(production_events, {"uuid.collision", "immutability.violation", "context.growth_warning", "stage.slow"});
+  std::printf("\naudit runner: every check on (uuid, immutability, context size, memory)\n");
+  audit_tally.print(audit_runs, audit_s);
+  print_findings(audit_events, {"uuid.collision", "immutability.violation", "context.growth_warning",
+                                "context.size_exceeded", "memory.growth_warning"});
+  std::printf("  reply stage heap delta p50 %.0f B, p99 %.0f B (%zu memory samples kept of %llu taken)\n",
+              percentile(reply_heap, 0.5), percentile(reply_heap, 0.99), tracker->samples().size(),
+              static_cast<unsigned long long>(tracker->observation_count()));
+  std::printf("\nsample reply: \"%s\"\n", production_tally.sample_reply.c_str());
+
+  // The demo doubles as a test: the request mix has a known outcome.
+  const long cycles_audit = audit_runs / static_cast<long>(requests.size());
+  const bool ok = audit_events.count("immutability.violation") >= cycles_audit &&
+                  audit_events.count("context.growth_warning") >= cycles_audit &&
+                  production_events.count("uuid.collision") >= 3 * (runs / static_cast<long>(requests.size()) - 1) &&
+                  (production_events.count("immutability.violation") > 0) == stageflow::hardening_enabled &&
+                  production_tally.sample_reply.find("4111") == std::string::npos && !production_tally.sample_reply.empty();
+  return ok ? 0 : 1;
 }
