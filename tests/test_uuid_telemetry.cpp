@@ -36,7 +36,7 @@ boost::uuids::uuid v7_aged(std::chrono::milliseconds age) {
 
 TEST_CASE("a repeated run id is reported as uuid.collision; the run goes on by default", "[uuid_telemetry]") {
   CollectingSink sink;
-  Runner<CollectingSink, UuidTelemetry<>> runner(sink, UuidTelemetry<>({.category = "pipeline"}));
+  Runner<CollectingSink, UuidTelemetry<>> runner(sink, UuidTelemetry<>({.monitor = {.category = "pipeline"}}));
   const ContextSnapshot snapshot{.run = RunIdentity::generate()};
   CHECK(runner.run(P{}, snapshot).ok());
   CHECK(sink.count("uuid.collision") == 0);
@@ -94,7 +94,7 @@ TEST_CASE("a generated run id is observed too", "[uuid_telemetry]") {
 
 TEST_CASE("a run id far from the clock is reported as uuid.clock_skew", "[uuid_telemetry]") {
   CollectingSink sink;
-  Runner<CollectingSink, UuidTelemetry<>> runner(sink, UuidTelemetry<>({.check_skew = true, .max_skew_ms = 2000}));
+  Runner<CollectingSink, UuidTelemetry<>> runner(sink, UuidTelemetry<>({.monitor = {.category = "pipeline", .check_skew = true, .max_skew_ms = 2000}}));
   ContextSnapshot stale{.run = RunIdentity::generate()};
   stale.run.pipeline_run_id = v7_aged(std::chrono::hours(1));
   CHECK(runner.run(P{}, stale).ok());

@@ -15,17 +15,7 @@
 
 #include <boost/uuid/uuid.hpp>
 
-// Inlined: most strings and all scalars are short, and XXH3 on short input is a handful of
-// instructions whose cost a call into the shared library would double.
-#ifndef XXH_INLINE_ALL
-#  define XXH_INLINE_ALL
-#  define STAGEFLOW_DEFINED_XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
-#ifdef STAGEFLOW_DEFINED_XXH_INLINE_ALL
-#  undef XXH_INLINE_ALL
-#  undef STAGEFLOW_DEFINED_XXH_INLINE_ALL
-#endif
+#include <stageflow/detail/xxhash.hpp>
 
 #include <algorithm>
 #include <charconv>

@@ -15,17 +15,7 @@
 
 #include <boost/uuid/uuid.hpp>
 
-// Inlined: XXH3 of 16 bytes is a handful of instructions; a call into the shared library would
-// cost as much again. Defined only here, so the includer's own xxHash setup is left as it was.
-#ifndef XXH_INLINE_ALL
-#  define XXH_INLINE_ALL
-#  define STAGEFLOW_DEFINED_XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
-#ifdef STAGEFLOW_DEFINED_XXH_INLINE_ALL
-#  undef XXH_INLINE_ALL
-#  undef STAGEFLOW_DEFINED_XXH_INLINE_ALL
-#endif
+#include <stageflow/detail/xxhash.hpp>
 
 #include <algorithm>
 #include <bit>

@@ -98,7 +98,7 @@ class PipelineRunner {
     if (o.on_event) sink = OptionalPolicy<CallbackSink<>>(CallbackSink<>(std::move(o.on_event)));
     OptionalPolicy<pipeline::UuidTelemetry<>> uuid;
     if (o.enable_uuid_monitor)
-      uuid = OptionalPolicy(pipeline::UuidTelemetry<>({.ttl_seconds = o.uuid_monitor_ttl_seconds, .category = "pipeline"}));
+      uuid = OptionalPolicy(pipeline::UuidTelemetry<>({.monitor = {.ttl_seconds = o.uuid_monitor_ttl_seconds, .category = "pipeline"}}));
     OptionalPolicy<pipeline::ImmutabilityInterceptor> immutability;
     if (o.enable_immutability_check) immutability = OptionalPolicy(pipeline::ImmutabilityInterceptor(o.immutability));
     OptionalPolicy<pipeline::ContextSizeInterceptor> context_size;

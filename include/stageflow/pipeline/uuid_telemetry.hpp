@@ -2,7 +2,7 @@
 //
 //   stageflow::Runner<stageflow::JsonLinesSink<>, stageflow::pipeline::UuidTelemetry<>> runner(
 //       stageflow::JsonLinesSink<>(std::cerr),
-//       stageflow::pipeline::UuidTelemetry<>({.category = "pipeline", .check_skew = true}));
+//       stageflow::pipeline::UuidTelemetry<>({.monitor = {.category = "pipeline", .check_skew = true}}));
 //
 // At the start of each run it observes the run's pipeline_run_id and the correlation ids the
 // snapshot carries (see below) in one UuidCollisionMonitor shared by all runs (and by copies of the
@@ -34,11 +34,8 @@ inline constexpr std::string_view uuid_clock_skew = "uuid.clock_skew";
 namespace stageflow::pipeline {
 
 struct UuidTelemetryOptions {
-  double ttl_seconds = 300.0;
-  std::size_t max_entries = 50'000;
-  std::string category = "pipeline";
-  bool check_skew = false;
-  double max_skew_ms = 5000.0;
+  /// The monitor this policy makes (ttl_seconds, max_entries, category, check_skew, max_skew_ms).
+  helpers::UuidCollisionMonitorOptions monitor = {.category = "pipeline"};
   /// A collision fails the run (before any stage starts) instead of only being reported.
   bool fail_on_collision = false;
 };
@@ -48,12 +45,7 @@ class UuidTelemetry {
  public:
   UuidTelemetry() : UuidTelemetry(UuidTelemetryOptions{}) {}
   explicit UuidTelemetry(UuidTelemetryOptions options)
-      : monitor_(std::make_shared<Monitor>(helpers::UuidCollisionMonitorOptions{.ttl_seconds = options.ttl_seconds,
-                                                                                .max_entries = options.max_entries,
-                                                                                .category = options.category,
-                                                                                .check_skew = options.check_skew,
-                                                                                .max_skew_ms = options.max_skew_ms})),
-        fail_on_collision_(options.fail_on_collision) {}
+      : monitor_(std::make_shared<Monitor>(std::move(options.monitor))), fail_on_collision_(options.fail_on_collision) {}
   /// Shares a monitor you also use elsewhere (a ToolExecutor, your own request handler).
   explicit UuidTelemetry(std::shared_ptr<Monitor> monitor, bool fail_on_collision = false)
       : monitor_(std::move(monitor)), fail_on_collision_(fail_on_collision) {}
