@@ -1,12 +1,19 @@
 // The delta generator: walks two validated documents and writes the RFC 6902 operations that turn
 // the base into the current one.
 //
-// Equal subtrees are recognised by one flat pass over simdjson's tapes (equal_span), never
-// re-walked level by level. Only containers on the way to a difference are visited member by
-// member. Values are written as the current document's own text (minified), so numbers keep
-// their text. Arrays: common prefix and suffix are trimmed, the rest is paired up by position,
-// then the surplus is removed or added, which is linear (no quadratic search). Any container
-// whose operations would be larger than replacing it whole is replaced whole.
+// Cost model: each pass over a tape costs a noticeable fraction of a parse, so the walk reads
+// every word about once. Equal subtrees are recognised by one flat pass over both tapes
+// (equal_span), which also counts the subtree's tokens, so positions in the current text are
+// known without a second pass. Large containers are not compared whole before descending (that
+// comparison would be repeated by their children); small ones are. Values are written as the
+// current document's own text (minified), so numbers keep their text.
+//
+// Arrays: the common prefix and suffix are trimmed; in the middle, the elements to keep are found
+// by a Myers diff over cheap element hashes with a bounded edit distance (linear work, never
+// quadratic); between kept elements, changed ones are paired by position (deep operations) and
+// the surplus removed or added. Kept pairs are still compared exactly, so a hash collision costs
+// delta size, never correctness. Any container whose operations would be larger than replacing it
+// whole is replaced whole.
 #pragma once
 
 #include <algorithm>
@@ -37,7 +44,7 @@ struct DiffFrame {
   std::vector<std::uint32_t> base_items, current_items;
   KeyIndex base_index, current_index;
   // Array matching (Myers): element hashes, the diagonals, their history, the kept pairs.
-  std::vector<std::uint64_t> base_hashes, current_hashes;
+  std::vector<std::uint64_t> base_hashes, current_hashes, string_starts;
   std::vector<int> diagonals, trace;
   std::vector<std::size_t> trace_start;
   std::vector<std::pair<std::size_t, std::size_t>> matches;
@@ -45,6 +52,7 @@ struct DiffFrame {
 
 struct DiffScratch {
   std::deque<DiffFrame> frames;
+  std::string path;
   std::string replacement;
 
   DiffFrame& frame(std::size_t depth) {
@@ -71,19 +79,28 @@ inline void collect_items(const IndexedJson& doc, std::uint32_t t, std::vector<s
 class Differ {
  public:
   Differ(const IndexedJson& base, const IndexedJson& current, DiffScratch& scratch, std::string& out)
-      : base_(base), current_(current), scratch_(scratch), out_(out) {}
+      : base_(base), current_(current), scratch_(scratch), out_(out), path_(scratch.path) {}
 
   /// Appends the operations, comma separated, to the output; returns how many.
   std::size_t run() {
     path_.clear();
-    if (equal_span(base_, IndexedJson::root, current_, IndexedJson::root) == 0)
-      diff_unequal(IndexedJson::root, IndexedJson::root, 0, 0);
+    const std::uint32_t root = IndexedJson::root;
+    if (!same_container_kind(root, root) && equal_span(base_, root, current_, root) != 0) return 0;
+    diff_unequal(root, root, 0, 0);
     return operations_;
   }
 
  private:
   static constexpr std::string_view replace_prefix = R"({"op":"replace","path":")";
   static constexpr std::string_view value_infix = R"(","value":)";
+  // Containers with more tape words than this are descended into without comparing them whole
+  // first: the comparison would walk what their children's comparisons walk again.
+  static constexpr std::uint32_t compare_whole_below = 512;
+
+  bool same_container_kind(std::uint32_t tb, std::uint32_t tc) const noexcept {
+    const char kind = base_.type(tb);
+    return (kind == '{' || kind == '[') && current_.type(tc) == kind;
+  }
 
   void begin_operation(std::string_view op) {
     if (operations_++ != 0) out_ += ',';
@@ -98,34 +115,36 @@ class Differ {
     out_ += "\"}";
   }
 
-  void emit_with_value(std::string_view op, std::uint32_t tc, std::uint32_t kc) {
+  void emit_with_value(std::string_view op, std::uint32_t tc, std::uint32_t kc, std::uint32_t span) {
     begin_operation(op);
     out_ += value_infix;
-    append_value(out_, current_, tc, kc);
+    append_value(out_, current_, tc, kc, span);
     out_ += '}';
   }
 
-  // Values at tb and tc differ (not tape-equal); kc is the current value's first token.
-  void diff_unequal(std::uint32_t tb, std::uint32_t tc, std::uint32_t kc, std::size_t depth) {
+  // The operations for a pair of values not known to be equal (kc: the current value's first
+  // token). Returns the current value's token span.
+  std::uint32_t diff_unequal(std::uint32_t tb, std::uint32_t tc, std::uint32_t kc, std::size_t depth) {
     const char kind = base_.type(tb);
-    if (kind == '{' && current_.type(tc) == '{')
-      diff_object(tb, tc, kc, depth);
-    else if (kind == '[' && current_.type(tc) == '[')
-      diff_array(tb, tc, kc, depth);
-    else
-      emit_with_value("replace", tc, kc);
+    if (kind == '{' && current_.type(tc) == '{') return diff_object(tb, tc, kc, depth);
+    if (kind == '[' && current_.type(tc) == '[') return diff_array(tb, tc, kc, depth);
+    const std::uint32_t span = current_.token_span(tc);
+    emit_with_value("replace", tc, kc, span);
+    return span;
   }
 
-  // A child pair: nothing when equal, else its operations under path_ + token. Returns the
-  // current child's token span.
+  // A child pair: nothing when equal, else its operations under path_ + the child's token.
+  // Returns the current child's token span.
   template <class PushPath>
   std::uint32_t diff_child(std::uint32_t tb, std::uint32_t tc, std::uint32_t kc, std::size_t depth, PushPath&& push) {
-    if (const std::uint32_t span = equal_span(base_, tb, current_, tc)) return span;
+    if (current_.after(tc) - tc < compare_whole_below || !same_container_kind(tb, tc)) {
+      if (const std::uint32_t span = equal_span(base_, tb, current_, tc)) return span;
+    }
     const std::size_t saved = path_.size();
     push(path_);
-    diff_unequal(tb, tc, kc, depth);
+    const std::uint32_t span = diff_unequal(tb, tc, kc, depth);
     path_.resize(saved);
-    return current_.token_span(tc);
+    return span;
   }
 
   static bool has_duplicate_keys(const std::vector<ObjectMember>& members, KeyIndex& index) {
@@ -140,7 +159,7 @@ class Differ {
     return index.has_duplicates();
   }
 
-  void diff_object(std::uint32_t tb, std::uint32_t tc, std::uint32_t kc, std::size_t depth) {
+  std::uint32_t diff_object(std::uint32_t tb, std::uint32_t tc, std::uint32_t kc, std::size_t depth) {
     const std::size_t mark = out_.size(), operations_mark = operations_;
     DiffFrame& frame = scratch_.frame(depth);
     collect_members(base_, tb, frame.base_members);
@@ -175,26 +194,29 @@ class Differ {
       }
       for (std::uint32_t j = 0; j < current.size(); ++j) {
         std::uint32_t span = 0;
-        if (frame.current_index.find(current[j].key) == j) {
-          const std::uint32_t i = frame.base_index.find(current[j].key);
-          const auto push = [&](std::string& path) { append_pointer_key(path, current[j].key); };
-          if (i == KeyIndex::npos) {
-            const std::size_t saved = path_.size();
-            push(path_);
-            emit_with_value("add", current[j].value, k + 2);
-            path_.resize(saved);
-          } else {
-            span = diff_child(base[i].value, current[j].value, k + 2, depth + 1, push);
-          }
+        const auto push = [&](std::string& path) { append_pointer_key(path, current[j].key); };
+        const std::uint32_t i =
+            frame.current_index.find(current[j].key) == j ? frame.base_index.find(current[j].key) : KeyIndex::npos;
+        if (frame.current_index.find(current[j].key) != j) {
+          span = current_.token_span(current[j].value);  // shadowed by a later duplicate: no operation
+        } else if (i == KeyIndex::npos) {
+          span = current_.token_span(current[j].value);
+          const std::size_t saved = path_.size();
+          push(path_);
+          emit_with_value("add", current[j].value, k + 2, span);
+          path_.resize(saved);
+        } else {
+          span = diff_child(base[i].value, current[j].value, k + 2, depth + 1, push);
         }
-        if (span == 0) span = current_.token_span(current[j].value);
         k += 2 + span + 1;
       }
     }
-    keep_smaller(mark, operations_mark, tc, kc);
+    const std::uint32_t span = current.empty() ? 2 : k - kc;  // through the closing '}'
+    keep_smaller(mark, operations_mark, tc, kc, span);
+    return span;
   }
 
-  void diff_array(std::uint32_t tb, std::uint32_t tc, std::uint32_t kc, std::size_t depth) {
+  std::uint32_t diff_array(std::uint32_t tb, std::uint32_t tc, std::uint32_t kc, std::size_t depth) {
     const std::size_t mark = out_.size(), operations_mark = operations_;
     DiffFrame& frame = scratch_.frame(depth);
     collect_items(base_, tb, frame.base_items);
@@ -213,30 +235,37 @@ class Differ {
       ++prefix;
     }
     std::size_t suffix = 0;
-    while (suffix < shorter - prefix &&
-           equal_span(base_, base[nb - 1 - suffix], current_, current[nc - 1 - suffix]) != 0)
+    std::uint32_t suffix_tokens = 0;  // tokens of the common suffix, each with its ','
+    while (suffix < shorter - prefix) {
+      const std::uint32_t span = equal_span(base_, base[nb - 1 - suffix], current_, current[nc - 1 - suffix]);
+      if (span == 0) break;
+      suffix_tokens += span + 1;
       ++suffix;
+    }
 
-    // The middle: elements kept in both (matched by a bounded Myers diff over element hashes),
-    // and between them gaps of removed, added or changed elements.
+    // The middle: elements kept in both (a bounded Myers diff over element hashes), and between
+    // them gaps of removed, added or changed elements.
     frame.matches.clear();
     const std::size_t base_end = nb - suffix, current_end = nc - suffix;
-    if (base_end - prefix > 1 && current_end - prefix > 1)
-      match_elements(frame, prefix, base_end, current_end);
+    if (base_end - prefix > 1 && current_end - prefix > 1) match_elements(frame, prefix, base_end, current_end);
 
     ArrayEdit edit{frame, k, prefix, prefix, prefix, depth, base_end == nb};
-    for (const auto& [base_index, current_index] : frame.matches) {
+    for (std::size_t m = 0; m < frame.matches.size(); ++m) {
+      const auto [base_index, current_index] = frame.matches[m];
       edit_gap(edit, base_index, current_index, nb);
-      // A kept element: normally equal; diff_child also handles a hash collision correctly.
+      // A kept element: equal unless two elements hashed alike; diff_child handles both.
+      const std::size_t at = edit.position;
       const std::uint32_t span = diff_child(base[base_index], current[current_index], edit.token, depth + 1,
-                                            [&](std::string& path) { append_pointer_index(path, edit.position); });
+                                            [&](std::string& path) { append_pointer_index(path, at); });
       edit.token += span + 1;
       ++edit.position;
       edit.base_next = base_index + 1;
       edit.current_next = current_index + 1;
     }
     edit_gap(edit, base_end, current_end, nb);
-    keep_smaller(mark, operations_mark, tc, kc);
+    const std::uint32_t span = nc == 0 ? 2 : edit.token + suffix_tokens - kc;  // through the closing ']'
+    keep_smaller(mark, operations_mark, tc, kc, span);
+    return span;
   }
 
   struct ArrayEdit {
@@ -274,13 +303,14 @@ class Differ {
       const bool appending = edit.ends_at_array_end && base_stop == nb;
       for (std::size_t i = base_count; i < current_count; ++i) {
         const std::uint32_t item = current[edit.current_next + i];
+        const std::uint32_t span = current_.token_span(item);
         if (appending)
           path_ += "/-";
         else
           append_pointer_index(path_, edit.position + i);
-        emit_with_value("add", item, edit.token);
+        emit_with_value("add", item, edit.token, span);
         path_.resize(saved);
-        edit.token += current_.token_span(item) + 1;
+        edit.token += span + 1;
       }
     }
     edit.position += current_count;
@@ -292,12 +322,10 @@ class Differ {
   // to keep: a longest common subsequence by element hash (Myers' O((N+M)D) algorithm). D is
   // bounded so the work stays linear; past the bound nothing is matched (positional edits).
   void match_elements(DiffFrame& frame, std::size_t from, std::size_t base_end, std::size_t current_end) {
-    auto& a = frame.base_hashes;
-    auto& b = frame.current_hashes;
-    a.clear();
-    b.clear();
-    for (std::size_t i = from; i < base_end; ++i) a.push_back(subtree_hash(base_, frame.base_items[i]));
-    for (std::size_t j = from; j < current_end; ++j) b.push_back(subtree_hash(current_, frame.current_items[j]));
+    element_hashes(base_, frame.base_items, from, base_end, frame.string_starts, frame.base_hashes);
+    element_hashes(current_, frame.current_items, from, current_end, frame.string_starts, frame.current_hashes);
+    const auto& a = frame.base_hashes;
+    const auto& b = frame.current_hashes;
     const long n = static_cast<long>(a.size()), m = static_cast<long>(b.size());
     // At most about 8 million hash comparisons, and at most 512 edits (the history is D^2 ints).
     const long max_d = std::min(n + m, std::clamp(8'000'000L / (n + m), 16L, 512L));
@@ -352,51 +380,103 @@ class Differ {
     std::reverse(matches.begin(), matches.end());
   }
 
-  // A hash of the value at t consistent with equal_span (equal values hash the same).
-  static std::uint64_t subtree_hash(const IndexedJson& doc, std::uint32_t t) noexcept {
-    std::uint64_t hash = 0x9E3779B97F4A7C15ull;
-    const auto mix = [&hash](std::uint64_t value) {
-      hash = (hash ^ value) * 0xBF58476D1CE4E5B9ull;
-      hash ^= hash >> 31;
-    };
-    const std::uint32_t end = doc.after(t);
-    for (std::uint32_t i = t; i < end; ++i) {
-      const std::uint64_t word = doc.tape[i];
-      const char kind = static_cast<char>(word >> 56);
-      switch (kind) {
-        case '"': {
-          const std::string_view text = doc.string(i);
-          mix(XXH3_64bits(text.data(), text.size()));
-          break;
-        }
-        case 'l':
-        case 'u':
-        case 'd': mix(static_cast<std::uint64_t>(kind) << 56 ^ doc.tape[++i]); break;
-        case '{':
-        case '[': mix(word - t); break;  // the matching end, relative to the start
-        default: mix(word >> 56); break;
-      }
+  static constexpr std::uint64_t no_string = ~std::uint64_t{0};
+
+  // String-buffer offset of the first string at tape positions [t, limit), or no_string.
+  static std::uint64_t first_string(const IndexedJson& doc, std::uint32_t t, std::uint32_t limit) noexcept {
+    for (std::uint32_t i = t; i < limit; ++i) {
+      const char kind = doc.type(i);
+      if (kind == '"') return doc.payload(i);
+      if (kind == 'l' || kind == 'u' || kind == 'd') ++i;
     }
-    return hash;
+    return no_string;
+  }
+
+  // String-buffer offset just past the last string record of the value at t, or no_string.
+  static std::uint64_t strings_end(const IndexedJson& doc, std::uint32_t t) noexcept {
+    std::uint64_t end = no_string;
+    const std::uint32_t stop = doc.after(t);
+    for (std::uint32_t i = t; i < stop; ++i) {
+      const char kind = doc.type(i);
+      if (kind == '"') end = doc.payload(i) + sizeof(std::uint32_t) + doc.string(i).size() + 1;  // length, bytes, NUL
+      if (kind == 'l' || kind == 'u' || kind == 'd') ++i;
+    }
+    return end;
+  }
+
+  static std::uint64_t mix(std::uint64_t hash, std::uint64_t value) noexcept {
+    hash = (hash ^ value) * 0xBF58476D1CE4E5B9ull;
+    return hash ^ (hash >> 31);
+  }
+
+  // Cheap hashes of items[from, end), in one short look at each element: its size, its first
+  // tape words (kinds, numbers such as ids), and samples of its strings (simdjson stores them
+  // contiguously in document order, so an element's strings are one block of the string buffer).
+  // Equal elements hash alike; different ones almost always differ, which is all matching needs.
+  static void element_hashes(const IndexedJson& doc, const std::vector<std::uint32_t>& items, std::size_t from,
+                             std::size_t end, std::vector<std::uint64_t>& starts, std::vector<std::uint64_t>& hashes) {
+    constexpr std::uint32_t head_words = 32;
+    constexpr std::uint64_t sample = 64;
+    const std::uint32_t tape_end = doc.after(IndexedJson::root);  // the final root word
+    starts.clear();
+    hashes.clear();
+    for (std::size_t i = from; i < end; ++i) {
+      const std::uint32_t t = items[i], stop = doc.after(t);
+      std::uint64_t hash = mix(0x9E3779B97F4A7C15ull, stop - t);
+      std::uint64_t first = no_string;
+      const std::uint32_t head_end = stop - t > head_words ? t + head_words : stop;
+      std::uint32_t w = t;
+      for (; w < head_end; ++w) {
+        const std::uint64_t word = doc.tape[w];
+        const char kind = static_cast<char>(word >> 56);
+        if (kind == '"') {
+          if (first == no_string) first = word & tape_layout::payload_mask;
+          hash = mix(hash, kind);
+        } else if (kind == 'l' || kind == 'u' || kind == 'd') {
+          hash = mix(hash, doc.tape[++w]);
+        } else if (kind == '{' || kind == '[') {
+          hash = mix(hash, word - w);  // kind, count and relative end
+        } else {
+          hash = mix(hash, kind);
+        }
+      }
+      if (first == no_string && w < stop) first = first_string(doc, w, stop);
+      starts.push_back(first);
+      hashes.push_back(hash);
+    }
+    // An element's strings end where the next element's begin (or the next string after them).
+    std::uint64_t next = first_string(doc, end < items.size() ? items[end] : doc.after(items[end - 1]), tape_end);
+    for (std::size_t i = end; i-- > from;) {
+      const std::uint64_t start = starts[i - from];
+      if (start == no_string) continue;
+      const std::uint64_t stop = next != no_string ? next : strings_end(doc, items[i]);
+      const std::uint64_t length = stop - start;
+      std::uint64_t& hash = hashes[i - from];
+      hash = mix(hash, length);
+      const std::uint8_t* strings = doc.strings + start;
+      hash = mix(hash, XXH3_64bits(strings, length < sample ? length : sample));
+      if (length > sample) hash = mix(hash, XXH3_64bits(strings + length - sample, sample));
+      next = start;
+    }
   }
 
   // When the operations written since `mark` for the container at tc take more bytes than one
   // "replace" with its whole value, write that replace instead.
-  void keep_smaller(std::size_t mark, std::size_t operations_mark, std::uint32_t tc, std::uint32_t kc) {
+  void keep_smaller(std::size_t mark, std::size_t operations_mark, std::uint32_t tc, std::uint32_t kc,
+                    std::uint32_t span) {
     if (operations_ == operations_mark) return;
     const std::size_t written = out_.size() - mark;
     const std::size_t fixed = (operations_mark != 0 ? 1 : 0) + replace_prefix.size() + path_.size() +
                               value_infix.size() + 1;
-    // The minified value has at least one byte per tape word that is not a number's payload.
-    const std::size_t at_least = fixed + (current_.after(tc) - tc) / 2;
-    if (written <= at_least) return;
+    // The minified value has at least one byte per token.
+    if (written <= fixed + span) return;
     std::string& replacement = scratch_.replacement;
     replacement.clear();
     if (operations_mark != 0) replacement += ',';
     replacement += replace_prefix;
     replacement += path_;
     replacement += value_infix;
-    append_value(replacement, current_, tc, kc);
+    append_value(replacement, current_, tc, kc, span);
     replacement += '}';
     if (replacement.size() >= written) return;
     out_.resize(mark);
@@ -408,7 +488,7 @@ class Differ {
   const IndexedJson& current_;
   DiffScratch& scratch_;
   std::string& out_;
-  std::string path_;  // JSON Pointer of the current position, JSON-escaped
+  std::string& path_;  // JSON Pointer of the current position, JSON-escaped
   std::size_t operations_ = 0;
 };
 

@@ -100,14 +100,15 @@ inline void append_minified(std::string& out, std::string_view text) {
   out.resize(start + written);
 }
 
-/// Appends the value at tape t (first token k) of `doc`, minified. Scalars are copied as they are
-/// written (numbers keep their text, strings their escapes).
-inline void append_value(std::string& out, const IndexedJson& doc, std::uint32_t t, std::uint32_t k) {
+/// Appends the value at tape t (first token k, `span` tokens) of `doc`, minified. Scalars are
+/// copied as they are written (numbers keep their text, strings their escapes).
+inline void append_value(std::string& out, const IndexedJson& doc, std::uint32_t t, std::uint32_t k,
+                         std::uint32_t span) {
   if (!doc.is_container(t)) {
     out.append(doc.text, doc.tokens[k], doc.token_end(k) - doc.tokens[k]);
     return;
   }
-  append_minified(out, doc.value_text(t, k));
+  append_minified(out, doc.value_text(k, span));
 }
 
 }  // namespace stageflow::detail::compression

@@ -33,6 +33,7 @@ struct NodeRef {
   Kind kind = Kind::base;
   std::uint32_t tape = 0;   // raw: tape index in its document
   std::uint32_t token = 0;  // raw: index of its first token (for copying its text)
+  std::uint32_t span = 0;   // raw: its number of tokens (0 when it is only compared, never written)
   std::uint32_t body = 0;   // object / array: index of its body
 
   bool is_raw() const noexcept { return kind == Kind::base || kind == Kind::delta; }
@@ -102,8 +103,14 @@ struct ArrayBody {
 
 class Patcher {
  public:
-  Patcher(const IndexedJson& base, const IndexedJson& delta)
-      : base_(base), delta_(delta), root_{NodeRef::Kind::base, IndexedJson::root, 0, 0} {}
+  /// `token_of` and `levels`: working memory for the base's token map (built when first needed).
+  Patcher(const IndexedJson& base, const IndexedJson& delta, std::vector<std::uint32_t>& token_of,
+          std::vector<std::uint8_t>& levels)
+      : base_(base),
+        delta_(delta),
+        root_{NodeRef::Kind::base, IndexedJson::root, 0, base.token_count, 0},
+        base_token_of_(token_of),
+        levels_(levels) {}
 
   /// Applies every operation of the delta; throws DeltaError at the first that does not fit.
   void apply_all() {
@@ -179,7 +186,7 @@ class Patcher {
     std::uint32_t key_token = k + 1;
     for (std::uint32_t i = t + 1; i < end;) {
       const std::string_view key = delta_.string(i);
-      const std::uint32_t value = i + 1, value_token = key_token + 2;
+      const std::uint32_t value = i + 1, value_token = key_token + 2, span = delta_.token_span(value);
       const bool is_string = delta_.type(value) == '"';
       if (key == "op") {
         has_op = true;
@@ -193,9 +200,9 @@ class Patcher {
         from_is_string = is_string;
         if (is_string) operation.from = delta_.string(value);
       } else if (key == "value") {
-        operation.value = NodeRef{NodeRef::Kind::delta, value, value_token, 0};
+        operation.value = NodeRef{NodeRef::Kind::delta, value, value_token, span, 0};
       }  // other members are ignored (RFC 6902 section 4)
-      key_token = value_token + delta_.token_span(value) + 1;
+      key_token = value_token + span + 1;
       i = delta_.after(value);
     }
     if (!has_op) fail(operation, "missing \"op\"");
@@ -207,6 +214,23 @@ class Patcher {
   }
 
   // --- the overlay -------------------------------------------------------------------------------
+
+  // Token spans of values: the base (often large, walked along many paths) through its token
+  // map, the delta (small) by counting.
+  std::uint32_t span_of(NodeRef::Kind kind, std::uint32_t t) {
+    if (kind != NodeRef::Kind::base) return delta_.token_span(t);
+    if (!base_.is_container(t)) return 1;
+    const auto& token_of = base_tokens();
+    return token_of[base_.after(t) - 1] - token_of[t] + 1;
+  }
+
+  const std::vector<std::uint32_t>& base_tokens() {
+    if (!base_mapped_) {
+      map_tokens(base_, base_token_of_, levels_);
+      base_mapped_ = true;
+    }
+    return base_token_of_;
+  }
 
   void materialize(NodeRef& node) {
     if (!node.is_raw()) return;
@@ -220,21 +244,23 @@ class Patcher {
       for (std::uint32_t i = node.tape + 1; i < end;) {
         const std::uint32_t value = i + 1, value_token = k + 2;
         const std::string_view raw_key = doc.text.substr(doc.tokens[k], doc.token_end(k) - doc.tokens[k]);
-        body.set(doc.string(i), raw_key, NodeRef{node.kind, value, value_token, 0});
-        k = value_token + doc.token_span(value) + 1;
+        const std::uint32_t span = span_of(node.kind, value);
+        body.set(doc.string(i), raw_key, NodeRef{node.kind, value, value_token, span, 0});
+        k = value_token + span + 1;
         i = doc.after(value);
       }
       objects_.push_back(std::move(body));
-      node = NodeRef{NodeRef::Kind::object, 0, 0, static_cast<std::uint32_t>(objects_.size() - 1)};
+      node = NodeRef{NodeRef::Kind::object, 0, 0, 0, static_cast<std::uint32_t>(objects_.size() - 1)};
     } else {
       ArrayBody body;
       body.items.reserve(doc.size(node.tape));
       for (std::uint32_t i = node.tape + 1; i < end; i = doc.after(i)) {
-        body.items.push_back(NodeRef{node.kind, i, k, 0});
-        k += doc.token_span(i) + 1;
+        const std::uint32_t span = span_of(node.kind, i);
+        body.items.push_back(NodeRef{node.kind, i, k, span, 0});
+        k += span + 1;
       }
       arrays_.push_back(std::move(body));
-      node = NodeRef{NodeRef::Kind::array, 0, 0, static_cast<std::uint32_t>(arrays_.size() - 1)};
+      node = NodeRef{NodeRef::Kind::array, 0, 0, 0, static_cast<std::uint32_t>(arrays_.size() - 1)};
     }
   }
 
@@ -330,11 +356,12 @@ class Patcher {
         NodeRef member = node;
         for (std::uint32_t t = node.tape + 1; t < end;) {
           const std::uint32_t value = t + 1;
+          const std::uint32_t span = span_of(node.kind, value);
           if (doc.string(t) == tokens[i]) {  // keep looking: the last duplicate wins
-            member = NodeRef{node.kind, value, k + 2, 0};
+            member = NodeRef{node.kind, value, k + 2, span, 0};
             found = true;
           }
-          k += 2 + doc.token_span(value) + 1;
+          k += 2 + span + 1;
           t = doc.after(value);
         }
         if (!found) fail_no_member(operation, tokens, i);
@@ -345,10 +372,10 @@ class Patcher {
         if (!at || *at >= size) fail_index(operation, tokens, i, at.has_value(), size);
         std::uint32_t t = node.tape + 1;
         for (std::size_t j = 0; j < *at; ++j) {
-          k += doc.token_span(t) + 1;
+          k += span_of(node.kind, t) + 1;
           t = doc.after(t);
         }
-        node = NodeRef{node.kind, t, k, 0};
+        node = NodeRef{node.kind, t, k, span_of(node.kind, t), 0};
       } else {
         fail_scalar(operation, tokens, i, type);
       }
@@ -365,7 +392,7 @@ class Patcher {
       for (const PatchMember& member : members)
         if (!member.erased) body.set(member.key, member.raw_key, clone(member.value));
       objects_.push_back(std::move(body));
-      return {NodeRef::Kind::object, 0, 0, static_cast<std::uint32_t>(objects_.size() - 1)};
+      return {NodeRef::Kind::object, 0, 0, 0, static_cast<std::uint32_t>(objects_.size() - 1)};
     }
     if (node.kind == NodeRef::Kind::array) {
       const std::vector<NodeRef> items = arrays_[node.body].items;
@@ -373,7 +400,7 @@ class Patcher {
       body.items.reserve(items.size());
       for (const NodeRef& item : items) body.items.push_back(clone(item));
       arrays_.push_back(std::move(body));
-      return {NodeRef::Kind::array, 0, 0, static_cast<std::uint32_t>(arrays_.size() - 1)};
+      return {NodeRef::Kind::array, 0, 0, 0, static_cast<std::uint32_t>(arrays_.size() - 1)};
     }
     return node;  // raw values are immutable references
   }
@@ -490,7 +517,7 @@ class Patcher {
     const IndexedJson& doc = doc_of(node);
     const std::uint32_t end = doc.after(node.tape) - 1;
     for (std::uint32_t i = node.tape + 1; i < end; i = doc.after(i + 1))
-      out.emplace_back(doc.string(i), NodeRef{node.kind, i + 1, 0, 0});
+      out.emplace_back(doc.string(i), NodeRef{node.kind, i + 1, 0, 0, 0});
     KeyIndex index;
     index.build(static_cast<std::uint32_t>(out.size()), [&](std::uint32_t i) { return out[i].first; });
     if (!index.has_duplicates()) return;
@@ -508,7 +535,7 @@ class Patcher {
     }
     const IndexedJson& doc = doc_of(node);
     const std::uint32_t end = doc.after(node.tape) - 1;
-    for (std::uint32_t i = node.tape + 1; i < end; i = doc.after(i)) out.push_back(NodeRef{node.kind, i, 0, 0});
+    for (std::uint32_t i = node.tape + 1; i < end; i = doc.after(i)) out.push_back(NodeRef{node.kind, i, 0, 0, 0});
   }
 
   static bool numbers_equal(char type_a, std::uint64_t a, char type_b, std::uint64_t b) noexcept {
@@ -578,7 +605,7 @@ class Patcher {
 
   void write(std::string& out, const NodeRef& node) const {
     if (node.is_raw()) {
-      append_value(out, doc_of(node), node.tape, node.token);
+      append_value(out, doc_of(node), node.tape, node.token, node.span);
       return;
     }
     if (node.kind == NodeRef::Kind::array) {
@@ -616,6 +643,9 @@ class Patcher {
   std::deque<ArrayBody> arrays_;
   std::deque<std::string> owned_keys_;  // keys that come from paths; a deque keeps their views valid
   std::vector<std::string> path_tokens_, from_tokens_;
+  std::vector<std::uint32_t>& base_token_of_;
+  std::vector<std::uint8_t>& levels_;
+  bool base_mapped_ = false;
 };
 
 }  // namespace stageflow::detail::compression
