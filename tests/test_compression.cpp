@@ -6,9 +6,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "catch.hpp"
 #include "json_oracle.hpp"
+#include "shared_data.hpp"
 
 using stageflow::compression::apply_delta;
 using stageflow::compression::compress;
@@ -290,4 +292,47 @@ TEST_CASE("Inputs without readable padding are copied, and parse the same", "[co
   const std::string_view at_page_end(start, text.size());
   CHECK(delta_of(at_page_end, R"({"a":[1,2,3,4],"b":"x"})") == R"([{"op":"add","path":"/a/-","value":4}])");
   CHECK(delta_of(R"({"a":[1,2],"b":"x"})", at_page_end) == R"([{"op":"add","path":"/a/-","value":3}])");
+}
+
+// The positions compress() and apply_delta() rely on, computed three ways, must agree: the
+// token map (one pass), token spans (counting), and equal_span's count. This guards the reading
+// of simdjson's tape and token index on real documents.
+TEST_CASE("Token positions agree however they are computed", "[compression][internals]") {
+  namespace impl = stageflow::detail::compression;
+  std::vector<std::string> documents = {R"({"a":[1,-2.5e3,"s",true,null,{}],"b":{"c":[[],[{}]]},"":""})", "[]", "7",
+                                        " [ 1 , { \"k\" : [ ] } ] "};
+  for (const char* name : {"json/twitter.json", "json/citm_catalog.json"})
+    if (const auto file = stageflow::testing::shared_data_file(name)) documents.push_back(stageflow::testing::read_file(*file));
+  simdjson::dom::parser parser_a, parser_b;
+  impl::PaddedBuffer copy_a, copy_b;
+  std::vector<std::uint32_t> token_of;
+  std::vector<std::uint8_t> levels;
+  for (const std::string& text : documents) {
+    INFO(text.substr(0, 80));
+    const impl::IndexedJson doc = impl::parse_indexed(parser_a, copy_a, text, JsonArgument::base);
+    const impl::IndexedJson same = impl::parse_indexed(parser_b, copy_b, text, JsonArgument::current);
+    impl::map_tokens(doc, token_of, levels);
+    const std::uint32_t end = doc.after(impl::IndexedJson::root);
+    std::size_t containers = 0;
+    for (std::uint32_t t = impl::IndexedJson::root; t < end; t += (doc.type(t) == 'l' || doc.type(t) == 'u' || doc.type(t) == 'd') ? 2 : 1) {
+      const char kind = doc.type(t);
+      if (kind == '}' || kind == ']') continue;
+      const std::uint32_t span = doc.token_span(t);
+      if (doc.is_container(t)) {
+        ++containers;
+        REQUIRE(token_of[doc.after(t) - 1] - token_of[t] + 1 == span);
+        REQUIRE(text[doc.tokens[token_of[doc.after(t) - 1]]] == (kind == '{' ? '}' : ']'));
+      }
+      REQUIRE(impl::equal_span(doc, t, same, t) == span);
+      // The token's first byte says what the tape says.
+      const char first = text[doc.tokens[token_of[t]]];
+      const bool consistent = kind == '{' || kind == '[' ? first == kind
+                              : kind == '"'              ? first == '"'
+                              : kind == 't' || kind == 'f' || kind == 'n' ? first == kind
+                                                         : (first == '-' || (first >= '0' && first <= '9'));
+      REQUIRE(consistent);
+    }
+    CHECK(doc.token_span(impl::IndexedJson::root) == doc.token_count);
+    CHECK((containers > 0 || !doc.is_container(impl::IndexedJson::root)));
+  }
 }

@@ -16,7 +16,9 @@ namespace stageflow::testing {
 struct RandomJson {
   enum class Kind { scalar, object, array } kind = Kind::scalar;
   std::string scalar;  // exact JSON text of a scalar
-  std::vector<std::pair<std::string, RandomJson>> members;  // keys as JSON string text, quotes included
+  // Object members as two parallel lists (a vector of pairs would need RandomJson complete here).
+  std::vector<std::string> keys;  // JSON string text, quotes included
+  std::vector<RandomJson> values;
   std::vector<RandomJson> items;
 };
 
@@ -74,23 +76,22 @@ class RandomJsonGenerator {
 
   void add_member(RandomJson& object, RandomJson value) {
     std::string k = key();
+    // "\u00e9" and the raw UTF-8 key are not both in the pool, so text equality is key equality.
     if (!duplicates_) {
-      for (auto& [existing, _] : object.members)
-        if (same_key(existing, k)) return;
+      for (const auto& existing : object.keys)
+        if (existing == k) return;
     }
-    object.members.emplace_back(std::move(k), std::move(value));
+    object.keys.push_back(std::move(k));
+    object.values.push_back(std::move(value));
   }
-
-  // "\u00e9" and the raw UTF-8 key are not both in the pool, so text equality is key equality.
-  static bool same_key(const std::string& a, const std::string& b) { return a == b; }
 
   void edit_once(RandomJson& v, int depth) {
     const bool container = v.kind != RandomJson::Kind::scalar;
-    const bool has_children = (v.kind == RandomJson::Kind::object && !v.members.empty()) ||
+    const bool has_children = (v.kind == RandomJson::Kind::object && !v.keys.empty()) ||
                               (v.kind == RandomJson::Kind::array && !v.items.empty());
     if (has_children && below(3) != 0) {  // descend
       if (v.kind == RandomJson::Kind::object)
-        edit_once(v.members[static_cast<std::size_t>(below(static_cast<int>(v.members.size())))].second, depth + 1);
+        edit_once(v.values[static_cast<std::size_t>(below(static_cast<int>(v.values.size())))], depth + 1);
       else
         edit_once(v.items[static_cast<std::size_t>(below(static_cast<int>(v.items.size())))], depth + 1);
       return;
@@ -102,9 +103,16 @@ class RandomJsonGenerator {
       v = scalar();
     } else if (v.kind == RandomJson::Kind::object) {
       if (what == 2) add_member(v, value(1));
-      if (what == 3 && !v.members.empty()) v.members.erase(v.members.begin() + below(static_cast<int>(v.members.size())));
-      if (what == 4 && v.members.size() > 1) std::swap(v.members.front(), v.members.back());  // reorder
-      if (what == 5 && !v.members.empty()) v.members.back().second = value(1);
+      if (what == 3 && !v.keys.empty()) {
+        const int at = below(static_cast<int>(v.keys.size()));
+        v.keys.erase(v.keys.begin() + at);
+        v.values.erase(v.values.begin() + at);
+      }
+      if (what == 4 && v.keys.size() > 1) {  // reorder
+        std::swap(v.keys.front(), v.keys.back());
+        std::swap(v.values.front(), v.values.back());
+      }
+      if (what == 5 && !v.values.empty()) v.values.back() = value(1);
     } else {
       const auto at = [&](bool inclusive) {
         return below(static_cast<int>(v.items.size()) + (inclusive ? 1 : 0));
@@ -127,14 +135,14 @@ class RandomJsonGenerator {
       case RandomJson::Kind::scalar: out += v.scalar; return;
       case RandomJson::Kind::object: {
         out += '{';
-        for (std::size_t i = 0; i < v.members.size(); ++i) {
+        for (std::size_t i = 0; i < v.keys.size(); ++i) {
           if (i) out += ',';
           newline(out, pretty, indent + 1);
-          out += v.members[i].first;
+          out += v.keys[i];
           out += pretty ? " : " : ":";
-          write_to(out, v.members[i].second, pretty, indent + 1);
+          write_to(out, v.values[i], pretty, indent + 1);
         }
-        if (!v.members.empty()) newline(out, pretty, indent);
+        if (!v.keys.empty()) newline(out, pretty, indent);
         out += '}';
         return;
       }
