@@ -1,6 +1,7 @@
 // compress(): the deltas it writes (deep, type-exact, RFC 6902 paths), its metrics and its errors.
 #include <stageflow/compression.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -335,4 +336,27 @@ TEST_CASE("Token positions agree however they are computed", "[compression][inte
     CHECK(doc.token_span(impl::IndexedJson::root) == doc.token_count);
     CHECK((containers > 0 || !doc.is_container(impl::IndexedJson::root)));
   }
+}
+
+TEST_CASE("Deeply nested documents (simdjson's limit of 1024 levels) diff and apply", "[compression]") {
+  const auto nested = [](int depth, std::string_view leaf) {
+    std::string text;
+    for (int i = 0; i < depth; ++i) text += i % 2 ? "{\"k\":" : "[";
+    text += leaf;
+    for (int i = depth; i-- > 0;) text += i % 2 ? "}" : "]";
+    return text;
+  };
+  const std::string base = nested(1000, "1"), current = nested(1000, "2");
+  const auto [delta, metrics] = compress(base, current);
+  CHECK(metrics.operations == 1);
+  CHECK(apply_delta(base, delta) == current);
+  // Below 256 levels the walk descends; deeper, the changed container is replaced whole.
+  const std::size_t path_start = delta.find("\"path\":\"") + 8, path_end = delta.find('"', path_start);
+  CHECK(std::count(delta.begin() + path_start, delta.begin() + path_end, '/') == 256);
+  CHECK(compress(nested(100, "1"), nested(100, "2")).delta.find("\"value\":2}") != std::string::npos);
+  CHECK(compress(base, nested(1000, "[]")).metrics.operations == 1);
+  // test compares the innermost two levels, 998 levels down.
+  std::string path;
+  for (int i = 0; i < 998; ++i) path += i % 2 ? "/k" : "/0";
+  CHECK(apply_delta(base, R"([{"op":"test","path":")" + path + R"(","value":)" + nested(2, "1") + "}]") == base);
 }

@@ -96,6 +96,9 @@ class Differ {
   // Containers with more tape words than this are descended into without comparing them whole
   // first: the comparison would walk what their children's comparisons walk again.
   static constexpr std::uint32_t compare_whole_below = 512;
+  // Deeper than this, a changed container is replaced whole: the walk is recursive, and this
+  // bounds its stack use (about 100 KB) whatever the nesting (simdjson allows 1024 levels).
+  static constexpr std::size_t max_descent = 256;
 
   bool same_container_kind(std::uint32_t tb, std::uint32_t tc) const noexcept {
     const char kind = base_.type(tb);
@@ -126,8 +129,10 @@ class Differ {
   // token). Returns the current value's token span.
   std::uint32_t diff_unequal(std::uint32_t tb, std::uint32_t tc, std::uint32_t kc, std::size_t depth) {
     const char kind = base_.type(tb);
-    if (kind == '{' && current_.type(tc) == '{') return diff_object(tb, tc, kc, depth);
-    if (kind == '[' && current_.type(tc) == '[') return diff_array(tb, tc, kc, depth);
+    if (depth < max_descent) {
+      if (kind == '{' && current_.type(tc) == '{') return diff_object(tb, tc, kc, depth);
+      if (kind == '[' && current_.type(tc) == '[') return diff_array(tb, tc, kc, depth);
+    }
     const std::uint32_t span = current_.token_span(tc);
     emit_with_value("replace", tc, kc, span);
     return span;
