@@ -92,7 +92,7 @@ inline std::string apply_delta(std::string_view base_json, std::string_view delt
   impl::Workspace& work = impl::workspace();
   const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
   const impl::IndexedJson delta = impl::parse_indexed(work.parsers[1], work.copies[1], delta_json, JsonArgument::delta);
-  impl::Patcher patcher(base, delta, work.token_of, work.levels);
+  impl::Patcher patcher(base, delta);
   patcher.apply_all();
   return patcher.serialize();
 }

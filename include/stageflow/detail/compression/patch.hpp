@@ -30,18 +30,70 @@ namespace stageflow::detail::compression {
 /// A value in the overlay: a raw value of the base or delta document, or an editable body.
 struct NodeRef {
   enum class Kind : std::uint8_t { base, delta, object, array };
+  static constexpr std::uint32_t unknown = UINT32_MAX;
   Kind kind = Kind::base;
   std::uint32_t tape = 0;   // raw: tape index in its document
-  std::uint32_t token = 0;  // raw: index of its first token (for copying its text)
-  std::uint32_t span = 0;   // raw: its number of tokens (0 when it is only compared, never written)
+  std::uint32_t token = 0;  // raw: index of its first token, or `unknown` until its text is needed
+  std::uint32_t span = 0;   // raw: its number of tokens (when token is known)
   std::uint32_t body = 0;   // object / array: index of its body
+  // A raw child of an editable container: that container's ChildPositions and the child's index
+  // there, from which token and span are found when needed.
+  std::uint32_t origin = unknown;
+  std::uint32_t origin_index = 0;
 
   bool is_raw() const noexcept { return kind == Kind::base || kind == Kind::delta; }
 };
 
+/// Where the children of one raw container start in its token list, computed only when asked,
+/// by counting from the nearest known position, forward or backward, whichever walks fewer tape
+/// words. A small edit deep in a large document so costs a fraction of a pass, not a full one.
+class ChildPositions {
+ public:
+  ChildPositions(const IndexedJson& doc, std::uint32_t tape, std::uint32_t token, std::uint32_t span)
+      : doc_(&doc), object_(doc.type(tape) == '{') {
+    const std::uint32_t end = doc.after(tape) - 1;  // the closing word
+    for (std::uint32_t i = tape + 1; i < end; i = doc.after(object_ ? i + 1 : i)) units_.push_back(i);
+    units_.push_back(end);
+    starts_.assign(units_.size(), NodeRef::unknown);
+    starts_.front() = token + 1;
+    starts_.back() = token + span;  // one past the closing token, as if a child started there
+  }
+
+  std::uint32_t count() const noexcept { return static_cast<std::uint32_t>(units_.size() - 1); }
+  std::uint32_t key_tape(std::uint32_t i) const noexcept { return units_[i]; }
+  std::uint32_t value_tape(std::uint32_t i) const noexcept { return object_ ? units_[i] + 1 : units_[i]; }
+  std::uint32_t value_token(std::uint32_t i) { return start(i) + (object_ ? 2 : 0); }
+  std::uint32_t value_span(std::uint32_t i) { return start(i + 1) - 1 - value_token(i); }  // then ',' or the end
+
+  /// First token of child i (an object member's key); i == count() is one past the closing token.
+  std::uint32_t start(std::uint32_t i) {
+    if (starts_[i] != NodeRef::unknown) return starts_[i];
+    std::uint32_t before = i, after = i;
+    while (starts_[before] == NodeRef::unknown) --before;
+    while (starts_[after] == NodeRef::unknown) ++after;
+    if (units_[i] - units_[before] <= units_[after] - units_[i]) {
+      for (std::uint32_t j = before; j < i; ++j) starts_[j + 1] = starts_[j] + unit_tokens(j) + 1;
+    } else {
+      for (std::uint32_t j = after; j > i; --j) starts_[j - 1] = starts_[j] - unit_tokens(j - 1) - 1;
+    }
+    return starts_[i];
+  }
+
+ private:
+  // Tokens of child j: an element, or a key, ':' and a value (the ',' after it not included).
+  std::uint32_t unit_tokens(std::uint32_t j) const noexcept {
+    return (object_ ? 2 : 0) + doc_->token_span(value_tape(j));
+  }
+
+  const IndexedJson* doc_;
+  bool object_;
+  std::vector<std::uint32_t> units_;   // tape index of each child (a member's key), then the closing word
+  std::vector<std::uint32_t> starts_;  // first token of each child, `unknown` until computed
+};
+
 struct PatchMember {
-  std::string_view key;      // decoded
-  std::string_view raw_key;  // as written in its source, quotes included; empty for keys from a path
+  std::string_view key;                   // decoded
+  std::uint32_t origin = NodeRef::unknown;  // its index in the source container; unknown if added
   NodeRef value;
   bool erased = false;
 };
@@ -67,12 +119,12 @@ class ObjectBody {
   }
 
   /// Adds the member, or gives an existing one this value.
-  void set(std::string_view key, std::string_view raw_key, NodeRef value) {
+  void set(std::string_view key, std::uint32_t origin, NodeRef value) {
     if (const std::uint32_t at = find(key); at != npos) {
       members_[at].value = value;
       return;
     }
-    members_.push_back({key, raw_key, value, false});
+    members_.push_back({key, origin, value, false});
     ++live_;
     if (!index_.empty()) index_.emplace(key, static_cast<std::uint32_t>(members_.size() - 1));
   }
@@ -90,6 +142,9 @@ class ObjectBody {
   const std::vector<PatchMember>& members() const noexcept { return members_; }
   std::size_t size() const noexcept { return live_; }
 
+  /// The ChildPositions of the raw object it was made from, or NodeRef::unknown.
+  std::uint32_t positions = NodeRef::unknown;
+
  private:
   static constexpr std::size_t linear_limit = 16;
   std::vector<PatchMember> members_;
@@ -99,18 +154,13 @@ class ObjectBody {
 
 struct ArrayBody {
   std::vector<NodeRef> items;
+  std::uint32_t positions = NodeRef::unknown;  // of the raw array it was made from
 };
 
 class Patcher {
  public:
-  /// `token_of` and `levels`: working memory for the base's token map (built when first needed).
-  Patcher(const IndexedJson& base, const IndexedJson& delta, std::vector<std::uint32_t>& token_of,
-          std::vector<std::uint8_t>& levels)
-      : base_(base),
-        delta_(delta),
-        root_{NodeRef::Kind::base, IndexedJson::root, 0, base.token_count, 0},
-        base_token_of_(token_of),
-        levels_(levels) {}
+  Patcher(const IndexedJson& base, const IndexedJson& delta)
+      : base_(base), delta_(delta), root_{NodeRef::Kind::base, IndexedJson::root, 0, base.token_count, 0} {}
 
   /// Applies every operation of the delta; throws DeltaError at the first that does not fit.
   void apply_all() {
@@ -129,7 +179,7 @@ class Patcher {
   }
 
   /// The patched document, minified.
-  std::string serialize() const {
+  std::string serialize() {
     std::string out;
     out.reserve(base_.text.size() + delta_.text.size() / 2);
     write(out, root_);
@@ -215,21 +265,12 @@ class Patcher {
 
   // --- the overlay -------------------------------------------------------------------------------
 
-  // Token spans of values: the base (often large, walked along many paths) through its token
-  // map, the delta (small) by counting.
-  std::uint32_t span_of(NodeRef::Kind kind, std::uint32_t t) {
-    if (kind != NodeRef::Kind::base) return delta_.token_span(t);
-    if (!base_.is_container(t)) return 1;
-    const auto& token_of = base_tokens();
-    return token_of[base_.after(t) - 1] - token_of[t] + 1;
-  }
-
-  const std::vector<std::uint32_t>& base_tokens() {
-    if (!base_mapped_) {
-      map_tokens(base_, base_token_of_, levels_);
-      base_mapped_ = true;
-    }
-    return base_token_of_;
+  // Gives a raw child of an editable container its token and span.
+  void settle(NodeRef& node) {
+    if (!node.is_raw() || node.token != NodeRef::unknown) return;
+    ChildPositions& positions = positions_[node.origin];
+    node.token = positions.value_token(node.origin_index);
+    node.span = positions.value_span(node.origin_index);
   }
 
   void materialize(NodeRef& node) {
@@ -237,28 +278,27 @@ class Patcher {
     const IndexedJson& doc = doc_of(node);
     const char type = doc.type(node.tape);
     if (type != '{' && type != '[') return;
-    const std::uint32_t end = doc.after(node.tape) - 1;
-    std::uint32_t k = node.token + 1;
+    settle(node);
+    const auto positions_index = static_cast<std::uint32_t>(positions_.size());
+    const ChildPositions& positions = positions_.emplace_back(doc, node.tape, node.token, node.span);
+    const std::uint32_t count = positions.count();
+    const auto child = [&](std::uint32_t i) {
+      NodeRef value{node.kind, positions.value_tape(i), NodeRef::unknown, 0, 0};
+      value.origin = positions_index;
+      value.origin_index = i;
+      return value;
+    };
     if (type == '{') {
       ObjectBody body;
-      for (std::uint32_t i = node.tape + 1; i < end;) {
-        const std::uint32_t value = i + 1, value_token = k + 2;
-        const std::string_view raw_key = doc.text.substr(doc.tokens[k], doc.token_end(k) - doc.tokens[k]);
-        const std::uint32_t span = span_of(node.kind, value);
-        body.set(doc.string(i), raw_key, NodeRef{node.kind, value, value_token, span, 0});
-        k = value_token + span + 1;
-        i = doc.after(value);
-      }
+      body.positions = positions_index;
+      for (std::uint32_t i = 0; i < count; ++i) body.set(doc.string(positions.key_tape(i)), i, child(i));
       objects_.push_back(std::move(body));
       node = NodeRef{NodeRef::Kind::object, 0, 0, 0, static_cast<std::uint32_t>(objects_.size() - 1)};
     } else {
       ArrayBody body;
-      body.items.reserve(doc.size(node.tape));
-      for (std::uint32_t i = node.tape + 1; i < end; i = doc.after(i)) {
-        const std::uint32_t span = span_of(node.kind, i);
-        body.items.push_back(NodeRef{node.kind, i, k, span, 0});
-        k += span + 1;
-      }
+      body.positions = positions_index;
+      body.items.reserve(count);
+      for (std::uint32_t i = 0; i < count; ++i) body.items.push_back(child(i));
       arrays_.push_back(std::move(body));
       node = NodeRef{NodeRef::Kind::array, 0, 0, 0, static_cast<std::uint32_t>(arrays_.size() - 1)};
     }
@@ -350,13 +390,14 @@ class Patcher {
       const IndexedJson& doc = doc_of(node);
       const char type = doc.type(node.tape);
       const std::uint32_t end = doc.after(node.tape) - 1;
+      if (type == '{' || type == '[') settle(node);
       std::uint32_t k = node.token + 1;
       if (type == '{') {
         bool found = false;
         NodeRef member = node;
         for (std::uint32_t t = node.tape + 1; t < end;) {
           const std::uint32_t value = t + 1;
-          const std::uint32_t span = span_of(node.kind, value);
+          const std::uint32_t span = doc.token_span(value);
           if (doc.string(t) == tokens[i]) {  // keep looking: the last duplicate wins
             member = NodeRef{node.kind, value, k + 2, span, 0};
             found = true;
@@ -372,10 +413,10 @@ class Patcher {
         if (!at || *at >= size) fail_index(operation, tokens, i, at.has_value(), size);
         std::uint32_t t = node.tape + 1;
         for (std::size_t j = 0; j < *at; ++j) {
-          k += span_of(node.kind, t) + 1;
+          k += doc.token_span(t) + 1;
           t = doc.after(t);
         }
-        node = NodeRef{node.kind, t, k, span_of(node.kind, t), 0};
+        node = NodeRef{node.kind, t, k, doc.token_span(t), 0};
       } else {
         fail_scalar(operation, tokens, i, type);
       }
@@ -389,14 +430,16 @@ class Patcher {
     if (node.kind == NodeRef::Kind::object) {
       const std::vector<PatchMember> members = objects_[node.body].members();  // copy: cloning grows objects_
       ObjectBody body;
+      body.positions = objects_[node.body].positions;
       for (const PatchMember& member : members)
-        if (!member.erased) body.set(member.key, member.raw_key, clone(member.value));
+        if (!member.erased) body.set(member.key, member.origin, clone(member.value));
       objects_.push_back(std::move(body));
       return {NodeRef::Kind::object, 0, 0, 0, static_cast<std::uint32_t>(objects_.size() - 1)};
     }
     if (node.kind == NodeRef::Kind::array) {
       const std::vector<NodeRef> items = arrays_[node.body].items;
       ArrayBody body;
+      body.positions = arrays_[node.body].positions;
       body.items.reserve(items.size());
       for (const NodeRef& item : items) body.items.push_back(clone(item));
       arrays_.push_back(std::move(body));
@@ -416,7 +459,7 @@ class Patcher {
     materialize(parent);
     const std::string& last = tokens.back();
     if (parent.kind == NodeRef::Kind::object) {
-      objects_[parent.body].set(own_key(last), {}, value);
+      objects_[parent.body].set(own_key(last), NodeRef::unknown, value);
     } else if (parent.kind == NodeRef::Kind::array) {
       auto& items = arrays_[parent.body].items;
       if (last == "-") {
@@ -603,34 +646,75 @@ class Patcher {
 
   // --- output ------------------------------------------------------------------------------------
 
-  void write(std::string& out, const NodeRef& node) const {
+  // True when `value` is still child `index` of the raw container behind `positions`.
+  static bool untouched(const NodeRef& value, std::uint32_t positions, std::uint32_t index) noexcept {
+    return positions != NodeRef::unknown && value.is_raw() && value.origin == positions && value.origin_index == index;
+  }
+
+  // Children first to last of the source container behind `positions`, as written there, minified.
+  void write_run(std::string& out, std::uint32_t positions, const IndexedJson& doc, std::uint32_t first,
+                 std::uint32_t last) {
+    ChildPositions& at = positions_[positions];
+    const std::uint32_t begin = at.start(first), end = at.start(last + 1) - 2;  // then ',' or the end
+    append_minified(out, doc.text.substr(doc.tokens[begin], doc.token_end(end) - doc.tokens[begin]));
+  }
+
+  void write(std::string& out, NodeRef node) {
     if (node.is_raw()) {
+      settle(node);
       append_value(out, doc_of(node), node.tape, node.token, node.span);
       return;
     }
+    // Children that are still the source's, one after the other, are copied as one piece of text.
     if (node.kind == NodeRef::Kind::array) {
+      const std::uint32_t positions = arrays_[node.body].positions;
+      const std::size_t count = arrays_[node.body].items.size();
       out += '[';
-      bool first = true;
-      for (const NodeRef& item : arrays_[node.body].items) {
-        if (!first) out += ',';
-        first = false;
-        write(out, item);
+      for (std::size_t i = 0; i < count;) {
+        if (i) out += ',';
+        const NodeRef item = arrays_[node.body].items[i];
+        if (!untouched(item, positions, item.origin_index)) {
+          write(out, item);
+          ++i;
+          continue;
+        }
+        std::size_t j = i + 1;
+        while (j < count && untouched(arrays_[node.body].items[j], positions, item.origin_index + (j - i))) ++j;
+        write_run(out, positions, doc_of(item), item.origin_index, item.origin_index + static_cast<std::uint32_t>(j - i - 1));
+        i = j;
       }
       out += ']';
       return;
     }
+    const std::uint32_t positions = objects_[node.body].positions;
+    const std::size_t count = objects_[node.body].members().size();
     out += '{';
     bool first = true;
-    for (const PatchMember& member : objects_[node.body].members()) {
-      if (member.erased) continue;
+    for (std::size_t i = 0; i < count;) {
+      const PatchMember member = objects_[node.body].members()[i];
+      if (member.erased) {
+        ++i;
+        continue;
+      }
       if (!first) out += ',';
       first = false;
-      if (member.raw_key.empty())
+      if (member.origin == NodeRef::unknown || !untouched(member.value, positions, member.origin)) {
         append_json_string(out, member.key);
-      else
-        out += member.raw_key;
-      out += ':';
-      write(out, member.value);
+        out += ':';
+        write(out, member.value);
+        ++i;
+        continue;
+      }
+      std::size_t j = i + 1;
+      std::uint32_t last = member.origin;
+      while (j < count) {
+        const PatchMember& next = objects_[node.body].members()[j];
+        if (next.erased || next.origin != last + 1 || !untouched(next.value, positions, next.origin)) break;
+        last = next.origin;
+        ++j;
+      }
+      write_run(out, positions, doc_of(member.value), member.origin, last);
+      i = j;
     }
     out += '}';
   }
@@ -643,9 +727,7 @@ class Patcher {
   std::deque<ArrayBody> arrays_;
   std::deque<std::string> owned_keys_;  // keys that come from paths; a deque keeps their views valid
   std::vector<std::string> path_tokens_, from_tokens_;
-  std::vector<std::uint32_t>& base_token_of_;
-  std::vector<std::uint8_t>& levels_;
-  bool base_mapped_ = false;
+  std::deque<ChildPositions> positions_;  // of the raw containers made editable
 };
 
 }  // namespace stageflow::detail::compression

@@ -4,9 +4,7 @@
 
 #include <simdjson.h>
 
-#include <cstdint>
 #include <memory>
-#include <vector>
 
 #include <stageflow/detail/compression/diff.hpp>
 #include <stageflow/detail/compression/indexed_json.hpp>
@@ -18,8 +16,6 @@ struct Workspace {
   PaddedBuffer copies[2];     // inputs whose padding cannot be read in place
   PaddedBuffer minify_output;  // measuring the minified size of the current document
   DiffScratch diff;
-  std::vector<std::uint32_t> token_of;  // apply_delta: the base's token map
-  std::vector<std::uint8_t> levels;
 };
 
 inline std::unique_ptr<Workspace>& workspace_slot() noexcept {
