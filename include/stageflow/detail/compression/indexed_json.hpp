@@ -221,6 +221,10 @@ class PaddedBuffer {
     }
     return data_.get();
   }
+  void release() noexcept {
+    data_.reset();
+    capacity_ = 0;
+  }
   const char* assign(std::string_view text) {
     char* data = prepare(text.size());
     if (!text.empty()) std::memcpy(data, text.data(), text.size());

@@ -79,9 +79,15 @@ inline void append_pointer_index(std::string& out, std::size_t index) {
   out.append(digits, result.ptr);
 }
 
-/// Size of `text` once minified (simdjson's minifier into `scratch`).
-inline std::size_t minified_size(std::string_view text, PaddedBuffer& scratch) {
-  char* out = scratch.prepare(text.size());
+/// The per-thread buffer simdjson's minifier writes into (reused; release() frees it).
+inline PaddedBuffer& minify_buffer() noexcept {
+  thread_local PaddedBuffer buffer;
+  return buffer;
+}
+
+/// Size of `text` once minified.
+inline std::size_t minified_size(std::string_view text) {
+  char* out = minify_buffer().prepare(text.size());
   std::size_t written = 0;
   if (simdjson::minify(text.data(), text.size(), out, written) != simdjson::SUCCESS) return text.size();
   return written;
@@ -89,15 +95,16 @@ inline std::size_t minified_size(std::string_view text, PaddedBuffer& scratch) {
 
 /// Appends `text`, a whole JSON value taken from a valid document, without its whitespace.
 inline void append_minified(std::string& out, std::string_view text) {
-  const std::size_t start = out.size();
-  // simdjson's minifier stores whole SIMD blocks: leave it room past the end.
-  out.resize(start + text.size() + simdjson::SIMDJSON_PADDING);
+  // Minified into a reused buffer, then appended: growing `out` by the text's size first would
+  // zero-fill bytes that whitespace removal then throws away. simdjson's minifier stores whole
+  // SIMD blocks; the buffer has room past the end.
+  char* minified = minify_buffer().prepare(text.size());
   std::size_t written = 0;
-  if (simdjson::minify(text.data(), text.size(), out.data() + start, written) != simdjson::SUCCESS) {
-    out.replace(start, std::string::npos, text);  // cannot happen on validated input; keep the text
+  if (simdjson::minify(text.data(), text.size(), minified, written) != simdjson::SUCCESS) {
+    out += text;  // cannot happen on validated input; keep the text
     return;
   }
-  out.resize(start + written);
+  out.append(minified, written);
 }
 
 /// Appends the value at tape t (first token k, `span` tokens) of `doc`, minified. Scalars are

@@ -181,8 +181,9 @@ class Patcher {
   /// The patched document, minified.
   std::string serialize() {
     std::string out;
-    out.reserve(base_.text.size() + delta_.text.size() / 2);
+    out.reserve(base_.text.size() + delta_.text.size());
     write(out, root_);
+    if (out.capacity() - out.size() > out.size() / 4 + 4096) out.shrink_to_fit();  // a pretty base shrinks a lot
     return out;
   }
 

@@ -13,8 +13,7 @@ namespace stageflow::detail::compression {
 
 struct Workspace {
   simdjson::dom::parser parsers[2];
-  PaddedBuffer copies[2];     // inputs whose padding cannot be read in place
-  PaddedBuffer minify_output;  // measuring the minified size of the current document
+  PaddedBuffer copies[2];  // inputs whose padding cannot be read in place
   DiffScratch diff;
 };
 
