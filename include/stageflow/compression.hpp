@@ -1,0 +1,106 @@
+// Delta compression of JSON documents: small, exact deltas between two JSON texts (for example two
+// snapshots of a pipeline's context), in the standard RFC 6902 JSON Patch format.
+//
+//   auto [delta, metrics] = stageflow::compression::compress(base_json, current_json);
+//   std::string rebuilt = stageflow::compression::apply_delta(base_json, delta);  // == current_json as JSON
+//
+// The delta is a JSON Patch document, so any JSON Patch library can apply it. It is deep (nested
+// objects and arrays get their own operations) and type-exact: 1, 1.0 and true are different
+// values, and numbers are written with their own text. Equal numbers: same kind (integer or
+// floating point) and same value, so 1.0 and 1.00 are equal. Strings compare by content (escapes
+// decoded). A duplicated object key is read as most parsers do: its last value wins.
+//
+// apply_delta() accepts any RFC 6902 patch (add, remove, replace, move, copy, test) and is all or
+// nothing: it returns the whole patched document, minified, or throws DeltaError and returns
+// nothing. Malformed JSON in any argument throws ParseError naming the argument and the position.
+//
+// Parsing uses simdjson with one reusable parser pair per thread: a warm thread does not allocate
+// for parsing. release_thread_buffers() gives that memory back.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <stageflow/compression/errors.hpp>
+#include <stageflow/detail/compression/diff.hpp>
+#include <stageflow/detail/compression/indexed_json.hpp>
+#include <stageflow/detail/compression/json_text.hpp>
+#include <stageflow/detail/compression/patch.hpp>
+#include <stageflow/detail/compression/workspace.hpp>
+
+namespace stageflow::compression {
+
+/// What a delta saves. All sizes are in bytes.
+struct CompressionMetrics {
+  /// Size of the current document minified: what would be sent without compression.
+  std::size_t original_bytes = 0;
+  /// Size of the delta (a minified JSON Patch document).
+  std::size_t delta_bytes = 0;
+  /// delta_bytes / original_bytes (lower is better; above 1 when the delta is larger); 0 when both are 0.
+  double compression_ratio = 0.0;
+  /// original_bytes - delta_bytes, or 0 when the delta is not smaller.
+  std::size_t reduction_bytes = 0;
+  /// Number of operations in the delta.
+  std::size_t operations = 0;
+};
+
+struct CompressResult {
+  std::string delta;  ///< RFC 6902 JSON Patch: a JSON array of operations
+  CompressionMetrics metrics;
+};
+
+/// Metrics for a delta of `delta_bytes` with `operations` operations against a document of
+/// `original_bytes` (minified).
+constexpr CompressionMetrics make_metrics(std::size_t original_bytes, std::size_t delta_bytes,
+                                          std::size_t operations) noexcept {
+  CompressionMetrics metrics;
+  metrics.original_bytes = original_bytes;
+  metrics.delta_bytes = delta_bytes;
+  metrics.compression_ratio =
+      original_bytes == 0 ? 0.0 : static_cast<double>(delta_bytes) / static_cast<double>(original_bytes);
+  metrics.reduction_bytes = original_bytes > delta_bytes ? original_bytes - delta_bytes : 0;
+  metrics.operations = operations;
+  return metrics;
+}
+
+/// The RFC 6902 JSON Patch that turns `base_json` into `current_json`, and what it saves.
+/// Throws ParseError when either text is not valid JSON.
+inline CompressResult compress(std::string_view base_json, std::string_view current_json) {
+  namespace impl = detail::compression;
+  impl::check_simdjson_layout();
+  impl::Workspace& work = impl::workspace();
+  const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
+  if (base_json == current_json)  // the same text (an unchanged snapshot): valid once is valid twice
+    return {"[]", make_metrics(impl::minified_size(current_json), 2, 0)};
+  const impl::IndexedJson current =
+      impl::parse_indexed(work.parsers[1], work.copies[1], current_json, JsonArgument::current);
+  CompressResult result;
+  result.delta += '[';
+  const std::size_t operations = impl::Differ(base, current, work.diff, result.delta).run();
+  result.delta += ']';
+  result.metrics = make_metrics(impl::minified_size(current_json), result.delta.size(), operations);
+  return result;
+}
+
+/// `base_json` with the RFC 6902 JSON Patch `delta_json` applied, minified. All or nothing:
+/// throws DeltaError when an operation does not fit (nothing is returned), ParseError when
+/// either text is not valid JSON.
+inline std::string apply_delta(std::string_view base_json, std::string_view delta_json) {
+  namespace impl = detail::compression;
+  impl::check_simdjson_layout();
+  impl::Workspace& work = impl::workspace();
+  const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
+  const impl::IndexedJson delta = impl::parse_indexed(work.parsers[1], work.copies[1], delta_json, JsonArgument::delta);
+  impl::Patcher patcher(base, delta);
+  patcher.apply_all();
+  return patcher.serialize();
+}
+
+/// Frees this thread's parsers and buffers (they are rebuilt on the next call).
+inline void release_thread_buffers() noexcept {
+  detail::compression::workspace_slot().reset();
+  detail::compression::minify_buffer().release();
+}
+
+}  // namespace stageflow::compression

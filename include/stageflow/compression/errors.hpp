@@ -1,0 +1,121 @@
+// Errors thrown by <stageflow/compression.hpp>.
+//
+// ParseError: one of the JSON texts (base, current or delta) is not valid JSON; says which one
+// and where (line, column, byte offset). DeltaError: the delta is valid JSON but not a JSON
+// Patch that fits its base; says which operation (index in the patch array) and which path.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace stageflow::compression {
+
+/// Which argument of compress() or apply_delta() a ParseError is about.
+enum class JsonArgument { base, current, delta };
+
+constexpr std::string_view to_string(JsonArgument argument) noexcept {
+  switch (argument) {
+    case JsonArgument::base: return "base";
+    case JsonArgument::current: return "current";
+    case JsonArgument::delta: return "delta";
+  }
+  return "?";
+}
+
+/// A JSON text given to compress() or apply_delta() is not valid JSON (RFC 8259, UTF-8).
+class ParseError : public std::runtime_error {
+ public:
+  /// `line` and `column` count from 1; column counts bytes. When the position is unknown,
+  /// `has_position()` is false and the numbers are 0.
+  ParseError(JsonArgument argument, std::string reason, std::size_t offset, std::size_t line, std::size_t column,
+             bool has_position)
+      : std::runtime_error(describe(argument, reason, offset, line, column, has_position)),
+        argument_(argument),
+        reason_(std::move(reason)),
+        offset_(offset),
+        line_(line),
+        column_(column),
+        has_position_(has_position) {}
+
+  JsonArgument argument() const noexcept { return argument_; }
+  /// What is wrong, without the position ("expected ':' after an object key").
+  const std::string& reason() const noexcept { return reason_; }
+  bool has_position() const noexcept { return has_position_; }
+  std::size_t offset() const noexcept { return offset_; }  ///< byte offset of the error, from 0
+  std::size_t line() const noexcept { return line_; }      ///< from 1
+  std::size_t column() const noexcept { return column_; }  ///< in bytes, from 1
+
+ private:
+  static std::string describe(JsonArgument argument, const std::string& reason, std::size_t offset, std::size_t line,
+                              std::size_t column, bool has_position) {
+    std::string text = "stageflow::compression: ";
+    text += to_string(argument);
+    text += " is not valid JSON: ";
+    if (has_position) {
+      text += "line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " +
+              std::to_string(offset) + "): ";
+    }
+    text += reason;
+    return text;
+  }
+
+  JsonArgument argument_;
+  std::string reason_;
+  std::size_t offset_;
+  std::size_t line_;
+  std::size_t column_;
+  bool has_position_;
+};
+
+/// The delta is valid JSON but does not apply to its base: not an array of RFC 6902 operations,
+/// an unknown op, a member missing, a path that does not exist, an index out of range, a failed
+/// `test`. apply_delta() returns nothing in that case: no half-applied document exists.
+class DeltaError : public std::runtime_error {
+ public:
+  /// Used as operation_index() when the delta as a whole is wrong (for example not an array).
+  static constexpr std::size_t no_operation = static_cast<std::size_t>(-1);
+
+  DeltaError(std::size_t operation_index, std::string op, std::string path, std::string reason)
+      : std::runtime_error(describe(operation_index, op, path, reason)),
+        operation_index_(operation_index),
+        op_(std::move(op)),
+        path_(std::move(path)),
+        reason_(std::move(reason)) {}
+
+  /// Index of the failing operation in the patch array (from 0), or no_operation.
+  std::size_t operation_index() const noexcept { return operation_index_; }
+  /// The operation's "op" ("add", "remove", ...) when it has a valid one, else empty.
+  const std::string& op() const noexcept { return op_; }
+  /// The operation's "path" as written in the delta (a JSON Pointer), else empty.
+  const std::string& path() const noexcept { return path_; }
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  static std::string describe(std::size_t index, const std::string& op, const std::string& path,
+                              const std::string& reason) {
+    std::string text = "stageflow::compression: delta ";
+    if (index == no_operation) {
+      text += "is not a JSON Patch: ";
+    } else {
+      text += "operation " + std::to_string(index);
+      if (!op.empty() || !path.empty()) {
+        text += " (";
+        text += op.empty() ? std::string("?") : op;
+        text += " \"" + path + "\")";
+      }
+      text += ": ";
+    }
+    text += reason;
+    return text;
+  }
+
+  std::size_t operation_index_;
+  std::string op_;
+  std::string path_;
+  std::string reason_;
+};
+
+}  // namespace stageflow::compression
