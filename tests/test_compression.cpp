@@ -1,5 +1,6 @@
 // compress(): the deltas it writes (deep, type-exact, RFC 6902 paths), its metrics and its errors.
 #include <stageflow/compression.hpp>
+#include <stageflow/core/context_snapshot.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -367,4 +368,20 @@ TEST_CASE("Deeply nested documents (simdjson's limit of 1024 levels) diff and ap
   std::string path;
   for (int i = 0; i < 998; ++i) path += i % 2 ? "/k" : "/0";
   CHECK(apply_delta(base, R"([{"op":"test","path":")" + path + R"(","value":)" + nested(2, "1") + "}]") == base);
+}
+
+TEST_CASE("compress on reflected values: a snapshot and its edited copy", "[compression][reflected]") {
+  stageflow::ContextSnapshot before{.input_text = "hi",
+                                    .messages = {{"user", "a"}, {"assistant", "b"}, {"user", "c"}},
+                                    .metadata = stageflow::JsonValue::object({{"user", stageflow::JsonValue::object({{"tier", "gold"}})}})};
+  stageflow::ContextSnapshot after = before;
+  after.messages[2].content = "changed";
+  after.metadata["user"]["tier"] = "platinum";
+  const auto [delta, metrics] = stageflow::compression::compress(before, after);
+  CHECK(delta.find("\"/messages/2/content\"") != std::string::npos);
+  CHECK(delta.find("\"/metadata/user/tier\"") != std::string::npos);
+  CHECK(metrics.original_bytes == stageflow::serialization::to_json(after).size());
+  CHECK(stageflow::compression::apply_delta(stageflow::serialization::to_json(before), delta) ==
+        stageflow::serialization::to_json(after));
+  CHECK(stageflow::compression::compress(before, before).delta == "[]");
 }

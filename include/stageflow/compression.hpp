@@ -21,8 +21,11 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <stageflow/compression/errors.hpp>
+#include <stageflow/serialization/json_writer.hpp>
+#include <stageflow/serialization/walk.hpp>
 #include <stageflow/detail/compression/diff.hpp>
 #include <stageflow/detail/compression/indexed_json.hpp>
 #include <stageflow/detail/compression/json_text.hpp>
@@ -95,6 +98,17 @@ inline std::string apply_delta(std::string_view base_json, std::string_view delt
   impl::Patcher patcher(base, delta);
   patcher.apply_all();
   return patcher.serialize();
+}
+
+/// The delta between two values of a reflected type (a ContextSnapshot, or any type the
+/// serialization walk knows): their canonical JSON, compressed. Apply it to `to_json(base)`:
+///
+///   auto [delta, metrics] = compress(snapshot_before, snapshot_after);
+///   apply_delta(serialization::to_json(snapshot_before), delta) == serialization::to_json(snapshot_after)
+template <class T>
+  requires(!std::is_convertible_v<const T&, std::string_view> && serialization::walkable_kind<T>)
+CompressResult compress(const T& base, const T& current) {
+  return compress(std::string_view(serialization::to_json(base)), std::string_view(serialization::to_json(current)));
 }
 
 /// Frees this thread's parsers and buffers (they are rebuilt on the next call).
