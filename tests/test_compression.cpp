@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "json_oracle.hpp"
 #include "shared_data.hpp"
 

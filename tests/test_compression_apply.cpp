@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "json_oracle.hpp"
 
 using stageflow::compression::apply_delta;

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 using Strings = std::vector<std::string>;

@@ -14,7 +14,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "shared_data.hpp"
 
 using namespace stageflow;

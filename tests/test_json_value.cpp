@@ -1,6 +1,6 @@
 #include <stageflow/core/json_value.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using stageflow::JsonValue;
 

@@ -3,7 +3,7 @@
 #include <stageflow/helpers/allocation_counter.hpp>
 #include <stageflow/helpers/memory_tracker.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 #include <cstdint>
 #include <memory>

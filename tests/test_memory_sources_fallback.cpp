@@ -6,7 +6,7 @@
 #define STAGEFLOW_MEMORY_HAS_GETRUSAGE 0
 #include <stageflow/helpers/memory_tracker.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 #include <stdexcept>
 #include <string>

@@ -3,7 +3,7 @@
 // (test_memory_counter.cpp), since including it replaces operator new for the whole program.
 #include <stageflow/helpers/memory_tracker.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>

@@ -5,7 +5,7 @@
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 using stageflow::pipeline::MemoryTracking;

@@ -5,7 +5,7 @@
 #include <stageflow/pipeline/memory_tracking.hpp>
 #include <stageflow/runner/runner.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 

@@ -3,7 +3,7 @@
 #include <stageflow/runner/optional_policy.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 

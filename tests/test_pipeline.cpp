@@ -1,7 +1,7 @@
 // Pipeline<Stages...>: compile-time DAG plan (the error cases are compile-fail tests).
 #include <stageflow/core/pipeline.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 

@@ -1,7 +1,7 @@
 // PipelineRunner: the seed's runtime flags over Runner<OptionalPolicy<...>...>.
 #include <stageflow/helpers/run_utils.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 using stageflow::helpers::PipelineRunner;

@@ -9,7 +9,7 @@
 #include <stop_token>
 #include <string>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 namespace {
 thread_local std::size_t allocations = 0;

@@ -20,7 +20,7 @@
 #include <variant>
 #include <vector>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "shared_data.hpp"
 
 using stageflow::ContextSnapshot;

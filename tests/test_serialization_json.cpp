@@ -29,7 +29,7 @@
 #include <variant>
 #include <vector>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "shared_data.hpp"
 
 #if __has_include(<nlohmann/json.hpp>)

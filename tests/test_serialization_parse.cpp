@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "shared_data.hpp"
 
 using stageflow::JsonValue;

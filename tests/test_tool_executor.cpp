@@ -1,7 +1,7 @@
 // ToolExecutor: plans of tool actions under the UUID monitor and the memory tracker.
 #include <stageflow/tools/executor.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 using namespace stageflow::tools;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow::helpers;
 using namespace std::chrono;

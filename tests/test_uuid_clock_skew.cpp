@@ -10,7 +10,7 @@
 #include <cmath>
 #include <limits>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "uuid_test_support.hpp"
 
 using namespace std::chrono;

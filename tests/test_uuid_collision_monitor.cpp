@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "uuid_test_support.hpp"
 
 using namespace std::chrono;

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 using stageflow::pipeline::UuidTelemetry;

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "uuid_test_support.hpp"
 
 using stageflow::helpers::parse_uuid;

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 #include "uuid_test_support.hpp"
 
 using stageflow::detail::UuidKey;

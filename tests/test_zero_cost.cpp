@@ -11,7 +11,7 @@
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>
 
-#include "catch.hpp"
+#include "catch2_shim.hpp"
 
 using namespace stageflow;
 
