@@ -19,6 +19,7 @@
 
 #include <stageflow/core/json_value.hpp>
 #include <stageflow/detail/json_text.hpp>
+#include <stageflow/detail/utf8.hpp>
 
 #include <simdjson.h>
 
@@ -78,30 +79,9 @@ inline std::string_view json_error_description(simdjson::error_code code) noexce
   }
 }
 
-/// Length of the valid UTF-8 sequence at `p` (RFC 3629: no overlongs, no surrogates, at most
-/// U+10FFFF), or 0 when it is not one.
+/// Length of the valid UTF-8 sequence at `p`, or 0 when it is not one.
 inline std::size_t utf8_sequence_size(const unsigned char* p, const unsigned char* end) noexcept {
-  const unsigned char lead = *p;
-  if (lead < 0x80) return 1;
-  std::size_t size = 0;
-  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    size = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    size = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    size = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (static_cast<std::size_t>(end - p) < size || p[1] < low || p[1] > high) return 0;
-  for (std::size_t i = 2; i < size; ++i)
-    if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-  return size;
+  return check_utf8_sequence(p, end).size;
 }
 
 /// JSON nesting allowed by simdjson's parser (its default), and so by parse_json.

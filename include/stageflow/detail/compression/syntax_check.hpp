@@ -7,6 +7,8 @@
 // up, at most 1024 levels of nesting) so that it finds the error simdjson found.
 #pragma once
 
+#include <stageflow/detail/utf8.hpp>
+
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -313,28 +315,16 @@ class SyntaxChecker {
 
   // One multi-byte UTF-8 sequence at pos_ (RFC 3629: no overlongs, no surrogates, at most U+10FFFF).
   std::optional<SyntaxIssue> utf8_sequence() {
-    const auto at = [&](std::size_t i) { return static_cast<unsigned char>(text_[i]); };
-    const unsigned char lead = at(pos_);
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0) low = 0xA0;
-      if (lead == 0xED) high = 0x9F;  // U+D800..U+DFFF are not characters
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0) low = 0x90;
-      if (lead == 0xF4) high = 0x8F;
-    } else {
-      return issue(pos_, "invalid UTF-8 (" + describe(pos_) + " cannot start a character)");
+    const auto* begin = reinterpret_cast<const unsigned char*>(text_.data());
+    const Utf8Sequence sequence = check_utf8_sequence(begin + pos_, begin + text_.size());
+    switch (sequence.problem) {
+      case Utf8Sequence::Problem::none: break;
+      case Utf8Sequence::Problem::bad_lead:
+        return issue(pos_, "invalid UTF-8 (" + describe(pos_) + " cannot start a character)");
+      case Utf8Sequence::Problem::truncated: return issue(pos_, "invalid UTF-8 (truncated character)");
+      case Utf8Sequence::Problem::bad_continuation: return issue(pos_, "invalid UTF-8 sequence");
     }
-    if (pos_ + length > text_.size()) return issue(pos_, "invalid UTF-8 (truncated character)");
-    if (at(pos_ + 1) < low || at(pos_ + 1) > high) return issue(pos_, "invalid UTF-8 sequence");
-    for (std::size_t i = 2; i < length; ++i)
-      if (at(pos_ + i) < 0x80 || at(pos_ + i) > 0xBF) return issue(pos_, "invalid UTF-8 sequence");
-    pos_ += length;
+    pos_ += sequence.size;
     return std::nullopt;
   }
 
