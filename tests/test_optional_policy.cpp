@@ -1,6 +1,7 @@
 // OptionalPolicy<P>: a policy switched on or off at run time.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/runner/optional_policy.hpp>
+#include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 
 #include "catch2_shim.hpp"

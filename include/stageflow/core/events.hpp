@@ -22,11 +22,13 @@ inline constexpr std::string_view pipeline_started = "pipeline.started";
 inline constexpr std::string_view pipeline_completed = "pipeline.completed";
 inline constexpr std::string_view pipeline_failed = "pipeline.failed";
 inline constexpr std::string_view pipeline_cancelled = "pipeline.cancelled";
+inline constexpr std::string_view pipeline_timed_out = "pipeline.timed_out";
 inline constexpr std::string_view stage_started = "stage.started";
 inline constexpr std::string_view stage_completed = "stage.completed";
 inline constexpr std::string_view stage_skipped = "stage.skipped";
 inline constexpr std::string_view stage_cancelled = "stage.cancelled";
 inline constexpr std::string_view stage_failed = "stage.failed";
+inline constexpr std::string_view stage_timed_out = "stage.timed_out";
 }  // namespace events
 
 /// A field value: integers, floating point, booleans and text.

@@ -21,19 +21,30 @@
 
 namespace stageflow {
 
-namespace detail {
-
-/// The compile-time plan of a pipeline of N stages.
+/// The compile-time plan of a pipeline of N stages: what an executor needs to schedule it
+/// (`Pipeline<...>::plan`). Indices are positions in the Pipeline's listing.
+///
+///   in_degree[i]                      how many stages stage i waits for
+///   dependents[i][0 .. dependent_count[i])   the stages that wait for stage i, in listing order
+///   roots[0 .. root_count)           the stages that wait for nothing
+///   order                            a topological order (stable: listing order where possible)
 template <std::size_t N>
 struct DagPlan {
   std::array<std::array<bool, N>, N> depends{};   // depends[i][j]: stage i names stage j in depends_on
   std::array<std::array<bool, N>, N> ancestor{};  // ancestor[i][j]: stage j finishes before stage i starts
   std::array<std::size_t, N> order{};             // stage indices, dependencies first
+  std::array<std::size_t, N> in_degree{};
+  std::array<std::array<std::size_t, N>, N> dependents{};
+  std::array<std::size_t, N> dependent_count{};
+  std::array<std::size_t, N> roots{};
+  std::size_t root_count = 0;
   std::size_t ordered = 0;                        // N unless there is a cycle
-  std::size_t cycle_member = npos;                // a stage on a cycle, when there is one
-  std::size_t duplicate_first = npos;             // two stages with the same name
-  std::size_t duplicate_second = npos;
+  std::size_t cycle_member = detail::npos;        // a stage on a cycle, when there is one
+  std::size_t duplicate_first = detail::npos;     // two stages with the same name
+  std::size_t duplicate_second = detail::npos;
 };
+
+namespace detail {
 
 template <std::size_t N, class... All, class... Deps>
 consteval std::array<bool, N> dependency_row(type_list<All...>, type_list<Deps...>) {
@@ -87,6 +98,15 @@ consteval DagPlan<sizeof...(Stages)> make_plan() {
           }
       plan.cycle_member = at;
     }
+
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j)
+        if (plan.depends[i][j]) {
+          ++plan.in_degree[i];
+          plan.dependents[j][plan.dependent_count[j]++] = i;
+        }
+    for (std::size_t i = 0; i < n; ++i)
+      if (plan.in_degree[i] == 0) plan.roots[plan.root_count++] = i;
 
     plan.ancestor = plan.depends;  // transitive closure (Warshall)
     for (std::size_t k = 0; k < n; ++k)
@@ -201,7 +221,7 @@ class Pipeline {
  public:
   using stage_types = detail::type_list<Stages...>;
   static constexpr std::size_t size = sizeof...(Stages);
-  static constexpr detail::DagPlan<size> plan = detail::make_plan<Stages...>();
+  static constexpr DagPlan<size> plan = detail::make_plan<Stages...>();
   static constexpr std::array<std::string_view, size> names{detail::name_or_empty<Stages>()...};
   /// Stage indices in the order a sequential run takes them.
   static constexpr std::array<std::size_t, size> order = plan.order;

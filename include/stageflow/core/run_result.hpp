@@ -23,13 +23,15 @@
 
 namespace stageflow {
 
-enum class RunStatus : std::uint8_t { completed, failed, cancelled };
+/// How a run ended. `timed_out`: its deadline passed, or a stage ran past its `timeout`.
+enum class RunStatus : std::uint8_t { completed, failed, cancelled, timed_out };
 
 constexpr std::string_view to_string(RunStatus status) noexcept {
   switch (status) {
     case RunStatus::completed: return "completed";
     case RunStatus::failed: return "failed";
     case RunStatus::cancelled: return "cancelled";
+    case RunStatus::timed_out: return "timed_out";
   }
   return "unknown";
 }
@@ -62,8 +64,9 @@ struct RunResult<Pipeline<Stages...>, Snapshot> {
 
   RunStatus status = RunStatus::completed;
   boost::uuids::uuid pipeline_run_id{};
-  std::string error;             // why the run failed or was cancelled
-  std::string_view error_stage;  // the stage that failed or cancelled; empty when a policy or the stop token did
+  std::string error;             // why the run failed, was cancelled or timed out
+  std::string_view error_stage;  // the stage that failed, cancelled or timed out; empty when a policy,
+                                 // the stop token or the run's deadline ended the run
   std::chrono::nanoseconds duration{0};
   std::array<StageReport, sizeof...(Stages)> stages{};  // in the Pipeline's listing order
   std::vector<Metric> metrics;

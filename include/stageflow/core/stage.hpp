@@ -18,6 +18,7 @@
 
 #include <stageflow/detail/type_list.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <string_view>
 #include <type_traits>
@@ -67,6 +68,22 @@ inline constexpr bool depends_on_is_valid<S> = is_after_v<typename S::depends_on
 /// The stage types S runs after (a detail::type_list).
 template <class S>
 using dependencies_t = typename detail::dependencies_of<S>::type;
+
+namespace detail {
+template <class T>
+inline constexpr bool is_duration_v = false;
+template <class Rep, class Period>
+inline constexpr bool is_duration_v<std::chrono::duration<Rep, Period>> = true;
+}  // namespace detail
+
+/// A stage that declares `static constexpr auto timeout = std::chrono::milliseconds(20);` (any
+/// std::chrono::duration): past it, the runner asks the stage to stop and marks it timed_out.
+template <class S>
+concept has_timeout = requires { S::timeout; } && detail::is_duration_v<std::remove_cvref_t<decltype(S::timeout)>>;
+
+/// S's timeout in nanoseconds (S must declare one).
+template <has_timeout S>
+inline constexpr std::chrono::nanoseconds stage_timeout_v = std::chrono::duration_cast<std::chrono::nanoseconds>(S::timeout);
 
 /// A class with `static constexpr std::string_view name`. (Whether `execute` fits is checked when
 /// a Runner runs the pipeline on a snapshot, since its context type depends on the snapshot.)

@@ -23,7 +23,9 @@
 namespace stageflow {
 
 /// The status of a stage. `not_run` appears only in reports: the stage never started.
-enum class StageStatus : std::uint8_t { not_run, ok, skip, cancel, fail };
+/// `timed_out`: the stage ran past its `timeout` (its output, if any, is discarded); only the
+/// runner sets it.
+enum class StageStatus : std::uint8_t { not_run, ok, skip, cancel, fail, timed_out };
 
 constexpr std::string_view to_string(StageStatus status) noexcept {
   switch (status) {
@@ -32,6 +34,7 @@ constexpr std::string_view to_string(StageStatus status) noexcept {
     case StageStatus::skip: return "skip";
     case StageStatus::cancel: return "cancel";
     case StageStatus::fail: return "fail";
+    case StageStatus::timed_out: return "timed_out";
   }
   return "unknown";
 }

@@ -6,11 +6,12 @@
 //   stageflow::Runner<stageflow::OptionalPolicy<ContextSizeInterceptor>> runner{
 //       config.audit ? stageflow::OptionalPolicy(ContextSizeInterceptor{}) : stageflow::OptionalPolicy<ContextSizeInterceptor>{}};
 //
-// Off, each of P's hooks costs one predictable branch; P's run_state is not even constructed.
+// Off, each of P's hooks costs one predictable branch; P's run_state and stage_state are not even
+// constructed. Every hook of <stageflow/runner/hooks.hpp> is forwarded the same generic way.
 #pragma once
 
+#include <stageflow/runner/hooks.hpp>
 #include <stageflow/runner/policy.hpp>
-#include <stageflow/runner/runner.hpp>
 
 #include <optional>
 #include <utility>
@@ -30,37 +31,40 @@ class OptionalPolicy {
   const P& get() const { return *policy_; }
   P& get() { return *policy_; }
 
-  /// P's state for one run, when P is on.
+  /// P's states, when P is on.
   using run_state = std::optional<run_state_t<P>>;
+  using stage_state = std::optional<stage_state_t<P>>;
+  /// The runner need not lock around P's hooks when P has no run_state or locks for itself.
+  static constexpr bool synchronizes_run_state = !has_run_state_v<P> || synchronizes_run_state_v<P>;
+
   run_state make_run_state() const {
     if (!policy_) return std::nullopt;
     return stageflow::make_run_state(*policy_);
   }
+  stage_state make_stage_state() const {
+    if (!policy_) return std::nullopt;
+    return stageflow::make_stage_state(*policy_);
+  }
 
   template <class Run>
-  void on_run_start(run_state& state, Run& run) const {
-    if constexpr (detail::calls_on_run_start<P, run_state_t<P>, Run>())
-      if (policy_) detail::call_on_run_start(*policy_, *state, run);
+  void on_run_start(run_state& rs, Run& run) const {
+    forward<hooks::on_run_start>(rs, nullptr, run);
   }
   template <class Run, class Stage>
-  void before_stage(run_state& state, Run& run, Stage& stage) const {
-    if constexpr (detail::calls_before_stage<P, run_state_t<P>, Run, Stage>())
-      if (policy_) detail::call_before_stage(*policy_, *state, run, stage);
+  void before_stage(run_state& rs, stage_state& ss, Run& run, Stage& stage) const {
+    forward<hooks::before_stage>(rs, &ss, run, stage);
   }
   template <class Run, class Stage>
-  void after_stage(run_state& state, Run& run, Stage& stage) const {
-    if constexpr (detail::calls_after_stage<P, run_state_t<P>, Run, Stage>())
-      if (policy_) detail::call_after_stage(*policy_, *state, run, stage);
+  void after_stage(run_state& rs, stage_state& ss, Run& run, Stage& stage) const {
+    forward<hooks::after_stage>(rs, &ss, run, stage);
   }
   template <class Run, class Stage>
-  void on_stage_error(run_state& state, Run& run, Stage& stage) const {
-    if constexpr (detail::calls_on_stage_error<P, run_state_t<P>, Run, Stage>())
-      if (policy_) detail::call_on_stage_error(*policy_, *state, run, stage);
+  void on_stage_error(run_state& rs, stage_state& ss, Run& run, Stage& stage) const {
+    forward<hooks::on_stage_error>(rs, &ss, run, stage);
   }
   template <class Run>
-  void on_run_end(run_state& state, Run& run) const {
-    if constexpr (detail::calls_on_run_end<P, run_state_t<P>, Run>())
-      if (policy_) detail::call_on_run_end(*policy_, *state, run);
+  void on_run_end(run_state& rs, Run& run) const {
+    forward<hooks::on_run_end>(rs, nullptr, run);
   }
   void emit(const Event& event) const
     requires EventSink<P>
@@ -69,6 +73,18 @@ class OptionalPolicy {
   }
 
  private:
+  template <class Hook, class StageStatePtr, class... Args>
+  void forward(run_state& rs, StageStatePtr ss, Args&... args) const {
+    if constexpr (hooks::implements<Hook, P, run_state_t<P>, stage_state_t<P>, Args...>()) {
+      if (!policy_) return;
+      detail::no_stage_state none;
+      if constexpr (std::is_null_pointer_v<StageStatePtr>)
+        hooks::call_hook<Hook>(*policy_, *rs, none, args...);
+      else
+        hooks::call_hook<Hook>(*policy_, *rs, **ss, args...);
+    }
+  }
+
   std::optional<P> policy_;
 };
 

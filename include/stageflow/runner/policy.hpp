@@ -15,6 +15,20 @@
 //
 //   void before_stage(run_state& state, RunContext& run, StageRun& stage) const;
 //
+// State for one stage execution (a sample taken before the stage, to compare after it) belongs in
+// `using stage_state = T;` (made by `make_stage_state()` or value-initialised, once per stage
+// execution); the stage hooks then take it after run_state, or first when there is no run_state:
+//
+//   void after_stage(run_state& rs, stage_state& ss, RunContext& run, StageRun& stage) const;
+//   void after_stage(stage_state& ss, RunContext& run, StageRun& stage) const;
+//
+// Under a concurrent executor (ParallelExecutor) the hooks of different stages may run at the same
+// time; the hooks of one stage always run in order around it. The runner serializes every hook
+// call that receives a policy's run_state (one lock per policy per run), unless the policy declares
+// `static constexpr bool synchronizes_run_state = true;` (it locks for itself). stage_state needs no
+// lock: it belongs to one stage execution. The table of hooks, their order and what a throw does is
+// in <stageflow/runner/hooks.hpp>.
+//
 // A hook fails a stage with `stage.fail(reason)` and ends the run with `run.fail(reason)` or
 // `run.cancel(reason)`; a hook that throws fails its stage (or, at run level, the run) with the
 // exception's message. After-hooks run for every policy whose before-hook was reached, like
@@ -88,6 +102,39 @@ inline constexpr bool has_run_state_v = !std::is_same_v<run_state_t<P>, detail::
 template <class P>
 concept Policy = std::is_class_v<P> && std::is_copy_constructible_v<P> &&
                  (detail::declares_any_hook<P> || std::is_final_v<P>);
+
+namespace detail {
+struct no_stage_state {};
+template <class P>
+struct stage_state_of {
+  using type = no_stage_state;
+};
+template <class P>
+  requires requires { typename P::stage_state; }
+struct stage_state_of<P> {
+  using type = typename P::stage_state;
+};
+}  // namespace detail
+
+/// A policy's per-stage-execution state type (detail::no_stage_state when it declares none).
+template <class P>
+using stage_state_t = typename detail::stage_state_of<P>::type;
+
+template <class P>
+inline constexpr bool has_stage_state_v = !std::is_same_v<stage_state_t<P>, detail::no_stage_state>;
+
+/// True when a policy synchronizes its own run_state, so the runner need not lock around its hooks.
+template <class P>
+inline constexpr bool synchronizes_run_state_v = requires { requires P::synchronizes_run_state; };
+
+/// Makes a policy's state for one stage execution.
+template <class P>
+stage_state_t<P> make_stage_state(const P& policy) {
+  if constexpr (requires { { policy.make_stage_state() } -> std::convertible_to<stage_state_t<P>>; })
+    return policy.make_stage_state();
+  else
+    return stage_state_t<P>{};
+}
 
 /// Makes a policy's state for one run.
 template <class P>

@@ -1,8 +1,12 @@
 // Runner<Policies...>: runs a Pipeline on a snapshot, with the policies composed in at compile time.
 //
-//   stageflow::Runner<stageflow::JsonLinesSink<>, stageflow::debug_only<MyCheck>> runner(
-//       stageflow::JsonLinesSink<>(std::cerr));
+//   stageflow::Runner<stageflow::JsonLinesSink<>, stageflow::debug_only<MyCheck>> runner{
+//       stageflow::JsonLinesSink<>(std::cerr)};
 //   auto result = runner.run(pipeline, snapshot);            // never throws for a stage's failure
+//
+//   stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, MyCheck> parallel{
+//       stageflow::ParallelExecutor(4), MyCheck{}};           // independent stages at the same time
+//   auto timed = parallel.run(pipeline, snapshot, stageflow::RunOptions{.deadline = soon});
 //
 // A disabled policy (debug_only<P> in a release build, enable_if<false, P>), NullSink and the
 // options of <stageflow/runner/options.hpp> are removed from the type itself:
@@ -10,27 +14,39 @@
 //
 // One runner serves any number of concurrent runs: run() is const, policies are configuration, and
 // everything a run changes (outputs, reports, each policy's run_state) lives in that run's frame.
+// The hooks and their order are in <stageflow/runner/hooks.hpp>, what they see in
+// <stageflow/runner/run_context.hpp>, the executor protocol in <stageflow/runner/executor.hpp>.
 #pragma once
 
+#include <stageflow/config.hpp>
 #include <stageflow/core/events.hpp>
 #include <stageflow/core/pipeline.hpp>
 #include <stageflow/core/run_result.hpp>
+#include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
 #include <stageflow/helpers/uuid7.hpp>
+#include <stageflow/runner/detail/run_sync.hpp>
+#include <stageflow/runner/detail/stage_timeout.hpp>
+#include <stageflow/runner/executor.hpp>
+#include <stageflow/runner/hooks.hpp>
 #include <stageflow/runner/options.hpp>
 #include <stageflow/runner/policy.hpp>
+#include <stageflow/runner/run_context.hpp>
+#include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/sequential_executor.hpp>
 
 #include <boost/uuid/uuid.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <exception>
-#include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <optional>
-#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -110,50 +126,6 @@ struct runner_filter<Config, type_list<Kept...>, use_executor<E>, Rest...> {
   using type = typename runner_filter<runner_config<typename Config::clock, E>, type_list<Kept...>, Rest...>::type;
 };
 
-// Hook invocation: with the policy's run_state first when it takes it, else without.
-struct hook_on_run_start {};
-struct hook_before_stage {};
-struct hook_after_stage {};
-struct hook_on_stage_error {};
-struct hook_on_run_end {};
-
-template <class P, class Hook>
-struct policy_hook_cannot_be_called {
-  static_assert(always_false<P>,
-                "stageflow: this policy declares a hook the runner cannot call: hooks are const member functions "
-                "taking (run) for run hooks or (run, stage) for stage hooks, with the policy's run_state& first "
-                "when it has one (the policy and the hook are the template arguments of "
-                "policy_hook_cannot_be_called<...> in this diagnostic)");
-  static constexpr bool value = false;
-};
-
-#define STAGEFLOW_DETAIL_HOOK(hook)                                                                               \
-  template <class P, class State, class... Args>                                                                 \
-  constexpr bool calls_##hook() {                                                                                 \
-    constexpr bool with_state =                                                                                   \
-        has_run_state_v<P> && requires(const P& p, State& s, Args&... a) { p.hook(s, a...); };                   \
-    constexpr bool plain = requires(const P& p, Args&... a) { p.hook(a...); };                                   \
-    if constexpr (with_state || plain)                                                                            \
-      return true;                                                                                                \
-    else if constexpr (declares_##hook<P>)                                                                        \
-      return policy_hook_cannot_be_called<P, hook_##hook>::value;                                                 \
-    else                                                                                                          \
-      return false;                                                                                               \
-  }                                                                                                               \
-  template <class P, class State, class... Args>                                                                 \
-  void call_##hook(const P& p, State& s, Args&... a) {                                                            \
-    if constexpr (has_run_state_v<P> && requires { p.hook(s, a...); })                                            \
-      p.hook(s, a...);                                                                                            \
-    else                                                                                                          \
-      p.hook(a...);                                                                                               \
-  }
-STAGEFLOW_DETAIL_HOOK(on_run_start)
-STAGEFLOW_DETAIL_HOOK(before_stage)
-STAGEFLOW_DETAIL_HOOK(after_stage)
-STAGEFLOW_DETAIL_HOOK(on_stage_error)
-STAGEFLOW_DETAIL_HOOK(on_run_end)
-#undef STAGEFLOW_DETAIL_HOOK
-
 /// The snapshot's own run id when it has one that is not nil.
 template <class Snapshot>
 std::optional<boost::uuids::uuid> snapshot_run_id(const Snapshot& snapshot) {
@@ -183,182 +155,37 @@ inline std::string exception_text(std::exception_ptr error) {
 
 }  // namespace detail
 
-/// What a policy sees of a run: the snapshot, the outputs so far, the reports; and what it can do:
-/// emit events, record metrics, end the run.
-template <class Runner, class Pipeline, class Snapshot>
-class RunContext {
- public:
-  using pipeline_type = Pipeline;
-  using snapshot_type = Snapshot;
-  using result_type = RunResult<Pipeline, Snapshot>;
-  using clock = typename Runner::clock;
-  template <class S>
-  using output_type = stage_output_t<Snapshot, Pipeline, S>;
-  static constexpr bool has_event_sink = Runner::has_event_sink;
-
-  const Snapshot& snapshot() const noexcept { return *snapshot_; }
-  const boost::uuids::uuid& pipeline_run_id() const noexcept { return result_->pipeline_run_id; }
-  const std::stop_token& stop_token() const noexcept { return *stop_; }
-
-  /// S's output, or nullptr when it has none (yet).
-  template <class S>
-  const output_type<S>* output() const noexcept {
-    return result_->template output<S>();
-  }
-  /// Calls f(name, output) for every stage that has an output so far, in listing order.
-  template <class F>
-  void for_each_output(F&& f) const {
-    for_each_output_impl(f, std::make_index_sequence<Pipeline::size>{});
-  }
-  std::span<const StageReport> stages() const noexcept { return result_->stages; }
-  /// completed while nothing has gone wrong yet.
-  RunStatus status() const noexcept { return result_->status; }
-  const std::string& error() const noexcept { return result_->error; }
-  typename clock::duration elapsed() const { return clock::now() - started_; }
-
-  /// Fails the run after the current hook; no further stage starts.
-  void fail(std::string reason) { end(RunStatus::failed, std::move(reason)); }
-  /// Cancels the run after the current hook (partial results are kept); no further stage starts.
-  void cancel(std::string reason) { end(RunStatus::cancelled, std::move(reason)); }
-  bool ending() const noexcept { return ending_; }
-
-  /// Records a number in the RunResult's metrics; `name` must outlive the result (a literal).
-  void record_metric(std::string_view stage, std::string_view name, double value) {
-    result_->metrics.push_back({stage, name, value});
-  }
-
-  /// Sends an event to the runner's sinks; free when it has none.
-  void emit(std::string_view type, std::string_view stage = {}, std::initializer_list<EventField> fields = {},
-            std::chrono::nanoseconds duration = std::chrono::nanoseconds(-1)) const {
-    if constexpr (has_event_sink) {
-      Event event{type, result_->pipeline_run_id, stage, duration, std::chrono::system_clock::now(),
-                  std::span<const EventField>(fields.begin(), fields.size())};
-      runner_->emit_to_sinks(event);
-    }
-  }
-
- private:
-  template <class, class...>
-  friend class BasicRunner;
-  template <class, class>
-  friend class StageRun;
-
-  RunContext(const Runner& runner, const Snapshot& snapshot, result_type& result, const std::stop_token& stop,
-             typename clock::time_point started) noexcept
-      : runner_(&runner), snapshot_(&snapshot), result_(&result), stop_(&stop), started_(started),
-        last_reading_(started) {}
-
-  void end(RunStatus status, std::string reason) {
-    if (ending_ && result_->status == RunStatus::failed) return;  // the first failure is the story
-    ending_ = true;
-    result_->status = status;
-    result_->error = std::move(reason);
-  }
-
-  template <class F, std::size_t... I>
-  void for_each_output_impl(F& f, std::index_sequence<I...>) const {
-    (
-        [&] {
-          if (const auto& slot = std::get<I>(result_->outputs)) f(Pipeline::names[I], *slot);
-        }(),
-        ...);
-  }
-
-  const Runner* runner_;
-  const Snapshot* snapshot_;
-  result_type* result_;
-  const std::stop_token* stop_;
-  typename clock::time_point started_;
-  std::array<const void*, Pipeline::size> outputs_{};  // what StageContext::input reads
-  typename clock::time_point last_reading_;            // see BasicRunner::chains_clock_readings
-  bool ending_ = false;
-};
-
-/// What a policy sees of one stage's run: its identity, its context, its outcome.
-template <class Run, class S>
-class StageRun {
-  using pipeline_type = typename Run::pipeline_type;
-  using snapshot_type = typename Run::snapshot_type;
-
- public:
-  using stage_type = S;
-  using context_type = StageContext<snapshot_type, pipeline_type, S>;
-  using output_type = stage_output_t<snapshot_type, pipeline_type, S>;
-  static constexpr std::size_t index = pipeline_type::template index_of<S>();
-  static constexpr std::string_view name = S::name;
-
-  const S& stage() const noexcept { return *stage_; }
-  /// Exactly what the stage's execute receives: its snapshot and its inputs.
-  const context_type& context() const noexcept { return *context_; }
-  StageStatus status() const noexcept { return report().status; }
-  std::chrono::nanoseconds duration() const noexcept { return report().duration; }
-  const std::string& reason() const noexcept { return report().reason; }
-  /// The stage's output once it has run successfully, else nullptr.
-  const output_type* output() const noexcept { return run_->result_->template output<S>(); }
-
-  /// Calls f(name, output) for every upstream stage this stage may read (those it runs after) that
-  /// has an output: the inputs the stage sees.
-  template <class F>
-  void for_each_input(F&& f) const {
-    for_each_input_impl(f, std::make_index_sequence<pipeline_type::size>{});
-  }
-
-  /// Fails the stage: before it runs, it will not run; after it ran, its output is dropped.
-  /// Either way the run fails with this reason.
-  void fail(std::string reason) {
-    auto& r = run_->result_->stages[index];
-    if (r.status == StageStatus::fail) return;  // keep the first reason
-    r.status = StageStatus::fail;
-    r.reason = std::move(reason);
-    std::get<index>(run_->result_->outputs).reset();
-    run_->outputs_[index] = nullptr;
-  }
-
- private:
-  template <class, class...>
-  friend class BasicRunner;
-
-  StageRun(Run& run, const S& stage, const context_type& context) noexcept
-      : run_(&run), stage_(&stage), context_(&context) {}
-  const StageReport& report() const noexcept { return run_->result_->stages[index]; }
-
-  template <class F, std::size_t... I>
-  void for_each_input_impl(F& f, std::index_sequence<I...>) const {
-    (
-        [&] {
-          if constexpr (pipeline_type::plan.ancestor[index][I]) {
-            if (const auto& slot = std::get<I>(run_->result_->outputs)) f(pipeline_type::names[I], *slot);
-          }
-        }(),
-        ...);
-  }
-
-  Run* run_;
-  const S* stage_;
-  const context_type* context_;
-};
-
 template <class Config, class... Policies>
 class BasicRunner {
  public:
   using clock = typename Config::clock;
   using executor_type = typename Config::executor;
   using policy_types = detail::type_list<Policies...>;
+  using policies_type = std::tuple<Policies...>;
+  static_assert(Executor<executor_type>,
+                "stageflow: use_executor<E>: E must be an executor (see <stageflow/runner/executor.hpp>)");
   static constexpr bool has_event_sink = (EventSink<Policies> || ...);
+  /// True when stages of one run may run at the same time (the executor is concurrent).
+  static constexpr bool concurrent = executor_type::concurrent;
   /// Without policies nothing runs between two stages but a few stores, so one clock reading
-  /// ends a stage and starts the next: N+1 readings per run instead of 2N+2. (With policies,
-  /// hooks run in between and each stage is timed on its own.)
-  static constexpr bool chains_clock_readings = sizeof...(Policies) == 0;
+  /// ends a stage and starts the next: N+1 readings per run instead of 2N+2. (With policies, or
+  /// stages running at the same time, each stage is timed on its own.)
+  static constexpr bool chains_clock_readings = sizeof...(Policies) == 0 && !concurrent;
 
   BasicRunner() = default;
 
-  /// Policies by value, in any order; the ones not given are value-initialised. A policy the build
-  /// disabled (debug_only, enable_if) is accepted and dropped, so the same code compiles either way.
+  /// Policies by value, in any order, and the executor; the ones not given are value-initialised.
+  /// A policy the build disabled (debug_only, enable_if) is accepted and dropped, so the same code
+  /// compiles either way.
   template <class... Args>
-    requires(sizeof...(Args) > 0 && !(sizeof...(Args) == 1 && (std::is_same_v<std::remove_cvref_t<Args>, BasicRunner> && ...)))
-  explicit BasicRunner(Args&&... policies) : policies_(pick<Policies>(std::forward<Args>(policies)...)...) {
-    static_assert((Policy<std::remove_cvref_t<Args>> && ...),
-                  "stageflow: every Runner constructor argument must be a policy");
+    requires(sizeof...(Args) > 0 &&
+             !(sizeof...(Args) == 1 && (std::is_same_v<std::remove_cvref_t<Args>, BasicRunner> && ...)))
+  explicit BasicRunner(Args&&... args)
+      : executor_(pick<executor_type>(std::forward<Args>(args)...)),
+        policies_(pick<Policies>(std::forward<Args>(args)...)...) {
+    static_assert(((Policy<std::remove_cvref_t<Args>> || std::is_same_v<std::remove_cvref_t<Args>, executor_type>) &&
+                   ...),
+                  "stageflow: every Runner constructor argument must be a policy or the runner's executor");
   }
 
   template <class P>
@@ -369,79 +196,236 @@ class BasicRunner {
   P& policy() noexcept {
     return std::get<P>(policies_);
   }
+  const executor_type& executor() const noexcept { return executor_; }
 
   /// Runs every stage of `pipeline` on `snapshot`. Never throws because of a stage or a policy:
-  /// failures and cancellations are in the result. `stop` is checked before each stage.
+  /// failures, cancellations and timeouts are in the result. `stop` cancels the run.
   template <class Pipeline, class Snapshot>
   RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, const Snapshot& snapshot,
                                     std::stop_token stop = {}) const {
-    static_assert(is_pipeline_v<Pipeline>, "stageflow: Runner::run takes a stageflow::Pipeline<...> first");
-    static_assert(detail::check_stages_execute<Snapshot, Pipeline>(typename Pipeline::stage_types{}));
-    using Run = RunContext<BasicRunner, Pipeline, Snapshot>;
+    check_runnable<Pipeline, Snapshot>();
+    if constexpr (concurrent) {
+      return run_concurrent(pipeline, snapshot, RunOptions{.stop = std::move(stop)}, nullptr);
+    } else {
+      return run_sequential<false>(pipeline, snapshot, stop, nullptr);
+    }
+  }
 
-    RunResult<Pipeline, Snapshot> result;
-    for (std::size_t i = 0; i < Pipeline::size; ++i) result.stages[i].name = Pipeline::names[i];
-    if (auto id = detail::snapshot_run_id(snapshot))
-      result.pipeline_run_id = *id;
-    else
-      result.pipeline_run_id = helpers::generate_uuid7();
+  /// The same, with a deadline (see <stageflow/runner/run_options.hpp>). DeadlineMode::abandon
+  /// needs the snapshot as a std::shared_ptr<const Snapshot>; by reference the run fails at once.
+  template <class Pipeline, class Snapshot>
+  RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, const Snapshot& snapshot, RunOptions options) const {
+    check_runnable<Pipeline, Snapshot>();
+    if (options.deadline && options.on_deadline == DeadlineMode::abandon)
+      return refused<Pipeline>(snapshot,
+                               "DeadlineMode::abandon needs the snapshot as std::shared_ptr<const Snapshot>: a run "
+                               "that returns while a stage still runs must own what that stage reads");
+    if constexpr (concurrent) {
+      return run_concurrent(pipeline, snapshot, std::move(options), nullptr);
+    } else {
+      return run_sequential<true>(pipeline, snapshot, options.stop, &options.deadline);
+    }
+  }
 
-    const auto started = clock::now();
-    Run run(*this, snapshot, result, stop, started);
-    std::tuple<run_state_t<Policies>...> states{make_run_state(std::get<Policies>(policies_))...};
+  /// A run that owns its snapshot: the only kind that may abandon stages at its deadline.
+  template <class Pipeline, class Snapshot>
+  RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, std::shared_ptr<const Snapshot> snapshot,
+                                    RunOptions options = {}) const {
+    check_runnable<Pipeline, Snapshot>();
+    const Snapshot& view = *snapshot;
+    if constexpr (concurrent) {
+      return run_concurrent(pipeline, view, std::move(options), std::move(snapshot));
+    } else {
+      if (options.deadline && options.on_deadline == DeadlineMode::abandon)
+        return refused<Pipeline>(view,
+                                 "DeadlineMode::abandon needs a concurrent executor (ParallelExecutor): with "
+                                 "SequentialExecutor the stages run on the calling thread, which cannot return early");
+      return run(pipeline, view, std::move(options));
+    }
+  }
+  template <class Pipeline, class Snapshot>
+    requires(!std::is_const_v<Snapshot>)
+  RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, std::shared_ptr<Snapshot> snapshot,
+                                    RunOptions options = {}) const {
+    return run(pipeline, std::shared_ptr<const Snapshot>(std::move(snapshot)), std::move(options));
+  }
 
-    run.emit(events::pipeline_started);
+  /// Sends an event to every sink among `policies` (a sink that throws loses that event).
+  static void emit_to_sinks(const policies_type& policies, const Event& event) {
     for_each_policy([&]<std::size_t K>() {
       using P = detail::nth_type<K, Policies...>;
-      if constexpr (detail::calls_on_run_start<P, run_state_t<P>, Run>()) {
+      if constexpr (EventSink<P>) {
         try {
-          detail::call_on_run_start(std::get<K>(policies_), std::get<K>(states), run);
+          std::get<K>(policies).emit(event);
         } catch (...) {
-          run.fail(detail::exception_text(std::current_exception()));
+          // A sink that throws loses this event; the run goes on.
         }
       }
     });
-
-    if (!run.ending()) {
-      executor_type{}.template execute<Pipeline>(
-          [&](auto index) { return run_stage<decltype(index)::value>(pipeline, run, states); });
-    }
-    const auto finished = chains_clock_readings ? run.last_reading_ : clock::now();
-    result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started);
-
-    for_each_policy_reversed([&]<std::size_t K>() {
-      using P = detail::nth_type<K, Policies...>;
-      if constexpr (detail::calls_on_run_end<P, run_state_t<P>, Run>()) {
-        try {
-          detail::call_on_run_end(std::get<K>(policies_), std::get<K>(states), run);
-        } catch (...) {
-          run.fail(detail::exception_text(std::current_exception()));
-        }
-      }
-    });
-
-    if constexpr (has_event_sink) {
-      switch (result.status) {
-        case RunStatus::completed: run.emit(events::pipeline_completed, {}, {}, result.duration); break;
-        case RunStatus::failed:
-          run.emit(events::pipeline_failed, {}, {{"error", result.error}, {"error_stage", result.error_stage}},
-                   result.duration);
-          break;
-        case RunStatus::cancelled:
-          run.emit(events::pipeline_cancelled, {}, {{"reason", result.error}, {"error_stage", result.error_stage}},
-                   result.duration);
-          break;
-      }
-    }
-    return result;
   }
 
  private:
   template <class, class, class>
   friend class RunContext;
 
-  // Each policy type is taken from the first argument of that type (copied from an lvalue, moved
-  // from an rvalue), or value-initialised. Policy types are unique, so no argument is moved twice.
+  using run_states_type = std::tuple<run_state_t<Policies>...>;
+  using stage_states_type = std::tuple<stage_state_t<Policies>...>;
+
+  /// Everything one run changes. On the stack under SequentialExecutor; on the heap, shared with
+  /// the executor's tasks, under a concurrent one. `Full` adds what deadlines and concurrency need
+  /// (the run's own stop source, the deadline alarm, locks, abandonment), so a plain sequential run
+  /// carries none of it.
+  template <class Pipeline, class Snapshot, bool Full>
+  struct RunFrame {
+    using pipeline_type = Pipeline;
+    using snapshot_type = Snapshot;
+    using run_type = RunContext<BasicRunner, Pipeline, Snapshot>;
+    static constexpr bool full = Full;
+
+    /// `into`: where a sequential run writes its result (the caller's return value, so nothing is
+    /// moved); a concurrent frame owns its result.
+    RunFrame(const Pipeline& p, const Snapshot& snapshot, const policies_type& policy_values,
+             const std::stop_token& caller_stop, RunResult<Pipeline, Snapshot>* into = nullptr)
+        : pipeline(&p), policies(&policy_values), stops(caller_stop), result(result_storage(into)),
+          run(policy_values, snapshot, result, stops.token(), clock::now()),
+          states{make_run_state(std::get<Policies>(policy_values))...} {
+      for (std::size_t i = 0; i < Pipeline::size; ++i) result.stages[i].name = Pipeline::names[i];
+      if (auto id = detail::snapshot_run_id(snapshot))
+        result.pipeline_run_id = *id;
+      else
+        result.pipeline_run_id = helpers::generate_uuid7();
+      if constexpr (Full && concurrent) run.stop_source_ = &stops.source;
+    }
+    RunFrame(const RunFrame&) = delete;
+    RunFrame& operator=(const RunFrame&) = delete;
+
+    /// At the deadline the run's stop source fires; the stage checks then end the run timed_out.
+    void watch_deadline(const std::optional<std::chrono::steady_clock::time_point>& deadline)
+      requires Full
+    {
+      if (!deadline) return;
+      if (std::chrono::steady_clock::now() >= *deadline) {
+        stops.deadline_fired();
+        return;
+      }
+      stops.alarm.emplace(*deadline, [this] { stops.deadline_fired(); });
+    }
+    bool deadline_passed() const noexcept {
+      if constexpr (Full)
+        return stops.deadline_passed.load(std::memory_order_acquire);
+      else
+        return false;
+    }
+
+    /// Makes the run own its pipeline and policies (and the snapshot), so that it may return while
+    /// a stage still runs: the late stage touches only what this frame owns.
+    void own_everything(std::shared_ptr<const Snapshot> snapshot)
+      requires Full
+    {
+      auto& a = abandonment;
+      a.abandonable = true;
+      a.snapshot_owner = std::move(snapshot);
+      if constexpr (std::is_copy_constructible_v<Pipeline>) pipeline = &a.pipeline_copy.emplace(*pipeline);
+      policies = &a.policies_copy.emplace(*policies);
+      run.policies_ = policies;
+    }
+
+    // Abandonment bookkeeping (only when abandonable): which stages are between their first hook and
+    // their last write, and whether the caller has left.
+    bool enter_stage(std::size_t i)
+      requires Full
+    {
+      if (!abandonment.abandonable) return true;
+      std::lock_guard lock(run.mutex_);
+      if (abandonment.abandoned) return false;
+      abandonment.running[i] = true;
+      return true;
+    }
+    bool left_behind() const
+      requires Full
+    {
+      if (!abandonment.abandonable) return false;
+      std::lock_guard lock(run.mutex_);
+      return abandonment.abandoned;
+    }
+    void leave_stage(std::size_t i)
+      requires Full
+    {
+      if (!abandonment.abandonable) return;
+      std::lock_guard lock(run.mutex_);
+      abandonment.running[i] = false;
+    }
+
+    // Stop sources and deadline, only in a full frame.
+    struct PlainStops {
+      explicit PlainStops(const std::stop_token& caller) : caller_token(&caller) {}
+      const std::stop_token& token() const noexcept { return *caller_token; }
+      const std::stop_token* caller_token;
+    };
+    struct FullStops {
+      explicit FullStops(const std::stop_token& caller) : chain(caller, detail::request_stop_of{&source}) {}
+      const std::stop_token& token() const noexcept { return run_token; }
+      void deadline_fired() noexcept {
+        deadline_passed.store(true, std::memory_order_release);
+        source.request_stop();
+      }
+      std::stop_source source;
+      std::stop_token run_token = source.get_token();
+      std::stop_callback<detail::request_stop_of> chain;  // the caller's stop reaches the run's
+      std::atomic<bool> deadline_passed{false};
+      std::optional<detail::WatchdogAlarm> alarm;  // last: disarmed before the source goes
+    };
+
+    RunResult<Pipeline, Snapshot>& result_storage(RunResult<Pipeline, Snapshot>* into) {
+      if constexpr (concurrent)
+        return owned_result;
+      else
+        return *into;
+    }
+
+    const Pipeline* pipeline;
+    const policies_type* policies;
+    std::conditional_t<Full, FullStops, PlainStops> stops;
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, RunResult<Pipeline, Snapshot>, detail::no_lock>
+        owned_result;
+    RunResult<Pipeline, Snapshot>& result;
+    run_type run;
+    run_states_type states;
+    // One lock per policy whose run_state the runner must serialize (concurrent runs only).
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::array<std::mutex, sizeof...(Policies)>,
+                                                   detail::no_lock>
+        policy_locks;
+    // What a run that may be abandoned owns, and which of its stages are running.
+    struct Abandonment {
+      std::shared_ptr<const Snapshot> snapshot_owner;
+      std::optional<Pipeline> pipeline_copy;
+      std::optional<policies_type> policies_copy;
+      std::array<bool, Pipeline::size> running{};
+      bool abandonable = false;
+      bool abandoned = false;
+    };
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, Abandonment, detail::no_lock> abandonment;
+  };
+
+  template <class Pipeline, class Snapshot>
+  static constexpr void check_runnable() {
+    static_assert(is_pipeline_v<Pipeline>, "stageflow: Runner::run takes a stageflow::Pipeline<...> first");
+    static_assert(detail::check_stages_execute<Snapshot, Pipeline>(typename Pipeline::stage_types{}));
+  }
+
+  /// A run that could not start (misuse of the options): failed, nothing ran.
+  template <class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> refused(const Snapshot& snapshot, std::string reason) {
+    RunResult<Pipeline, Snapshot> result;
+    for (std::size_t i = 0; i < Pipeline::size; ++i) result.stages[i].name = Pipeline::names[i];
+    if (auto id = detail::snapshot_run_id(snapshot)) result.pipeline_run_id = *id;
+    result.status = RunStatus::failed;
+    result.error = std::move(reason);
+    return result;
+  }
+
+  // Each type is taken from the first argument of that type (copied from an lvalue, moved from an
+  // rvalue), or value-initialised. The types are unique, so no argument is moved twice.
   template <class P, class... Args>
   static P pick(Args&&... args) {
     if constexpr ((std::is_same_v<std::remove_cvref_t<Args>, P> || ...))
@@ -469,53 +453,188 @@ class BasicRunner {
         std::index_sequence_for<Policies...>{});
   }
 
-  void emit_to_sinks(const Event& event) const {
-    for_each_policy([&]<std::size_t K>() {
+  /// The one dispatcher: calls Hook on every policy that implements it, in the hook's order, with
+  /// the hook's rule for a throw (see <stageflow/runner/hooks.hpp>). Returns how many policies a
+  /// before_stage reached (after_stage runs only for those).
+  template <class Hook, class Frame, class StageStates, class... StageArg>
+  static std::size_t call_hooks(Frame& frame, StageStates& stage_states, [[maybe_unused]] std::size_t reached,
+                                StageArg&... stage) {
+    using Run = typename Frame::run_type;
+    std::size_t visited = 0;
+    auto one = [&]<std::size_t K>() {
       using P = detail::nth_type<K, Policies...>;
-      if constexpr (EventSink<P>) {
+      if constexpr (Hook::level == hooks::Level::stage && Hook::order == hooks::Order::declaration) {
+        if (((stage.status() == StageStatus::fail) || ...)) return;  // a before-hook failed the stage
+      }
+      if constexpr (hooks::implements<Hook, P, run_state_t<P>, stage_state_t<P>, Run, StageArg...>()) {
+        if constexpr (Hook::only_policies_reached) {
+          if (K >= reached) return;
+        }
         try {
-          std::get<K>(policies_).emit(event);
+          [[maybe_unused]] auto guard = lock_run_state<P, K>(frame);
+          hooks::call_hook<Hook>(std::get<K>(*frame.policies), std::get<K>(frame.states), std::get<K>(stage_states),
+                                 frame.run, stage...);
         } catch (...) {
-          // A sink that throws loses this event; the run goes on.
+          if constexpr (Hook::on_throw == hooks::OnThrow::fail_run)
+            frame.run.fail(detail::exception_text(std::current_exception()));
+          else if constexpr (Hook::on_throw == hooks::OnThrow::fail_stage)
+            (stage.fail(detail::exception_text(std::current_exception())), ...);
         }
       }
-    });
+      visited = K + 1;
+    };
+    if constexpr (Hook::order == hooks::Order::declaration)
+      for_each_policy(one);
+    else
+      for_each_policy_reversed(one);
+    return visited;
   }
 
+  /// Under a concurrent executor, the hooks that receive a policy's run_state take turns.
+  template <class P, std::size_t K, class Frame>
+  static auto lock_run_state(Frame& frame) {
+    if constexpr (concurrent && has_run_state_v<P> && !synchronizes_run_state_v<P>)
+      return std::unique_lock<std::mutex>(frame.policy_locks[K]);
+    else
+      return detail::no_lock{};
+  }
+
+  template <class Frame>
+  static void end_on_stop(Frame& frame) {
+    if (frame.deadline_passed())
+      frame.run.end(RunStatus::timed_out, "the run's deadline passed");
+    else
+      frame.run.cancel("stop requested");
+  }
+
+  /// A run on the calling thread; its result is built in place (one return: no move).
+  template <bool Full, class Pipeline, class Snapshot>
+  RunResult<Pipeline, Snapshot> run_sequential(
+      const Pipeline& pipeline, const Snapshot& snapshot, const std::stop_token& stop,
+      [[maybe_unused]] const std::optional<std::chrono::steady_clock::time_point>* deadline) const {
+    RunResult<Pipeline, Snapshot> result;
+    RunFrame<Pipeline, Snapshot, Full> frame(pipeline, snapshot, policies_, stop, &result);
+    if constexpr (Full) frame.watch_deadline(*deadline);
+    drive(frame);
+    return result;
+  }
+
+  /// One run, from pipeline.started to its outcome event; the executor schedules the stages.
+  template <class Frame>
+  void drive(Frame& frame) const {
+    const auto started = frame.run.started_;
+    frame.run.emit(events::pipeline_started);
+    no_stage_states none;
+    call_hooks<hooks::on_run_start>(frame, none, 0);
+    if (!frame.run.ending()) {
+      Steps<Frame> steps{&frame, {}};
+      executor_.template execute<typename Frame::pipeline_type>(steps, [] {});
+    }
+    const auto finished = chains_clock_readings ? frame.run.last_reading_ : clock::now();
+    frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started);
+    finish(frame, none);
+  }
+
+  using no_stage_states = std::tuple<stage_state_t<Policies>...>;
+
+  /// After the last stage: a deadline that fired while stages ran times the run out, then the
+  /// run-end hooks and the outcome event.
+  template <class Frame>
+  static void finish(Frame& frame, no_stage_states& none) {
+    if constexpr (Frame::full) {
+      frame.stops.alarm.reset();
+      if (frame.deadline_passed()) frame.run.end(RunStatus::timed_out, "the run's deadline passed");
+    }
+    call_hooks<hooks::on_run_end>(frame, none, 0);
+    if constexpr (has_event_sink) {
+      auto& result = frame.result;
+      auto& run = frame.run;
+      switch (result.status) {
+        case RunStatus::completed: run.emit(events::pipeline_completed, {}, {}, result.duration); break;
+        case RunStatus::failed:
+          run.emit(events::pipeline_failed, {}, {{"error", result.error}, {"error_stage", result.error_stage}},
+                   result.duration);
+          break;
+        case RunStatus::cancelled:
+          run.emit(events::pipeline_cancelled, {}, {{"reason", result.error}, {"error_stage", result.error_stage}},
+                   result.duration);
+          break;
+        case RunStatus::timed_out:
+          run.emit(events::pipeline_timed_out, {}, {{"reason", result.error}, {"error_stage", result.error_stage}},
+                   result.duration);
+          break;
+      }
+    }
+  }
+
+  /// What an executor sees of one run (the protocol of <stageflow/runner/executor.hpp>).
+  template <class Frame>
+  struct Steps {
+    Frame* frame;
+    // Concurrent runs: the executor's tasks keep the run alive.
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::shared_ptr<Frame>, detail::no_lock> owner{};
+
+    bool ending() const noexcept { return frame->run.ending(); }
+
+    template <std::size_t I, class K>
+    void start(K&& k) const {
+      const bool proceed = run_stage<I>(*frame);
+      std::forward<K>(k)(proceed);
+    }
+    template <class K>
+    void start(std::size_t i, K&& k) const {
+      constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<bool (*)(Frame&), sizeof...(I)>{&run_stage<I, Frame>...};
+      }(std::make_index_sequence<Frame::pipeline_type::size>{});
+      const bool proceed = table[i](*frame);
+      std::forward<K>(k)(proceed);
+    }
+    void reject(std::size_t i, std::string_view why) const {
+      frame->run.fail("stage '" + std::string(Frame::pipeline_type::names[i]) + "' could not be scheduled: " +
+                      std::string(why));
+    }
+  };
+
   /// One stage: stop check, before-hooks, execute, error hooks, after-hooks, events. stage.started
-  /// is emitted only when execute is about to be called.
-  /// Returns false when the run must stop.
-  template <std::size_t I, class Pipeline, class Run, class States>
-  bool run_stage(const Pipeline& pipeline, Run& run, States& states) const {
+  /// is emitted only when execute is about to be called. Returns false when the run must stop.
+  template <std::size_t I, class Frame>
+  static bool run_stage(Frame& frame) {
+    using Pipeline = typename Frame::pipeline_type;
+    using Run = typename Frame::run_type;
     using S = detail::list_element_t<I, typename Pipeline::stage_types>;
     using Ctx = StageContext<typename Run::snapshot_type, Pipeline, S>;
-    auto& result = *run.result_;
+    auto& run = frame.run;
+    auto& result = frame.result;
     auto& report = result.stages[I];
 
+    if constexpr (concurrent) {
+      if (run.ending()) return false;  // another stage ended the run: this one never starts
+    }
     if (run.stop_token().stop_requested()) {
-      run.cancel("stop requested");
+      end_on_stop(frame);
       return false;
     }
-
-    const S& stage = pipeline.template stage_at<I>();
-    const Ctx ctx(run.snapshot(), run.outputs_.data(), result.pipeline_run_id, run.stop_token());
-    StageRun<Run, S> stage_run(run, stage, ctx);
-
-    // Before-hooks in declaration order, stopping at the first that fails the stage. `reached`
-    // counts the policies whose before-hook ran, so only they get an after-hook.
-    [[maybe_unused]] std::size_t reached = 0;
-    for_each_policy([&]<std::size_t K>() {
-      using P = detail::nth_type<K, Policies...>;
-      if (report.status == StageStatus::fail) return;
-      if constexpr (detail::calls_before_stage<P, run_state_t<P>, Run, StageRun<Run, S>>()) {
-        try {
-          detail::call_before_stage(std::get<K>(policies_), std::get<K>(states), run, stage_run);
-        } catch (...) {
-          stage_run.fail(detail::exception_text(std::current_exception()));
-        }
+    if constexpr (Frame::full) {
+      if (!frame.enter_stage(I)) return false;
+    }
+    struct Leave {
+      Frame& frame;
+      ~Leave() {
+        if constexpr (Frame::full) frame.leave_stage(I);
       }
-      reached = K + 1;
-    });
+    } leave{frame};
+
+    const S& stage = frame.pipeline->template stage_at<I>();
+    [[maybe_unused]] std::conditional_t<has_timeout<S>, std::optional<detail::StageTimeout>, detail::no_lock> timeout;
+    const std::stop_token* stop = &run.stop_token();
+    if constexpr (has_timeout<S>) stop = &timeout.emplace(run.stop_token(), stage_timeout_v<S>).token();
+    const Ctx ctx(run.snapshot(), run.outputs_.data(), result.pipeline_run_id, *stop);
+    StageRun<Run, S> stage_run(run, stage, ctx);
+    stage_states_type stage_states{make_stage_state(std::get<Policies>(*frame.policies))...};
+
+    // Before-hooks in declaration order, stopping at the first that fails the stage. Only the
+    // policies whose before-hook was reached get an after-hook.
+    [[maybe_unused]] const std::size_t reached = call_hooks<hooks::before_stage>(frame, stage_states, 0, stage_run);
 
     // A before-hook may have failed the stage, or ended the run: then the stage does not start.
     if (report.status != StageStatus::fail && !run.ending()) {
@@ -529,50 +648,28 @@ class BasicRunner {
       }
       run.last_reading_ = clock::now();
       report.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(run.last_reading_ - t0);
-      if (report.status == StageStatus::fail) {
-        for_each_policy_reversed([&]<std::size_t K>() {
-          using P = detail::nth_type<K, Policies...>;
-          if constexpr (detail::calls_on_stage_error<P, run_state_t<P>, Run, StageRun<Run, S>>()) {
-            try {
-              detail::call_on_stage_error(std::get<K>(policies_), std::get<K>(states), run, stage_run);
-            } catch (...) {
-              // The stage has already failed; its reason stays the stage's own.
-            }
-          }
-        });
-      }
-    }
-
-    for_each_policy_reversed([&]<std::size_t K>() {
-      using P = detail::nth_type<K, Policies...>;
-      if constexpr (detail::calls_after_stage<P, run_state_t<P>, Run, StageRun<Run, S>>()) {
-        if (K < reached) {
-          try {
-            detail::call_after_stage(std::get<K>(policies_), std::get<K>(states), run, stage_run);
-          } catch (...) {
-            stage_run.fail(detail::exception_text(std::current_exception()));
-          }
+      if constexpr (has_timeout<S>) {
+        if (timeout->finish() && report.status != StageStatus::fail) {
+          report.status = StageStatus::timed_out;
+          report.reason = "the stage ran past its timeout of " + detail::milliseconds_text(stage_timeout_v<S>);
+          std::get<I>(result.outputs).reset();
+          run.outputs_[I] = nullptr;
         }
       }
-    });
+      if (report.status == StageStatus::fail) call_hooks<hooks::on_stage_error>(frame, stage_states, 0, stage_run);
+    }
+    if constexpr (Frame::full) {
+      if (frame.left_behind()) return false;  // the caller returned at its deadline: report nothing
+    }
 
+    call_hooks<hooks::after_stage>(frame, stage_states, reached, stage_run);
     if constexpr (has_event_sink) emit_stage_outcome<S>(run, report);
 
     switch (report.status) {
-      case StageStatus::fail:
-        if (!(run.ending() && result.status == RunStatus::failed)) {
-          run.fail(report.reason);
-          result.error_stage = S::name;
-        }
-        return false;
-      case StageStatus::cancel:
-        if (!run.ending()) {
-          run.cancel(report.reason);
-          result.error_stage = S::name;
-        }
-        return false;
-      default:
-        return !run.ending();
+      case StageStatus::fail: run.end(RunStatus::failed, report.reason, S::name); return false;
+      case StageStatus::cancel: run.end(RunStatus::cancelled, report.reason, S::name); return false;
+      case StageStatus::timed_out: run.end(RunStatus::timed_out, report.reason, S::name); return false;
+      default: return !run.ending();
     }
   }
 
@@ -582,21 +679,32 @@ class BasicRunner {
     auto& result = *run.result_;
     auto& report = result.stages[I];
     auto& slot = std::get<I>(result.outputs);
-    if constexpr (std::is_void_v<Result>) {
-      detail::invoke_execute(stage, ctx);
-      slot.emplace();
-    } else if constexpr (std::is_same_v<Result, StageOutput<void>>) {
-      StageOutput<void> out = detail::invoke_execute(stage, ctx);
-      report.status = out.status();
-      if (out.is_ok()) slot.emplace();
-      else report.reason = out.reason();
-    } else if constexpr (is_stage_output_v<Result>) {
-      Result out = detail::invoke_execute(stage, ctx);
-      report.status = out.status();
-      if (out.is_ok()) slot.emplace(std::move(out).value());
-      else report.reason = out.reason();
-    } else {
-      slot.emplace(detail::invoke_execute(stage, ctx));
+    try {
+      if constexpr (std::is_void_v<Result>) {
+        detail::invoke_execute(stage, ctx);
+        slot.emplace();
+      } else if constexpr (std::is_same_v<Result, StageOutput<void>>) {
+        StageOutput<void> out = detail::invoke_execute(stage, ctx);
+        report.status = out.status();
+        if (out.is_ok())
+          slot.emplace();
+        else
+          report.reason = out.reason();
+      } else if constexpr (is_stage_output_v<Result>) {
+        Result out = detail::invoke_execute(stage, ctx);
+        report.status = out.status();
+        if (out.is_ok())
+          slot.emplace(std::move(out).value());
+        else
+          report.reason = out.reason();
+        // `out` is destroyed here, before the output is published: if that throws, the stage fails
+        // and its output does not stay behind.
+      } else {
+        slot.emplace(detail::invoke_execute(stage, ctx));
+      }
+    } catch (...) {
+      slot.reset();
+      throw;
     }
     if (slot) {
       report.status = StageStatus::ok;
@@ -617,11 +725,132 @@ class BasicRunner {
       case StageStatus::fail:
         run.emit(events::stage_failed, S::name, {{"error", report.reason}}, report.duration);
         break;
+      case StageStatus::timed_out:
+        run.emit(events::stage_timed_out, S::name, {{"reason", report.reason}}, report.duration);
+        break;
       case StageStatus::not_run: break;
     }
   }
 
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::tuple<Policies...> policies_;
+  /// A run under a concurrent executor: the frame lives on the heap, shared with the executor's
+  /// tasks; the caller waits for the last stage, or (abandon) for the deadline.
+  template <class Pipeline, class Snapshot>
+  RunResult<Pipeline, Snapshot> run_concurrent(const Pipeline& pipeline, const Snapshot& snapshot, RunOptions options,
+                                               std::shared_ptr<const Snapshot> owner) const {
+    using Frame = RunFrame<Pipeline, Snapshot, true>;
+    auto frame = std::make_shared<Frame>(pipeline, snapshot, policies_, options.stop);
+    const bool abandon = options.deadline && options.on_deadline == DeadlineMode::abandon;
+    if (abandon) {
+      if constexpr (!std::is_copy_constructible_v<Pipeline>) {
+        return refused<Pipeline>(snapshot, "DeadlineMode::abandon copies the pipeline into the run, and this "
+                                           "pipeline's stages cannot be copied");
+      }
+      frame->own_everything(std::move(owner));
+    }
+    frame->watch_deadline(options.deadline);
+
+    const auto started = frame->run.started_;
+    frame->run.emit(events::pipeline_started);
+    no_stage_states none;
+    call_hooks<hooks::on_run_start>(*frame, none, 0);
+
+    struct Completion {
+      std::mutex mutex;
+      std::condition_variable cv;
+      bool done = false;
+    };
+    auto completion = std::make_shared<Completion>();
+    if (!frame->run.ending()) {
+      Steps<Frame> steps{frame.get(), frame};
+      executor_.template execute<Pipeline>(
+          steps,
+          [completion] {
+            {
+              std::lock_guard lock(completion->mutex);
+              completion->done = true;
+            }
+            completion->cv.notify_all();
+          },
+          ExecuteHints{.caller_may_run = !abandon});
+      std::unique_lock lock(completion->mutex);
+      if (!abandon) {
+        completion->cv.wait(lock, [&] { return completion->done; });
+      } else if (!completion->cv.wait_until(lock, *options.deadline, [&] { return completion->done; })) {
+        lock.unlock();
+        return abandon_run(*frame, started);
+      }
+    }
+    frame->result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
+    finish(*frame, none);
+    return std::move(frame->result);
+  }
+
+  /// The deadline passed with stages still running: return what finished, leave the rest behind.
+  /// Outputs a running stage may still read are copied (or left out when they cannot be copied);
+  /// the others are moved.
+  template <class Frame>
+  static RunResult<typename Frame::pipeline_type, typename Frame::snapshot_type> abandon_run(
+      Frame& frame, typename clock::time_point started) {
+    using Pipeline = typename Frame::pipeline_type;
+    std::array<bool, Pipeline::size> running{};
+    {
+      std::lock_guard lock(frame.run.mutex_);
+      frame.abandonment.abandoned = true;
+      running = frame.abandonment.running;
+    }
+    frame.stops.deadline_fired();
+    frame.run.end(RunStatus::timed_out, "the run's deadline passed; stages still running were abandoned");
+    frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
+
+    RunResult<Pipeline, typename Frame::snapshot_type> out;
+    {
+      std::lock_guard lock(frame.run.mutex_);
+      out.status = frame.result.status;
+      out.error = frame.result.error;
+      out.error_stage = frame.result.error_stage;
+      out.metrics = frame.result.metrics;
+    }
+    out.pipeline_run_id = frame.result.pipeline_run_id;
+    out.duration = frame.result.duration;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            if (running[I]) {
+              out.stages[I] = {Pipeline::names[I], StageStatus::timed_out, {}, "abandoned at the run's deadline"};
+              return;
+            }
+            out.stages[I] = frame.result.stages[I];
+            auto& slot = std::get<I>(frame.result.outputs);
+            if (!slot) return;
+            bool still_read = false;
+            for (std::size_t j = 0; j < Pipeline::size; ++j)
+              if (running[j] && Pipeline::plan.ancestor[j][I]) still_read = true;
+            using Output = typename std::remove_cvref_t<decltype(slot)>::value_type;
+            if (!still_read)
+              std::get<I>(out.outputs).emplace(std::move(*slot));
+            else if constexpr (std::is_copy_constructible_v<Output>)
+              std::get<I>(out.outputs).emplace(*slot);
+          }(),
+          ...);
+    }(std::make_index_sequence<Pipeline::size>{});
+
+    // The run-end hooks see the frame as the caller leaves it; their metrics and a failure they
+    // report still reach the result.
+    no_stage_states none;
+    call_hooks<hooks::on_run_end>(frame, none, 0);
+    {
+      std::lock_guard lock(frame.run.mutex_);
+      out.metrics = frame.result.metrics;
+      out.status = frame.result.status;
+      out.error = frame.result.error;
+    }
+    if constexpr (has_event_sink)
+      frame.run.emit(events::pipeline_timed_out, {}, {{"reason", out.error}, {"abandoned", true}}, out.duration);
+    return out;
+  }
+
+  STAGEFLOW_NO_UNIQUE_ADDRESS executor_type executor_;
+  STAGEFLOW_NO_UNIQUE_ADDRESS policies_type policies_;
 };
 
 /// The runner type for these policies and options: disabled policies, NullSink and options are

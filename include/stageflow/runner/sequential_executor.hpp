@@ -1,12 +1,10 @@
-// SequentialExecutor: runs the stages one after another in the pipeline's topological order.
-//
-// This is the scheduling seam of the runner: an executor is the only place that decides when and
-// where each stage runs. It receives the pipeline type (its compile-time plan: `order`,
-// `plan.depends`) and a step, and calls `step(std::integral_constant<std::size_t, I>{})` for
-// stage index I. A step returns false when the run must stop (a stage failed or cancelled, a
-// policy ended the run, the stop token fired); the executor then starts no further stage.
-// An executor must call the step of a stage only after the steps of all its dependencies returned.
+// SequentialExecutor: runs the stages one after another on the calling thread, in the pipeline's
+// topological order (Pipeline::order). The default executor, and free: the chain of continuations
+// below is known at compile time and inlines into the runner, so Runner<> pays nothing for the
+// protocol of <stageflow/runner/executor.hpp>.
 #pragma once
+
+#include <stageflow/runner/executor.hpp>
 
 #include <cstddef>
 #include <type_traits>
@@ -15,12 +13,27 @@
 namespace stageflow {
 
 struct SequentialExecutor {
-  template <class Pipeline, class Step>
-  void execute(Step&& step) const {
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      // && short-circuits: the first step that returns false ends the run.
-      (void)(step(std::integral_constant<std::size_t, Pipeline::order[K]>{}) && ...);
-    }(std::make_index_sequence<Pipeline::size>{});
+  static constexpr bool concurrent = false;
+
+  template <class Pipeline, class Steps, class Done>
+  void execute(Steps& steps, Done&& done, ExecuteHints = {}) const {
+    step_from<Pipeline, 0>(steps, done);
+  }
+
+ private:
+  // Each stage's continuation starts the next one; a stage that ends the run ends the chain.
+  template <class Pipeline, std::size_t K, class Steps, class Done>
+  static void step_from(Steps& steps, Done& done) {
+    if constexpr (K == Pipeline::size) {
+      done();
+    } else {
+      steps.template start<Pipeline::order[K]>([&](bool proceed) {
+        if (proceed)
+          step_from<Pipeline, K + 1>(steps, done);
+        else
+          done();
+      });
+    }
   }
 };
 

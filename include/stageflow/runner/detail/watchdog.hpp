@@ -1,0 +1,132 @@
+// Watchdog: one background thread that fires callbacks at steady_clock deadlines, for run deadlines
+// and stage timeouts. It exists so a deadline reaches a stage wherever it runs, the calling thread
+// included (SequentialExecutor), without a timer per run. Started on first use; a program that sets
+// no deadline and no timeout never starts it.
+//
+// Callbacks run on the watchdog thread and must be short (they request stop and wake waiters).
+// disarm() guarantees that, once it returns, the callback is neither running nor will run: so a
+// callback may point into a frame that disarms before it dies.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace stageflow::detail {
+
+class Watchdog {
+ public:
+  using clock = std::chrono::steady_clock;
+  using Id = std::uint64_t;
+  /// What arm() returns and disarm() takes.
+  struct Ticket {
+    clock::time_point when{};
+    Id id = 0;
+  };
+
+  /// The process's watchdog.
+  static Watchdog& instance() {
+    static Watchdog watchdog;
+    return watchdog;
+  }
+
+  /// Calls `fire` at `when` (at once if it has passed), unless disarmed first.
+  Ticket arm(clock::time_point when, std::function<void()> fire) {
+    std::unique_lock lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    const Id id = ++last_id_;
+    const bool earliest = entries_.empty() || when < entries_.begin()->first.when;
+    entries_.emplace(Key{when, id}, std::move(fire));
+    if (earliest) wake_.notify_one();
+    return {when, id};
+  }
+
+  /// Cancels `id`; returns after its callback finished if it was running (except on the watchdog
+  /// thread itself, where waiting would deadlock).
+  void disarm(Ticket ticket) {
+    std::unique_lock lock(mutex_);
+    if (entries_.erase(Key{ticket.when, ticket.id}) != 0) return;
+    if (firing_ == ticket.id && std::this_thread::get_id() != thread_.get_id())
+      fired_.wait(lock, [&] { return firing_ != ticket.id; });
+  }
+
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct Key {
+    clock::time_point when;
+    Id id;
+    bool operator<(const Key& other) const noexcept {
+      return when != other.when ? when < other.when : id < other.id;
+    }
+  };
+
+  Watchdog() = default;
+
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      if (entries_.empty()) {
+        wake_.wait(lock);
+        continue;
+      }
+      auto first = entries_.begin();
+      if (clock::now() < first->first.when) {
+        wake_.wait_until(lock, first->first.when);
+        continue;
+      }
+      std::function<void()> fire = std::move(first->second);
+      firing_ = first->first.id;
+      entries_.erase(first);
+      lock.unlock();
+      try {
+        fire();
+      } catch (...) {
+        // A callback that throws loses nothing but itself.
+      }
+      lock.lock();
+      firing_ = 0;
+      fired_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable fired_;
+  std::map<Key, std::function<void()>> entries_;
+  std::thread thread_;
+  Id last_id_ = 0;
+  Id firing_ = 0;
+  bool stopping_ = false;
+};
+
+/// Arms the watchdog for its lifetime (a no-op when there is no deadline).
+class WatchdogAlarm {
+ public:
+  WatchdogAlarm() = default;
+  WatchdogAlarm(Watchdog::clock::time_point when, std::function<void()> fire)
+      : ticket_(Watchdog::instance().arm(when, std::move(fire))) {}
+  WatchdogAlarm(const WatchdogAlarm&) = delete;
+  WatchdogAlarm& operator=(const WatchdogAlarm&) = delete;
+  ~WatchdogAlarm() { disarm(); }
+  void disarm() {
+    if (ticket_.id != 0) Watchdog::instance().disarm(std::exchange(ticket_, {}));
+  }
+
+ private:
+  Watchdog::Ticket ticket_{};
+};
+
+}  // namespace stageflow::detail

@@ -1,0 +1,51 @@
+// The executor protocol: how a Runner hands the stages of one run to whatever decides when and
+// where they start. SequentialExecutor (the default) and ParallelExecutor implement it; so can yours.
+//
+// The runner calls, once per run,
+//
+//   executor.template execute<Pipeline>(steps, done, hints);
+//
+// and `steps` offers:
+//
+//   steps.template start<I>(k);   // begins stage I (compile-time index) ...
+//   steps.start(i, k);             // ... or stage i (run-time index)
+//   steps.ending();                // true once the run is ending: start nothing more
+//   steps.reject(i, why);          // stage i could not be scheduled (its pool is stopped): the run
+//                                  // fails with `why`; the stage counts as finished
+//
+// A step is one stage with its policies' hooks around it. `k(bool proceed)` is called exactly once,
+// when the stage has finished: for a synchronous stage before start() returns, for a stage that
+// completes later from whichever thread completes it. Do not assume start() returns when the stage
+// is done. `proceed == false` means the run is ending (the stage failed, cancelled or timed out, or
+// something else ended the run): start nothing more. Calling k is the stage's last action: its
+// output and report are written, and everything it did happens-before whatever k's caller does
+// next, in particular before its dependents start (an executor hands stages to other threads
+// through synchronizing operations: an atomic counter, a queue).
+//
+// The executor must
+//   - start a stage only after every stage it depends on has finished with proceed == true
+//     (Pipeline::plan: roots, in_degree, dependents);
+//   - start nothing after a proceed == false, or once steps.ending();
+//   - call done() exactly once, after the last started stage has finished. execute() may return
+//     before that (a concurrent executor) or after it (SequentialExecutor runs everything inline).
+//
+// `hints.caller_may_run`: the calling thread would only wait for done(), so the executor may run
+// stages on it. `E::concurrent` says whether stages may run at the same time; the runner then
+// synchronizes what runs share (the result, each policy's run_state) and keeps the run on the heap.
+#pragma once
+
+#include <concepts>
+
+namespace stageflow {
+
+struct ExecuteHints {
+  bool caller_may_run = true;
+};
+
+/// An executor: a copyable value with `static constexpr bool concurrent` and the execute() above.
+template <class E>
+concept Executor = std::copy_constructible<E> && requires {
+  { E::concurrent } -> std::convertible_to<bool>;
+};
+
+}  // namespace stageflow

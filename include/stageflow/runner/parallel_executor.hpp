@@ -1,0 +1,213 @@
+// ParallelExecutor: runs the independent stages of a run at the same time, on Boost.Asio.
+//
+//   stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, Policies...> runner{
+//       stageflow::ParallelExecutor(4), policies...};          // a pool of 4 workers of its own
+//
+//   boost::asio::io_context io;                                // or the service's own threads:
+//   stageflow::ParallelExecutor on_io(io.get_executor());      // stages run where io runs them
+//
+// A stage starts as soon as every stage it depends on has finished (ok or skipped). When a
+// finished stage makes exactly one stage ready, that stage runs next on the same thread, so a chain
+// pays no hand-off; the others are posted to the executor. With a pool of its own, the thread that
+// called run() takes part too (it would only wait), except under DeadlineMode::abandon, where it
+// must stay free to return at the deadline. With an executor you give, every stage is posted there:
+// a strand keeps its stages one at a time.
+//
+// Copies are cheap handles that share the pool. The pool's threads stop when the last copy goes
+// (joining them: a stage left behind by an abandoned run is waited for there). After stop(), runs
+// fail at once ("could not be scheduled") instead of hanging; a run on an executor whose context
+// was destroyed fails the same way.
+#pragma once
+
+#include <stageflow/core/pipeline.hpp>
+#include <stageflow/runner/executor.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/execution/executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+namespace stageflow {
+
+class ParallelExecutor {
+ public:
+  static constexpr bool concurrent = true;
+  using executor_type = boost::asio::any_io_executor;
+
+  /// A pool of its own with one worker per hardware thread.
+  ParallelExecutor() : ParallelExecutor(std::max(1u, std::thread::hardware_concurrency())) {}
+
+  /// A pool of its own with `threads` workers (at least one).
+  explicit ParallelExecutor(std::size_t threads)
+      : pool_(std::make_shared<Pool>(threads == 0 ? 1 : threads)), executor_(pool_->pool.get_executor()),
+        caller_runs_(true) {}
+
+  /// Stages run on `executor` (an io_context's, a thread_pool's, a strand): the service's threads.
+  template <class Executor>
+    requires(!std::is_same_v<std::remove_cvref_t<Executor>, ParallelExecutor> &&
+             boost::asio::execution::is_executor<std::remove_cvref_t<Executor>>::value)
+  explicit ParallelExecutor(Executor executor) : executor_(std::move(executor)), caller_runs_(false) {}
+
+  /// Where stages are posted.
+  const executor_type& get_executor() const noexcept { return executor_; }
+  /// The workers of its own pool (0 when stages run on an executor you gave).
+  std::size_t thread_count() const noexcept { return pool_ ? pool_->threads : 0; }
+
+  /// Stops its own pool: running stages finish, nothing new starts, later runs fail at once.
+  void stop() const {
+    if (!pool_) return;
+    pool_->stopped.store(true, std::memory_order_release);
+    pool_->pool.stop();
+  }
+  bool stopped() const noexcept { return pool_ && pool_->stopped.load(std::memory_order_acquire); }
+
+  template <class Pipeline, class Steps, class Done>
+  void execute(Steps& steps, Done&& done, ExecuteHints hints = {}) const {
+    auto schedule = std::make_shared<Schedule<Pipeline, Steps, std::decay_t<Done>>>(
+        steps, std::forward<Done>(done), executor_, pool_);
+    schedule->launch(caller_runs_ && hints.caller_may_run, schedule);
+  }
+
+ private:
+  struct Pool {
+    explicit Pool(std::size_t n) : pool(n), threads(n) {}
+    boost::asio::thread_pool pool;
+    std::size_t threads;
+    std::atomic<bool> stopped{false};
+  };
+
+  // The scheduling state of one run. It keeps itself alive while stages are in flight (`self`), and
+  // is released by the last one; nothing holds the pool itself, so the pool never ends up being
+  // destroyed from one of its own threads.
+  template <class Pipeline, class Steps, class Done>
+  class Schedule {
+    static constexpr std::size_t n = Pipeline::size;
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    static constexpr auto& plan = Pipeline::plan;
+
+   public:
+    Schedule(const Steps& steps, Done done, executor_type executor, const std::shared_ptr<Pool>& pool)
+        : steps_(steps), done_(std::move(done)), executor_(std::move(executor)), pool_(pool), owns_pool_(pool != nullptr) {
+      for (std::size_t i = 0; i < n; ++i) waiting_[i].store(static_cast<std::uint32_t>(plan.in_degree[i]));
+    }
+
+    void launch(bool caller_runs, std::shared_ptr<Schedule> self) {
+      self_ = std::move(self);
+      if constexpr (n == 0) {
+        in_flight_.store(1);
+        release();
+      } else {
+        in_flight_.store(plan.root_count, std::memory_order_relaxed);
+        const std::size_t first_posted = caller_runs ? 1 : 0;
+        for (std::size_t r = first_posted; r < plan.root_count; ++r) post(plan.roots[r]);
+        if (caller_runs) run_chain(plan.roots[0]);
+      }
+    }
+
+   private:
+    // A posted stage. If the executor destroys it without running it (its context shut down), the
+    // run fails instead of waiting forever.
+    struct Task {
+      Schedule* schedule;
+      std::size_t stage;
+      void operator()() { std::exchange(schedule, nullptr)->run_chain(stage); }
+      Task(Schedule* s, std::size_t i) noexcept : schedule(s), stage(i) {}
+      Task(Task&& other) noexcept : schedule(std::exchange(other.schedule, nullptr)), stage(other.stage) {}
+      Task& operator=(Task&&) = delete;
+      ~Task() {
+        if (schedule) schedule->rejected(stage, "its executor dropped the task (was its context destroyed?)");
+      }
+    };
+
+    void post(std::size_t i) {
+      if (owns_pool_) {
+        const auto pool = pool_.lock();
+        if (!pool || pool->stopped.load(std::memory_order_acquire))
+          return rejected(i, "its ParallelExecutor's pool is stopped");
+      }
+      try {
+        boost::asio::post(executor_, Task(this, i));
+      } catch (...) {
+        // Task's destructor reported it.
+      }
+    }
+
+    void rejected(std::size_t i, const char* why) {
+      steps_.reject(i, why);
+      release();
+    }
+
+    void run_chain(std::size_t i) {
+      while (i != none) i = run_one(i);
+    }
+
+    // Runs stage i; returns the stage to run next on this thread, if the stage finished before
+    // start() returned. If it finishes later, its completion carries on from there.
+    std::size_t run_one(std::size_t i) {
+      steps_.start(i, [this, i](bool proceed) { completed(i, proceed); });
+      std::uint8_t expected = running;
+      if (handoff_[i].compare_exchange_strong(expected, returned, std::memory_order_acq_rel)) return none;
+      const std::size_t next = next_[i];
+      release();
+      return next;
+    }
+
+    void completed(std::size_t i, bool proceed) {
+      std::size_t first = none;
+      if (proceed && !steps_.ending()) {
+        for (std::size_t k = 0; k < plan.dependent_count[i]; ++k) {
+          const std::size_t d = plan.dependents[i][k];
+          if (waiting_[d].fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
+          in_flight_.fetch_add(1, std::memory_order_relaxed);  // before it can finish and release
+          if (first == none)
+            first = d;
+          else
+            post(d);
+        }
+      }
+      next_[i] = first;
+      std::uint8_t expected = running;
+      if (handoff_[i].compare_exchange_strong(expected, finished_inline, std::memory_order_acq_rel))
+        return;  // start() is still on this stack: run_one carries on with `first`
+      // Finished after start() returned: carry on here.
+      if (first == none) return release();
+      release();  // cannot be the last: `first` is in flight
+      run_chain(first);
+    }
+
+    void release() {
+      if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+      auto self = std::move(self_);  // the last stage: this schedule goes with `self`
+      done_();
+    }
+
+    static constexpr std::uint8_t running = 0, finished_inline = 1, returned = 2;
+
+    Steps steps_;
+    Done done_;
+    executor_type executor_;
+    std::weak_ptr<Pool> pool_;
+    bool owns_pool_;
+    std::shared_ptr<Schedule> self_;
+    std::array<std::atomic<std::uint32_t>, n> waiting_{};
+    std::array<std::atomic<std::uint8_t>, n> handoff_{};
+    std::array<std::size_t, n> next_{};
+    std::atomic<std::size_t> in_flight_{0};
+  };
+
+  std::shared_ptr<Pool> pool_;
+  executor_type executor_;
+  bool caller_runs_ = false;
+};
+
+}  // namespace stageflow
