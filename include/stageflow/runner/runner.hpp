@@ -205,7 +205,7 @@ class BasicRunner {
                                     std::stop_token stop = {}) const {
     check_runnable<Pipeline, Snapshot>();
     if constexpr (concurrent) {
-      return run_concurrent(pipeline, snapshot, RunOptions{.stop = std::move(stop)}, nullptr);
+      return run_concurrent(pipeline, snapshot, RunOptions{.stop = std::move(stop)}, std::shared_ptr<const Snapshot>{});
     } else {
       return run_sequential<false>(pipeline, snapshot, stop, nullptr);
     }
@@ -221,7 +221,7 @@ class BasicRunner {
                                "DeadlineMode::abandon needs the snapshot as std::shared_ptr<const Snapshot>: a run "
                                "that returns while a stage still runs must own what that stage reads");
     if constexpr (concurrent) {
-      return run_concurrent(pipeline, snapshot, std::move(options), nullptr);
+      return run_concurrent(pipeline, snapshot, std::move(options), std::shared_ptr<const Snapshot>{});
     } else {
       return run_sequential<true>(pipeline, snapshot, options.stop, &options.deadline);
     }

@@ -1,0 +1,415 @@
+// ParallelExecutor: concurrency, the same results as sequential, stop reaching running stages,
+// stage timeouts, run deadlines (wait and abandon), a stopped pool. No timing asserts: waits are
+// bounded by timeouts that fail the test instead of hanging.
+#include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/runner/parallel_executor.hpp>
+#include <stageflow/runner/runner.hpp>
+#include <stageflow/sinks/collecting_sink.hpp>
+
+#include "catch2_shim.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <latch>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+using stageflow::after;
+using stageflow::RunStatus;
+using stageflow::StageStatus;
+
+namespace {
+
+using Parallel = stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>>;
+using Sequential = stageflow::Runner<>;
+
+// What each stage of the diamond does, chosen per run through the snapshot.
+struct Script {
+  std::array<StageStatus, 4> verdicts{StageStatus::ok, StageStatus::ok, StageStatus::ok, StageStatus::ok};
+};
+
+template <int I>
+StageStatus verdict(const auto& ctx) {
+  return ctx.snapshot().verdicts[I];
+}
+
+template <int I>
+stageflow::StageOutput<int> act(StageStatus v, int value) {
+  switch (v) {
+    case StageStatus::skip: return stageflow::skip("skip " + std::to_string(I));
+    case StageStatus::cancel: return stageflow::cancel("cancel " + std::to_string(I));
+    case StageStatus::fail: return stageflow::fail("fail " + std::to_string(I));
+    default: return value;
+  }
+}
+
+struct Source {
+  static constexpr std::string_view name = "source";
+  stageflow::StageOutput<int> execute(const auto& ctx) const { return act<0>(verdict<0>(ctx), 1); }
+};
+struct Left {
+  static constexpr std::string_view name = "left";
+  using depends_on = after<Source>;
+  stageflow::StageOutput<int> execute(const auto& ctx) const {
+    const int* s = stageflow::input<Source>(ctx);
+    return act<1>(verdict<1>(ctx), (s ? *s : 0) + 10);
+  }
+};
+struct Right {
+  static constexpr std::string_view name = "right";
+  using depends_on = after<Source>;
+  stageflow::StageOutput<int> execute(const auto& ctx) const {
+    const int* s = stageflow::input<Source>(ctx);
+    return act<2>(verdict<2>(ctx), (s ? *s : 0) + 100);
+  }
+};
+struct Sink {
+  static constexpr std::string_view name = "sink";
+  using depends_on = after<Left, Right>;
+  stageflow::StageOutput<int> execute(const auto& ctx) const {
+    const int* l = stageflow::input<Left>(ctx);
+    const int* r = stageflow::input<Right>(ctx);
+    return act<3>(verdict<3>(ctx), (l ? *l : 0) + (r ? *r : 0));
+  }
+};
+using Diamond = stageflow::Pipeline<Source, Left, Right, Sink>;
+
+template <class Result>
+std::string describe(const Result& r) {
+  std::string out(to_string(r.status));
+  out += " '" + r.error + "' @" + std::string(r.error_stage);
+  for (const auto& s : r.stages) out += " " + std::string(s.name) + "=" + std::string(to_string(s.status));
+  const int* sink = r.template output<Sink>();
+  out += " sink=" + (sink ? std::to_string(*sink) : std::string("-"));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every status at every position of a diamond gives the sequential result") {
+  const Parallel parallel(stageflow::ParallelExecutor(2));
+  const Sequential sequential;
+  const Diamond diamond;
+  for (int position = 0; position < 4; ++position) {
+    for (StageStatus v : {StageStatus::ok, StageStatus::skip, StageStatus::cancel, StageStatus::fail}) {
+      Script script;
+      script.verdicts[static_cast<std::size_t>(position)] = v;
+      const auto expected = describe(sequential.run(diamond, script));
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        INFO("position " << position << " verdict " << to_string(v));
+        // A sibling of a failing or cancelling branch may or may not have run: the run's outcome,
+        // the ending stage and the sink agree with a sequential run.
+        const auto got = parallel.run(diamond, script);
+        const auto seq = sequential.run(diamond, script);
+        CHECK(got.status == seq.status);
+        CHECK(got.error == seq.error);
+        CHECK(got.error_stage == seq.error_stage);
+        CHECK(got.stages[0].status == seq.stages[0].status);
+        CHECK(got.stages[3].status == seq.stages[3].status);
+        if (v == StageStatus::ok || v == StageStatus::skip) CHECK(describe(got) == expected);
+      }
+    }
+  }
+}
+
+namespace {
+// Two branches that can only both finish if they run at the same time.
+struct Meeting {
+  std::shared_ptr<std::latch> latch = std::make_shared<std::latch>(2);
+};
+bool meet(const Meeting& m) {
+  m.latch->count_down();
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (!m.latch->try_wait())
+    if (std::chrono::steady_clock::now() > give_up) return false;
+  return true;
+}
+struct Start {
+  static constexpr std::string_view name = "start";
+  int execute() const { return 0; }
+};
+struct BranchA {
+  static constexpr std::string_view name = "a";
+  using depends_on = after<Start>;
+  bool execute(const auto& ctx) const { return meet(ctx.snapshot()); }
+};
+struct BranchB {
+  static constexpr std::string_view name = "b";
+  using depends_on = after<Start>;
+  bool execute(const auto& ctx) const { return meet(ctx.snapshot()); }
+};
+}  // namespace
+
+TEST_CASE("independent stages run at the same time") {
+  const Parallel runner(stageflow::ParallelExecutor(2));
+  const stageflow::Pipeline<Start, BranchA, BranchB> pipeline;
+  for (int i = 0; i < 10; ++i) {
+    const auto result = runner.run(pipeline, Meeting{});
+    REQUIRE(result.ok());
+    CHECK(*result.output<BranchA>());
+    CHECK(*result.output<BranchB>());
+  }
+}
+
+TEST_CASE("a stage on a user's executor runs on that executor's threads") {
+  boost::asio::thread_pool pool(2);
+  const Parallel runner(stageflow::ParallelExecutor(pool.get_executor()));
+  const stageflow::Pipeline<Start, BranchA, BranchB> pipeline;
+  const auto result = runner.run(pipeline, Meeting{});
+  REQUIRE(result.ok());
+  CHECK(*result.output<BranchA>());
+  CHECK(*result.output<BranchB>());
+}
+
+namespace {
+struct Gate {
+  std::shared_ptr<std::atomic<bool>> sibling_stopped = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::latch> started = std::make_shared<std::latch>(1);
+};
+struct Fails {
+  static constexpr std::string_view name = "fails";
+  using depends_on = after<Start>;
+  int execute(const auto& ctx) const {
+    ctx.snapshot().started->wait();  // the sibling is running
+    throw std::runtime_error("boom");
+  }
+};
+struct Waits {
+  static constexpr std::string_view name = "waits";
+  using depends_on = after<Start>;
+  int execute(const auto& ctx) const {
+    ctx.snapshot().started->count_down();
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!ctx.stop_requested())
+      if (std::chrono::steady_clock::now() > give_up) return 0;
+    ctx.snapshot().sibling_stopped->store(true);
+    return 1;
+  }
+};
+struct After {
+  static constexpr std::string_view name = "after";
+  using depends_on = after<Fails, Waits>;
+  int execute() const { return 2; }
+};
+}  // namespace
+
+TEST_CASE("a failing stage's running sibling is asked to stop, and nothing new starts") {
+  const Parallel runner(stageflow::ParallelExecutor(2));
+  const stageflow::Pipeline<Start, Fails, Waits, After> pipeline;
+  const Gate gate;
+  const auto result = runner.run(pipeline, gate);
+  CHECK(result.status == RunStatus::failed);
+  CHECK(result.error == "boom");
+  CHECK(result.error_stage == "fails");
+  CHECK(gate.sibling_stopped->load());
+  CHECK(result.report<After>().status == StageStatus::not_run);
+}
+
+namespace {
+struct Slow {
+  static constexpr std::string_view name = "slow";
+  static constexpr auto timeout = 20ms;
+  int execute(const auto& ctx) const {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!ctx.stop_requested())
+      if (std::chrono::steady_clock::now() > give_up) return -1;
+    return 1;  // returned when asked: still too late, so the output is dropped
+  }
+};
+struct Quick {
+  static constexpr std::string_view name = "quick";
+  static constexpr auto timeout = std::chrono::seconds(10);
+  int execute() const { return 7; }
+};
+}  // namespace
+
+TEST_CASE("a stage past its timeout is asked to stop and ends timed_out, with either executor") {
+  stageflow::CollectingSink sink;
+  const stageflow::Runner<stageflow::CollectingSink> sequential{sink};
+  const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, stageflow::CollectingSink> parallel{
+      stageflow::ParallelExecutor(2), sink};
+  const stageflow::Pipeline<Quick, Slow> pipeline;
+  const auto check = [&](const auto& result) {
+    CHECK(result.status == RunStatus::timed_out);
+    CHECK(result.error_stage == "slow");
+    CHECK(result.error == "the stage ran past its timeout of 20 ms");
+    CHECK(result.template report<Slow>().status == StageStatus::timed_out);
+    CHECK(result.template output<Slow>() == nullptr);
+    REQUIRE(result.template output<Quick>() != nullptr);
+    CHECK(*result.template output<Quick>() == 7);
+  };
+  check(sequential.run(pipeline, stageflow::ContextSnapshot{}));
+  check(parallel.run(pipeline, stageflow::ContextSnapshot{}));
+  CHECK(sink.count("stage.timed_out") == 2);
+  CHECK(sink.count("pipeline.timed_out") == 2);
+}
+
+namespace {
+struct Stubborn {  // ignores stop requests for a while
+  static constexpr std::string_view name = "stubborn";
+  std::string execute(const auto& ctx) const {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ctx.snapshot().input_text.size()));
+    return "late";
+  }
+};
+struct Polite {  // returns once asked
+  static constexpr std::string_view name = "polite";
+  int execute(const auto& ctx) const {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!ctx.stop_requested())
+      if (std::chrono::steady_clock::now() > give_up) return -1;
+    return 1;
+  }
+};
+struct NeverStarts {
+  static constexpr std::string_view name = "never";
+  using depends_on = after<Polite>;
+  int execute() const { return 2; }
+};
+}  // namespace
+
+TEST_CASE("deadline, wait mode: running stages are asked to stop, run() returns when they return") {
+  const stageflow::ContextSnapshot snapshot;
+  const stageflow::Pipeline<Polite, NeverStarts> pipeline;
+  const auto run_with = [&](const auto& runner) {
+    const auto result = runner.run(
+        pipeline, snapshot, stageflow::RunOptions{.deadline = std::chrono::steady_clock::now() + 20ms});
+    CHECK(result.status == RunStatus::timed_out);
+    CHECK(result.error == "the run's deadline passed");
+    CHECK(result.error_stage.empty());
+    CHECK(result.template report<Polite>().status == StageStatus::ok);  // it returned when asked
+    CHECK(result.template report<NeverStarts>().status == StageStatus::not_run);
+  };
+  run_with(Sequential{});
+  run_with(Parallel(stageflow::ParallelExecutor(2)));
+}
+
+TEST_CASE("a deadline already passed starts no stage") {
+  const Parallel runner(stageflow::ParallelExecutor(1));
+  const stageflow::Pipeline<Polite, NeverStarts> pipeline;
+  const auto result = runner.run(pipeline, stageflow::ContextSnapshot{},
+                                 stageflow::RunOptions{.deadline = std::chrono::steady_clock::now() - 1ms});
+  CHECK(result.status == RunStatus::timed_out);
+  CHECK(result.report<Polite>().status == StageStatus::not_run);
+}
+
+TEST_CASE("a run that finishes before its deadline completes") {
+  const Parallel runner(stageflow::ParallelExecutor(2));
+  const auto result = runner.run(Diamond{}, Script{}, stageflow::RunOptions{.deadline = std::chrono::steady_clock::now() + 10s});
+  CHECK(result.ok());
+  CHECK(*result.output<Sink>() == 112);
+}
+
+TEST_CASE("deadline, abandon mode: run() returns by the deadline, the late stage's output is discarded") {
+  auto snapshot = std::make_shared<stageflow::ContextSnapshot>();
+  snapshot->input_text.assign(300, 'x');  // Stubborn sleeps 300 ms and ignores stop
+  stageflow::CollectingSink sink;
+  {
+    const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, stageflow::CollectingSink> runner{
+        stageflow::ParallelExecutor(2), sink};
+    const stageflow::Pipeline<Quick, Stubborn> pipeline;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto result = runner.run(pipeline, std::shared_ptr<const stageflow::ContextSnapshot>(snapshot),
+                                   stageflow::RunOptions{.deadline = t0 + 30ms,
+                                                         .on_deadline = stageflow::DeadlineMode::abandon});
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    CHECK(elapsed < 250ms);  // well before Stubborn returns: the run did not wait for it
+    CHECK(result.status == RunStatus::timed_out);
+    CHECK(result.report<Stubborn>().status == StageStatus::timed_out);
+    CHECK(result.output<Stubborn>() == nullptr);
+    REQUIRE(result.output<Quick>() != nullptr);
+    CHECK(*result.output<Quick>() == 7);
+    // The runner (and its pool) goes out of scope here, while Stubborn still sleeps: the pool's
+    // destructor waits for it, and nothing it does reaches the result or the sink.
+  }
+  CHECK(sink.count("stage.completed") == 1);  // Quick only
+  CHECK(sink.count("pipeline.timed_out") == 1);
+}
+
+TEST_CASE("abandon is refused for a snapshot by reference, and for the sequential executor") {
+  const stageflow::ContextSnapshot snapshot;
+  const stageflow::Pipeline<Quick> pipeline;
+  const stageflow::RunOptions abandon{.deadline = std::chrono::steady_clock::now() + 1s,
+                                      .on_deadline = stageflow::DeadlineMode::abandon};
+  const auto by_ref = Parallel(stageflow::ParallelExecutor(1)).run(pipeline, snapshot, abandon);
+  CHECK(by_ref.status == RunStatus::failed);
+  CHECK(by_ref.error.find("std::shared_ptr<const Snapshot>") != std::string::npos);
+  CHECK(by_ref.report<Quick>().status == StageStatus::not_run);
+  const auto sequential =
+      Sequential{}.run(pipeline, std::make_shared<const stageflow::ContextSnapshot>(), abandon);
+  CHECK(sequential.status == RunStatus::failed);
+  CHECK(sequential.error.find("concurrent executor") != std::string::npos);
+}
+
+TEST_CASE("a stopped pool fails the run with a clear error instead of hanging") {
+  const stageflow::ParallelExecutor executor(1);
+  executor.stop();
+  CHECK(executor.stopped());
+  boost::asio::thread_pool user_pool(1);
+  const Parallel runner(executor);
+  const auto result = runner.run(Diamond{}, Script{}, stageflow::RunOptions{.on_deadline = stageflow::DeadlineMode::wait});
+  // The root runs on the calling thread; the branches cannot be scheduled.
+  CHECK(result.status == RunStatus::failed);
+  CHECK(result.error.find("could not be scheduled: its ParallelExecutor's pool is stopped") != std::string::npos);
+}
+
+TEST_CASE("the caller's stop token reaches running stages") {
+  const Parallel runner(stageflow::ParallelExecutor(2));
+  const stageflow::Pipeline<Polite, NeverStarts> pipeline;
+  std::stop_source stop;
+  std::jthread stopper([&] {
+    std::this_thread::sleep_for(10ms);
+    stop.request_stop();
+  });
+  const auto result = runner.run(pipeline, stageflow::ContextSnapshot{}, stop.get_token());
+  CHECK(result.status == RunStatus::cancelled);
+  CHECK(result.error == "stop requested");
+  CHECK(*result.output<Polite>() == 1);
+}
+
+namespace {
+struct ThrowingDestructor {
+  bool armed = true;
+  ThrowingDestructor() = default;
+  ThrowingDestructor(ThrowingDestructor&& other) noexcept : armed(std::exchange(other.armed, false)) {}
+  ~ThrowingDestructor() noexcept(false) {
+    if (!armed) throw std::runtime_error("destructor of a moved-from output threw");
+  }
+};
+struct MakesThrowingOutput {
+  static constexpr std::string_view name = "throwing_output";
+  stageflow::StageOutput<ThrowingDestructor> execute() const { return ThrowingDestructor{}; }
+};
+}  // namespace
+
+TEST_CASE("a stage whose output's temporary throws in its destructor leaves no output behind") {
+  const Sequential runner;
+  const auto result = runner.run(stageflow::Pipeline<MakesThrowingOutput>{}, stageflow::ContextSnapshot{});
+  CHECK(result.status == RunStatus::failed);
+  CHECK(result.error == "destructor of a moved-from output threw");
+  CHECK(result.output<MakesThrowingOutput>() == nullptr);
+}
+
+TEST_CASE("one runner, four threads, many concurrent runs: every result exact") {
+  stageflow::CollectingSink sink;
+  const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, stageflow::CollectingSink> runner{
+      stageflow::ParallelExecutor(2), sink};
+  constexpr int runs_per_thread = 200;
+  std::atomic<int> exact{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < runs_per_thread; ++i) {
+          const auto result = runner.run(Diamond{}, Script{});
+          if (result.ok() && *result.output<Sink>() == 112) ++exact;
+        }
+      });
+  }
+  CHECK(exact.load() == 4 * runs_per_thread);
+  CHECK(sink.count("pipeline.completed") == 4 * runs_per_thread);
+  CHECK(sink.count("stage.completed") == 4 * 4 * runs_per_thread);
+}
