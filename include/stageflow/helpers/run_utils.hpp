@@ -19,10 +19,14 @@
 #include <stageflow/pipeline/memory_tracking.hpp>
 #include <stageflow/pipeline/uuid_telemetry.hpp>
 #include <stageflow/runner/optional_policy.hpp>
+#include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/callback_sink.hpp>
 
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -38,8 +42,11 @@ struct PipelineRunnerOptions {
   bool enable_immutability_check = false;
   bool enable_context_size_monitor = false;
   // Beyond the seed.
-  /// Receives every event of every run (lifecycle, collisions, violations, warnings).
+  /// Receives every event of every run (lifecycle, collisions, violations, warnings). Never called
+  /// from two threads at once, even with an executor.
   std::function<void(const Event&)> on_event = {};
+  /// Runs independent stages at the same time on this executor; none: one after another.
+  std::optional<ParallelExecutor> executor = std::nullopt;
   pipeline::ImmutabilityOptions immutability = {};
   pipeline::ContextSizeOptions context_size = {};
 };
@@ -56,18 +63,38 @@ struct SnapshotOptions {
 class PipelineRunner {
   // MemoryTracking comes last so its samples sit closest to the stage, outside the other
   // policies' work (their before-hooks run first, their after-hooks last).
-  using Engine = Runner<OptionalPolicy<CallbackSink<>>, OptionalPolicy<pipeline::UuidTelemetry<>>,
-                        OptionalPolicy<pipeline::ImmutabilityInterceptor>,
-                        OptionalPolicy<pipeline::ContextSizeInterceptor>, OptionalPolicy<pipeline::MemoryTracking>>;
+  template <class... RunnerOptions>
+  using EngineWith =
+      Runner<RunnerOptions..., OptionalPolicy<CallbackSink<>>, OptionalPolicy<pipeline::UuidTelemetry<>>,
+             OptionalPolicy<pipeline::ImmutabilityInterceptor>, OptionalPolicy<pipeline::ContextSizeInterceptor>,
+             OptionalPolicy<pipeline::MemoryTracking>>;
+  using Engine = EngineWith<>;
+  using ParallelEngine = EngineWith<use_executor<ParallelExecutor>>;
 
  public:
   using Options = PipelineRunnerOptions;
 
-  explicit PipelineRunner(Options options = {}) : engine_(make_engine(std::move(options))) {}
+  explicit PipelineRunner(Options options = {}) : engine_(make_engine(options)) {
+    // The parallel engine holds copies of the same policies: they share the monitor, the tracker
+    // and the event callback.
+    if (options.executor)
+      parallel_.emplace(*options.executor, engine_.policy<OptionalPolicy<CallbackSink<>>>(),
+                        engine_.policy<OptionalPolicy<pipeline::UuidTelemetry<>>>(),
+                        engine_.policy<OptionalPolicy<pipeline::ImmutabilityInterceptor>>(),
+                        engine_.policy<OptionalPolicy<pipeline::ContextSizeInterceptor>>(),
+                        engine_.policy<OptionalPolicy<pipeline::MemoryTracking>>());
+  }
 
   template <class Pipeline, class Snapshot>
   auto run(const Pipeline& pipeline, const Snapshot& snapshot, std::stop_token stop = {}) const {
+    if (parallel_) return parallel_->run(pipeline, snapshot, std::move(stop));
     return engine_.run(pipeline, snapshot, std::move(stop));
+  }
+  /// With a deadline (see <stageflow/runner/run_options.hpp>).
+  template <class Pipeline, class Snapshot>
+  auto run(const Pipeline& pipeline, const Snapshot& snapshot, RunOptions options) const {
+    if (parallel_) return parallel_->run(pipeline, snapshot, std::move(options));
+    return engine_.run(pipeline, snapshot, std::move(options));
   }
 
   /// A snapshot with fresh ids (org_id stays nil) and the channel in its metadata.
@@ -93,9 +120,14 @@ class PipelineRunner {
   }
 
  private:
-  static Engine make_engine(Options o) {
+  static Engine make_engine(const Options& o) {
     OptionalPolicy<CallbackSink<>> sink;
-    if (o.on_event) sink = OptionalPolicy<CallbackSink<>>(CallbackSink<>(std::move(o.on_event)));
+    if (o.on_event)
+      sink = OptionalPolicy<CallbackSink<>>(CallbackSink<>(
+          [callback = o.on_event, lock = std::make_shared<std::mutex>()](const Event& event) {
+            std::lock_guard guard(*lock);
+            callback(event);
+          }));
     OptionalPolicy<pipeline::UuidTelemetry<>> uuid;
     if (o.enable_uuid_monitor)
       uuid = OptionalPolicy(pipeline::UuidTelemetry<>({.monitor = {.ttl_seconds = o.uuid_monitor_ttl_seconds, .category = "pipeline"}}));
@@ -110,6 +142,7 @@ class PipelineRunner {
   }
 
   Engine engine_;
+  std::optional<ParallelEngine> parallel_;
 };
 
 }  // namespace stageflow::helpers
