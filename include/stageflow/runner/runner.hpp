@@ -499,14 +499,6 @@ class BasicRunner {
       return detail::no_lock{};
   }
 
-  template <class Frame>
-  static void end_on_stop(Frame& frame) {
-    if (frame.deadline_passed())
-      frame.run.end(RunStatus::timed_out, "the run's deadline passed");
-    else
-      frame.run.cancel("stop requested");
-  }
-
   /// A run on the calling thread; its result is built in place (one return: no move).
   template <bool Full, class Pipeline, class Snapshot>
   RunResult<Pipeline, Snapshot> run_sequential(
@@ -611,7 +603,10 @@ class BasicRunner {
       if (run.ending()) return false;  // another stage ended the run: this one never starts
     }
     if (run.stop_token().stop_requested()) {
-      end_on_stop(frame);
+      if (frame.deadline_passed())
+        run.end(RunStatus::timed_out, "the run's deadline passed");
+      else
+        run.cancel("stop requested");
       return false;
     }
     if constexpr (Frame::full) {
@@ -665,12 +660,14 @@ class BasicRunner {
     call_hooks<hooks::after_stage>(frame, stage_states, reached, stage_run);
     if constexpr (has_event_sink) emit_stage_outcome<S>(run, report);
 
-    switch (report.status) {
-      case StageStatus::fail: run.end(RunStatus::failed, report.reason, S::name); return false;
-      case StageStatus::cancel: run.end(RunStatus::cancelled, report.reason, S::name); return false;
-      case StageStatus::timed_out: run.end(RunStatus::timed_out, report.reason, S::name); return false;
-      default: return !run.ending();
-    }
+    // The common case first, as one comparison: ok and skip go on.
+    if (report.status == StageStatus::ok || report.status == StageStatus::skip) return !run.ending();
+    const RunStatus ending = report.status == StageStatus::fail     ? RunStatus::failed
+                             : report.status == StageStatus::cancel ? RunStatus::cancelled
+                                                                    : RunStatus::timed_out;
+    if (report.status != StageStatus::not_run)  // not_run: a before-hook already ended the run
+      run.end(ending, report.reason, S::name);
+    return false;
   }
 
   template <std::size_t I, class S, class Ctx, class Run>
