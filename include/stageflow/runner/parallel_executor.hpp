@@ -8,10 +8,11 @@
 //
 // A stage starts as soon as every stage it depends on has finished (ok or skipped). When a
 // finished stage makes exactly one stage ready, that stage runs next on the same thread, so a chain
-// pays no hand-off; the others are posted to the executor. With a pool of its own, the thread that
-// called run() takes part too (it would only wait), except under DeadlineMode::abandon, where it
-// must stay free to return at the deadline. With an executor you give, every stage is posted there:
-// a strand keeps its stages one at a time.
+// pays no hand-off; the others go to the run's queue, and one task per queued stage is posted to
+// the executor. With a pool of its own, the thread that called run() takes part too (it would only
+// wait): it runs the first stage and then takes queued ones until the run is done, except under
+// DeadlineMode::abandon, where it must stay free to return at the deadline. With an executor you
+// give, every stage runs on it: a strand keeps its stages one at a time.
 //
 // Copies are cheap handles that share the pool. The pool's threads stop when the last copy goes
 // (joining them: a stage left behind by an abandoned run is waited for there). After stop(), runs
@@ -30,9 +31,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -86,9 +89,11 @@ class ParallelExecutor {
     std::atomic<bool> stopped{false};
   };
 
-  // The scheduling state of one run. It keeps itself alive while stages are in flight (`self`), and
-  // is released by the last one; nothing holds the pool itself, so the pool never ends up being
-  // destroyed from one of its own threads.
+  // The scheduling state of one run. Ready stages wait in the run's own queue; each one posted
+  // to the executor is a token that runs whichever stage is first in that queue, and a calling
+  // thread that takes part drains the queue too, so no thread idles while a stage waits. The state
+  // keeps itself alive while stages are in flight (`self_`) and is released by the last one;
+  // nothing holds the pool itself, so the pool never ends up destroyed from one of its own threads.
   template <class Pipeline, class Steps, class Done>
   class Schedule {
     static constexpr std::size_t n = Pipeline::size;
@@ -97,48 +102,83 @@ class ParallelExecutor {
 
    public:
     Schedule(const Steps& steps, Done done, executor_type executor, const std::shared_ptr<Pool>& pool)
-        : steps_(steps), done_(std::move(done)), executor_(std::move(executor)), pool_(pool), owns_pool_(pool != nullptr) {
+        : steps_(steps), done_(std::move(done)), executor_(std::move(executor)), pool_(pool),
+          owns_pool_(pool != nullptr) {
       for (std::size_t i = 0; i < n; ++i) waiting_[i].store(static_cast<std::uint32_t>(plan.in_degree[i]));
     }
 
+    /// Starts the roots. With `caller_runs`, the calling thread runs stages until the run is done.
     void launch(bool caller_runs, std::shared_ptr<Schedule> self) {
       self_ = std::move(self);
+      caller_helps_ = caller_runs;
+      auto keep = self_;  // the caller's own reference while it takes part
       if constexpr (n == 0) {
         in_flight_.store(1);
         release();
       } else {
         in_flight_.store(plan.root_count, std::memory_order_relaxed);
-        const std::size_t first_posted = caller_runs ? 1 : 0;
-        for (std::size_t r = first_posted; r < plan.root_count; ++r) post(plan.roots[r]);
-        if (caller_runs) run_chain(plan.roots[0]);
+        const std::size_t first_queued = caller_runs ? 1 : 0;
+        for (std::size_t r = first_queued; r < plan.root_count; ++r) enqueue(plan.roots[r]);
+        if (caller_runs) {
+          run_chain(plan.roots[0]);
+          help_until_done();
+        }
       }
     }
 
    private:
-    // A posted stage. If the executor destroys it without running it (its context shut down), the
-    // run fails instead of waiting forever.
-    struct Task {
-      Schedule* schedule;
-      std::size_t stage;
-      void operator()() { std::exchange(schedule, nullptr)->run_chain(stage); }
-      Task(Schedule* s, std::size_t i) noexcept : schedule(s), stage(i) {}
-      Task(Task&& other) noexcept : schedule(std::exchange(other.schedule, nullptr)), stage(other.stage) {}
-      Task& operator=(Task&&) = delete;
-      ~Task() {
-        if (schedule) schedule->rejected(stage, "its executor dropped the task (was its context destroyed?)");
+    // A token posted to the executor: it runs whichever stage is first in the queue, or nothing
+    // if others took them all. It keeps the schedule alive, since it may run after the run is
+    // over. If the executor destroys it without running it (its context shut down), a queued stage
+    // is rejected instead of waiting forever.
+    struct Token {
+      std::shared_ptr<Schedule> schedule;
+      void operator()() {
+        const auto s = std::move(schedule);
+        if (const std::size_t i = s->pop(); i != none) s->run_chain(i);
+      }
+      explicit Token(std::shared_ptr<Schedule> s) noexcept : schedule(std::move(s)) {}
+      Token(Token&&) noexcept = default;
+      Token& operator=(Token&&) = delete;
+      ~Token() {
+        if (!schedule) return;
+        if (const std::size_t i = schedule->pop(); i != none)
+          schedule->rejected(i, "its executor dropped the task (was its context destroyed?)");
       }
     };
 
-    void post(std::size_t i) {
+    void enqueue(std::size_t i) {
       if (owns_pool_) {
         const auto pool = pool_.lock();
         if (!pool || pool->stopped.load(std::memory_order_acquire))
           return rejected(i, "its ParallelExecutor's pool is stopped");
       }
+      {
+        std::lock_guard lock(mutex_);
+        queue_[tail_++] = i;
+      }
+      if (caller_helps_) wake_.notify_one();
       try {
-        boost::asio::post(executor_, Task(this, i));
+        boost::asio::post(executor_, Token(self_));
       } catch (...) {
-        // Task's destructor reported it.
+        // The token's destructor rejected a queued stage.
+      }
+    }
+
+    std::size_t pop() {
+      std::lock_guard lock(mutex_);
+      return head_ == tail_ ? none : queue_[head_++];
+    }
+
+    // The calling thread: run queued stages until the last one has finished.
+    void help_until_done() {
+      for (;;) {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return head_ != tail_ || finished_; });
+        if (head_ == tail_) return;  // finished
+        const std::size_t i = queue_[head_++];
+        lock.unlock();
+        run_chain(i);
       }
     }
 
@@ -170,9 +210,9 @@ class ParallelExecutor {
           if (waiting_[d].fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
           in_flight_.fetch_add(1, std::memory_order_relaxed);  // before it can finish and release
           if (first == none)
-            first = d;
+            first = d;  // the chain goes on on this thread: no hand-off
           else
-            post(d);
+            enqueue(d);
         }
       }
       next_[i] = first;
@@ -188,6 +228,11 @@ class ParallelExecutor {
     void release() {
       if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
       auto self = std::move(self_);  // the last stage: this schedule goes with `self`
+      {
+        std::lock_guard lock(mutex_);
+        finished_ = true;
+      }
+      wake_.notify_all();
       done_();
     }
 
@@ -198,11 +243,19 @@ class ParallelExecutor {
     executor_type executor_;
     std::weak_ptr<Pool> pool_;
     bool owns_pool_;
+    bool caller_helps_ = false;
     std::shared_ptr<Schedule> self_;
     std::array<std::atomic<std::uint32_t>, n> waiting_{};
     std::array<std::atomic<std::uint8_t>, n> handoff_{};
     std::array<std::size_t, n> next_{};
     std::atomic<std::size_t> in_flight_{0};
+    // Ready stages, first in first out; each stage is queued at most once per run.
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::array<std::size_t, n> queue_{};
+    std::size_t head_ = 0;
+    std::size_t tail_ = 0;
+    bool finished_ = false;
   };
 
   std::shared_ptr<Pool> pool_;

@@ -271,6 +271,19 @@ class BasicRunner {
   using run_states_type = std::tuple<run_state_t<Policies>...>;
   using stage_states_type = std::tuple<stage_state_t<Policies>...>;
 
+  /// Set by the executor's done(), waited for by the caller.
+  struct Completion {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    void signal() {
+      // Notify under the lock: the waiter may destroy this as soon as it sees `done`.
+      std::lock_guard lock(mutex);
+      done = true;
+      cv.notify_all();
+    }
+  };
+
   /// Everything one run changes. On the stack under SequentialExecutor; on the heap, shared with
   /// the executor's tasks, under a concurrent one. `Full` adds what deadlines and concurrency need
   /// (the run's own stop source, the deadline alarm, locks, abandonment), so a plain sequential run
@@ -282,11 +295,11 @@ class BasicRunner {
     using run_type = RunContext<BasicRunner, Pipeline, Snapshot>;
     static constexpr bool full = Full;
 
-    /// `into`: where a sequential run writes its result (the caller's return value, so nothing is
-    /// moved); a concurrent frame owns its result.
+    /// `into`: where the run writes its result (the caller's return value, so nothing is moved; a
+    /// run that may be abandoned owns it through abandonment.result_owner).
     RunFrame(const Pipeline& p, const Snapshot& snapshot, const policies_type& policy_values,
-             const std::stop_token& caller_stop, RunResult<Pipeline, Snapshot>* into = nullptr)
-        : pipeline(&p), policies(&policy_values), stops(caller_stop), result(result_storage(into)),
+             const std::stop_token& caller_stop, RunResult<Pipeline, Snapshot>* into)
+        : pipeline(&p), policies(&policy_values), stops(caller_stop), result(*into),
           run(policy_values, snapshot, result, stops.token(), clock::now()),
           states{make_run_state(std::get<Policies>(policy_values))...} {
       for (std::size_t i = 0; i < Pipeline::size; ++i) result.stages[i].name = Pipeline::names[i];
@@ -376,18 +389,9 @@ class BasicRunner {
       std::optional<detail::WatchdogAlarm> alarm;  // last: disarmed before the source goes
     };
 
-    RunResult<Pipeline, Snapshot>& result_storage(RunResult<Pipeline, Snapshot>* into) {
-      if constexpr (concurrent)
-        return owned_result;
-      else
-        return *into;
-    }
-
     const Pipeline* pipeline;
     const policies_type* policies;
     std::conditional_t<Full, FullStops, PlainStops> stops;
-    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, RunResult<Pipeline, Snapshot>, detail::no_lock>
-        owned_result;
     RunResult<Pipeline, Snapshot>& result;
     run_type run;
     run_states_type states;
@@ -397,6 +401,7 @@ class BasicRunner {
         policy_locks;
     // What a run that may be abandoned owns, and which of its stages are running.
     struct Abandonment {
+      std::unique_ptr<RunResult<Pipeline, Snapshot>> result_owner;
       std::shared_ptr<const Snapshot> snapshot_owner;
       std::optional<Pipeline> pipeline_copy;
       std::optional<policies_type> policies_copy;
@@ -405,6 +410,7 @@ class BasicRunner {
       bool abandoned = false;
     };
     STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, Abandonment, detail::no_lock> abandonment;
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, Completion, detail::no_lock> completion;
   };
 
   template <class Pipeline, class Snapshot>
@@ -729,57 +735,61 @@ class BasicRunner {
     }
   }
 
-  /// A run under a concurrent executor: the frame lives on the heap, shared with the executor's
-  /// tasks; the caller waits for the last stage, or (abandon) for the deadline.
+  /// A run under a concurrent executor. The caller waits for the last stage, so the frame lives in
+  /// its stack frame and the result is built in place; the executor's tasks that outlive done()
+  /// touch only the executor's own state. Under DeadlineMode::abandon the caller may leave first:
+  /// the frame then lives on the heap, owned by the run's tasks too.
   template <class Pipeline, class Snapshot>
   RunResult<Pipeline, Snapshot> run_concurrent(const Pipeline& pipeline, const Snapshot& snapshot, RunOptions options,
                                                std::shared_ptr<const Snapshot> owner) const {
     using Frame = RunFrame<Pipeline, Snapshot, true>;
-    auto frame = std::make_shared<Frame>(pipeline, snapshot, policies_, options.stop);
-    const bool abandon = options.deadline && options.on_deadline == DeadlineMode::abandon;
-    if (abandon) {
-      if constexpr (!std::is_copy_constructible_v<Pipeline>) {
-        return refused<Pipeline>(snapshot, "DeadlineMode::abandon copies the pipeline into the run, and this "
-                                           "pipeline's stages cannot be copied");
-      }
+    if (!(options.deadline && options.on_deadline == DeadlineMode::abandon)) {
+      RunResult<Pipeline, Snapshot> result;
+      Frame frame(pipeline, snapshot, policies_, options.stop, &result);
+      frame.watch_deadline(options.deadline);
+      run_concurrent_frame(frame, std::shared_ptr<Frame>{}, std::nullopt);
+      return result;
+    }
+    if constexpr (!std::is_copy_constructible_v<Pipeline>) {
+      return refused<Pipeline>(snapshot, "DeadlineMode::abandon copies the pipeline into the run, and this "
+                                         "pipeline's stages cannot be copied");
+    } else {
+      auto owned = std::make_unique<RunResult<Pipeline, Snapshot>>();
+      auto frame = std::make_shared<Frame>(pipeline, snapshot, policies_, options.stop, owned.get());
+      frame->abandonment.result_owner = std::move(owned);
       frame->own_everything(std::move(owner));
+      frame->watch_deadline(options.deadline);
+      if (auto left = run_concurrent_frame(*frame, frame, options.deadline)) return std::move(*left);
+      return std::move(frame->result);
     }
-    frame->watch_deadline(options.deadline);
+  }
 
-    const auto started = frame->run.started_;
-    frame->run.emit(events::pipeline_started);
+  /// Runs a concurrent frame to its end; with `leave_at`, returns the abandoned run's result if
+  /// the deadline came first.
+  template <class Frame>
+  std::optional<RunResult<typename Frame::pipeline_type, typename Frame::snapshot_type>> run_concurrent_frame(
+      Frame& frame, std::shared_ptr<Frame> owner,
+      std::optional<std::chrono::steady_clock::time_point> leave_at) const {
+    const auto started = frame.run.started_;
+    frame.run.emit(events::pipeline_started);
     no_stage_states none;
-    call_hooks<hooks::on_run_start>(*frame, none, 0);
-
-    struct Completion {
-      std::mutex mutex;
-      std::condition_variable cv;
-      bool done = false;
-    };
-    auto completion = std::make_shared<Completion>();
-    if (!frame->run.ending()) {
-      Steps<Frame> steps{frame.get(), frame};
-      executor_.template execute<Pipeline>(
-          steps,
-          [completion] {
-            {
-              std::lock_guard lock(completion->mutex);
-              completion->done = true;
-            }
-            completion->cv.notify_all();
-          },
-          ExecuteHints{.caller_may_run = !abandon});
-      std::unique_lock lock(completion->mutex);
-      if (!abandon) {
-        completion->cv.wait(lock, [&] { return completion->done; });
-      } else if (!completion->cv.wait_until(lock, *options.deadline, [&] { return completion->done; })) {
+    call_hooks<hooks::on_run_start>(frame, none, 0);
+    if (!frame.run.ending()) {
+      Completion& completion = frame.completion;
+      Steps<Frame> steps{&frame, std::move(owner)};
+      executor_.template execute<typename Frame::pipeline_type>(steps, [&completion] { completion.signal(); },
+                                                                 ExecuteHints{.caller_may_run = !leave_at});
+      std::unique_lock lock(completion.mutex);
+      if (!leave_at) {
+        completion.cv.wait(lock, [&] { return completion.done; });
+      } else if (!completion.cv.wait_until(lock, *leave_at, [&] { return completion.done; })) {
         lock.unlock();
-        return abandon_run(*frame, started);
+        return abandon_run(frame, started);
       }
     }
-    frame->result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
-    finish(*frame, none);
-    return std::move(frame->result);
+    frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
+    finish(frame, none);
+    return std::nullopt;
   }
 
   /// The deadline passed with stages still running: return what finished, leave the rest behind.
