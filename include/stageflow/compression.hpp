@@ -26,11 +26,11 @@
 #include <stageflow/compression/errors.hpp>
 #include <stageflow/serialization/json_writer.hpp>
 #include <stageflow/serialization/walk.hpp>
-#include <stageflow/detail/compression/diff.hpp>
-#include <stageflow/detail/compression/indexed_json.hpp>
-#include <stageflow/detail/compression/json_text.hpp>
-#include <stageflow/detail/compression/patch.hpp>
-#include <stageflow/detail/compression/workspace.hpp>
+#include <stageflow/compression/detail/diff.hpp>
+#include <stageflow/compression/detail/indexed_json.hpp>
+#include <stageflow/compression/detail/minify.hpp>
+#include <stageflow/compression/detail/patch.hpp>
+#include <stageflow/compression/detail/workspace.hpp>
 
 namespace stageflow::compression {
 
@@ -106,7 +106,7 @@ inline std::string apply_delta(std::string_view base_json, std::string_view delt
 ///   auto [delta, metrics] = compress(snapshot_before, snapshot_after);
 ///   apply_delta(serialization::to_json(snapshot_before), delta) == serialization::to_json(snapshot_after)
 template <class T>
-  requires(!std::is_convertible_v<const T&, std::string_view> && serialization::walkable_kind<T>)
+  requires(!std::is_convertible_v<const T&, std::string_view> && serialization::Walkable<T>)
 CompressResult compress(const T& base, const T& current) {
   return compress(std::string_view(serialization::to_json(base)), std::string_view(serialization::to_json(current)));
 }

@@ -24,7 +24,7 @@
 
 #include <stageflow/core/events.hpp>
 #include <stageflow/core/run_result.hpp>
-#include <stageflow/helpers/memory_tracker.hpp>
+#include <stageflow/memory/scope.hpp>
 
 #include <memory>
 #include <optional>

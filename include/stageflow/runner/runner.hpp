@@ -17,7 +17,7 @@
 #include <stageflow/core/run_result.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
-#include <stageflow/helpers/uuid7.hpp>
+#include <stageflow/uuid/uuid7.hpp>
 #include <stageflow/runner/options.hpp>
 #include <stageflow/runner/policy.hpp>
 #include <stageflow/runner/sequential_executor.hpp>

@@ -8,7 +8,9 @@
 // must be formatted to be measured; strings are scanned 8 bytes at a time.
 #pragma once
 
-#include <stageflow/detail/json_text.hpp>
+#include <stageflow/json/detail/escape.hpp>
+#include <stageflow/json/detail/number_text.hpp>
+#include <stageflow/uuid/text.hpp>
 #include <stageflow/serialization/walk.hpp>
 
 #include <cstddef>
