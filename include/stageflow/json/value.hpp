@@ -4,8 +4,9 @@
 // stage boundary in hardened builds, so the value type must be cheap to walk and canonical to
 // write. JsonValue keeps integers and floating point apart (1 and 1.0 are different values),
 // keeps object keys sorted (the canonical JSON and the fingerprint need no sort), and costs a
-// fraction of the compile time of a general-purpose JSON library. Parsing and writing live in
-// <stageflow/serialization/...>; this header has only the value.
+// fraction of the compile time of a general-purpose JSON library. Parsing lives in
+// <stageflow/json/parse.hpp>, writing in <stageflow/serialization/json_writer.hpp>; this header has
+// only the value.
 #pragma once
 
 #include <cstddef>

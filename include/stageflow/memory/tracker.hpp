@@ -13,7 +13,7 @@
 //
 // Heap figures come from the opt-in exact counter when the program includes
 // <stageflow/memory/allocation_counter.hpp>, else from the allocator (glibc mallinfo2); RSS from
-// /proc/self on Linux (see memory_sources.hpp for what each costs and where it exists).
+// /proc/self on Linux (see sources.hpp for what each costs and where it exists).
 //
 // Thread safety: every member function may be called from any thread. Listeners run on the
 // observing thread, outside the tracker's lock, so concurrent observations call them concurrently.
@@ -307,7 +307,7 @@ class MemoryTracker {
       throw std::invalid_argument("MemoryTracker: HeapSource::custom needs a reader");
     if (options.heap_source == HeapSource::counter && !allocation_counter_installed())
       throw std::invalid_argument(
-          "MemoryTracker: HeapSource::counter needs <stageflow/memory/allocation_counter.hpp> included in one "
+          "MemoryTracker: HeapSource::counter needs <stageflow/helpers/allocation_counter.hpp> included in one "
           "translation unit of the program");
     if (options.heap_source == HeapSource::allocator && !allocator_statistics_available)
       throw std::invalid_argument("MemoryTracker: HeapSource::allocator needs glibc 2.33 or later (mallinfo2)");
