@@ -4,7 +4,9 @@
 // position. When it rejects a text, this small strict RFC 8259 checker runs over the same text to
 // say where and what: it is never on the fast path. It follows simdjson's extra limits (integers
 // must fit 64 bits, floating-point numbers must not overflow a double, surrogate escapes must pair
-// up, at most 1024 levels of nesting) so that it finds the error simdjson found.
+// up, at most 1024 levels of nesting) so that it finds the error simdjson found. It is the one error
+// locator of the JSON text module: parse_json, compress and apply_delta all reach it through
+// locate_error.hpp, and tests/fuzz checks it against simdjson.
 #pragma once
 
 #include <stageflow/json/detail/utf8.hpp>
