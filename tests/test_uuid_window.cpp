@@ -1,6 +1,6 @@
 // The table behind UuidCollisionMonitor (stageflow::detail::UuidWindow): its rules, and a check
 // against a plain model (a deque of observations and a map of counts) over random operations.
-#include <stageflow/detail/uuid_window.hpp>
+#include <stageflow/uuid/detail/window.hpp>
 
 #include <algorithm>
 #include <cstdint>

@@ -5,13 +5,13 @@
 #include <stageflow/config.hpp>
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/core/events.hpp>
-#include <stageflow/core/json_value.hpp>
+#include <stageflow/json/value.hpp>
 #include <stageflow/core/pipeline.hpp>
 #include <stageflow/core/run_result.hpp>
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
-#include <stageflow/helpers/uuid7.hpp>
+#include <stageflow/uuid/uuid7.hpp>
 #include <stageflow/runner/options.hpp>
 #include <stageflow/runner/policy.hpp>
 #include <stageflow/runner/runner.hpp>

@@ -1,11 +1,14 @@
 // Errors thrown by <stageflow/compression.hpp>.
 //
 // ParseError: one of the JSON texts (base, current or delta) is not valid JSON; says which one
-// and where (line, column, byte offset). DeltaError: the delta is valid JSON but not a JSON
+// and where (line, column, byte offset). A JsonParseError, as parse_json throws. DeltaError: the delta is valid JSON but not a JSON
 // Patch that fits its base; says which operation (index in the patch array) and which path.
 #pragma once
 
+#include <stageflow/json/parse_error.hpp>
+
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,49 +28,22 @@ constexpr std::string_view to_string(JsonArgument argument) noexcept {
   return "?";
 }
 
-/// A JSON text given to compress() or apply_delta() is not valid JSON (RFC 8259, UTF-8).
-class ParseError : public std::runtime_error {
+/// A JSON text given to compress() or apply_delta() is not valid JSON (RFC 8259, UTF-8): a
+/// JsonParseError (reason, position) that also says which argument it was.
+class ParseError : public JsonParseError {
  public:
-  /// `line` and `column` count from 1; column counts bytes. When the position is unknown,
-  /// `has_position()` is false and the numbers are 0.
-  ParseError(JsonArgument argument, std::string reason, std::size_t offset, std::size_t line, std::size_t column,
-             bool has_position)
-      : std::runtime_error(describe(argument, reason, offset, line, column, has_position)),
-        argument_(argument),
-        reason_(std::move(reason)),
-        offset_(offset),
-        line_(line),
-        column_(column),
-        has_position_(has_position) {}
+  /// `offset`: where in `text` the error is, or nullopt when unknown.
+  ParseError(JsonArgument argument, std::string reason, std::string_view text, std::optional<std::size_t> offset)
+      : JsonParseError(context(argument), std::move(reason), text, offset), argument_(argument) {}
 
   JsonArgument argument() const noexcept { return argument_; }
-  /// What is wrong, without the position ("expected ':' after an object key").
-  const std::string& reason() const noexcept { return reason_; }
-  bool has_position() const noexcept { return has_position_; }
-  std::size_t offset() const noexcept { return offset_; }  ///< byte offset of the error, from 0
-  std::size_t line() const noexcept { return line_; }      ///< from 1
-  std::size_t column() const noexcept { return column_; }  ///< in bytes, from 1
 
  private:
-  static std::string describe(JsonArgument argument, const std::string& reason, std::size_t offset, std::size_t line,
-                              std::size_t column, bool has_position) {
-    std::string text = "stageflow::compression: ";
-    text += to_string(argument);
-    text += " is not valid JSON: ";
-    if (has_position) {
-      text += "line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " +
-              std::to_string(offset) + "): ";
-    }
-    text += reason;
-    return text;
+  static std::string context(JsonArgument argument) {
+    return "stageflow::compression: " + std::string(to_string(argument)) + " is not valid JSON";
   }
 
   JsonArgument argument_;
-  std::string reason_;
-  std::size_t offset_;
-  std::size_t line_;
-  std::size_t column_;
-  bool has_position_;
 };
 
 /// The delta is valid JSON but does not apply to its base: not an array of RFC 6902 operations,

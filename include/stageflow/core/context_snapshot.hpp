@@ -7,8 +7,8 @@
 // (BOOST_HANA_DEFINE_STRUCT or BOOST_HANA_ADAPT_STRUCT) to get the same checks.
 #pragma once
 
-#include <stageflow/core/json_value.hpp>
-#include <stageflow/helpers/uuid7.hpp>
+#include <stageflow/json/value.hpp>
+#include <stageflow/uuid/uuid7.hpp>
 
 #include <boost/hana/adapt_struct.hpp>
 #include <boost/uuid/uuid.hpp>

@@ -30,8 +30,8 @@
 
 #include <stageflow/core/events.hpp>
 #include <stageflow/core/run_result.hpp>
-#include <stageflow/detail/allocation_counter_state.hpp>
-#include <stageflow/helpers/memory_tracker.hpp>
+#include <stageflow/memory/detail/allocation_counter_state.hpp>
+#include <stageflow/memory/scope.hpp>
 
 #include <memory>
 #include <optional>

@@ -15,8 +15,8 @@
 #pragma once
 
 #include <stageflow/core/events.hpp>
-#include <stageflow/detail/json_text.hpp>
-#include <stageflow/helpers/uuid_collision_monitor.hpp>
+#include <stageflow/uuid/text.hpp>
+#include <stageflow/uuid/collision_monitor.hpp>
 
 #include <boost/uuid/uuid.hpp>
 

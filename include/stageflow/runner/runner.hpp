@@ -25,7 +25,6 @@
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
-#include <stageflow/helpers/uuid7.hpp>
 #include <stageflow/runner/detail/run_sync.hpp>
 #include <stageflow/runner/detail/stage_timeout.hpp>
 #include <stageflow/runner/executor.hpp>
@@ -35,6 +34,7 @@
 #include <stageflow/runner/run_context.hpp>
 #include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/sequential_executor.hpp>
+#include <stageflow/uuid/uuid7.hpp>
 
 #include <boost/uuid/uuid.hpp>
 

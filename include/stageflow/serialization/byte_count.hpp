@@ -2,13 +2,15 @@
 //
 //   std::size_t bytes = stageflow::serialization::byte_count(snapshot);  // == to_json(snapshot).size()
 //
-// Exactly to_json(value).size() (both use the byte rules of detail/json_text.hpp): UTF-8 bytes, not
+// Exactly to_json(value).size() (both use the byte rules of json/detail/escape.hpp and number_text.hpp): UTF-8 bytes, not
 // characters, and no escaping of non-ASCII text. One walk, no allocation; order does not change a
 // size, so hash containers are not sorted. The costly part is floating point, whose shortest text
 // must be formatted to be measured; strings are scanned 8 bytes at a time.
 #pragma once
 
-#include <stageflow/detail/json_text.hpp>
+#include <stageflow/json/detail/escape.hpp>
+#include <stageflow/json/detail/number_text.hpp>
+#include <stageflow/uuid/text.hpp>
 #include <stageflow/serialization/walk.hpp>
 
 #include <cstddef>
@@ -17,7 +19,7 @@
 
 namespace stageflow::detail {
 
-/// The byte counter's visitor: adds up the sizes detail/json_text.hpp gives each token.
+/// The byte counter's visitor: adds up the sizes json/detail/ gives each token.
 class ByteCounter {
  public:
   std::size_t bytes = 0;

@@ -20,7 +20,7 @@
 // per field so the changed field paths can be named afterwards.
 #pragma once
 
-#include <stageflow/detail/fingerprint_hasher.hpp>
+#include <stageflow/serialization/detail/fingerprint_hasher.hpp>
 #include <stageflow/serialization/walk.hpp>
 
 #include <cstdint>

@@ -24,8 +24,8 @@
 // is reported as a whole (its elements have no stable position or name).
 #pragma once
 
-#include <stageflow/detail/fingerprint_hasher.hpp>
-#include <stageflow/detail/json_text.hpp>
+#include <stageflow/serialization/detail/fingerprint_hasher.hpp>
+#include <stageflow/json/detail/escape.hpp>
 #include <stageflow/serialization/fingerprint.hpp>  // record() equals fingerprint(); most users want both
 #include <stageflow/serialization/walk.hpp>
 

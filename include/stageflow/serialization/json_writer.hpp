@@ -14,7 +14,9 @@
 // A JsonWriter keeps its buffers between calls: reuse one to write many values without allocating.
 #pragma once
 
-#include <stageflow/detail/json_text.hpp>
+#include <stageflow/json/detail/escape.hpp>
+#include <stageflow/json/detail/number_text.hpp>
+#include <stageflow/uuid/text.hpp>
 #include <stageflow/serialization/walk.hpp>
 
 #include <algorithm>
@@ -30,7 +32,7 @@ namespace stageflow::serialization {
 
 class JsonWriter {
  public:
-  /// Appends the canonical JSON of `value` to `out`. Throws serialization_error on a pointer cycle
+  /// Appends the canonical JSON of `value` to `out`. Throws SerializationError on a pointer cycle
   /// (nesting deeper than max_walk_depth), leaving `out` as it was.
   template <class T>
   void append(std::string& out, const T& value) {

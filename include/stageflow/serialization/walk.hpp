@@ -39,7 +39,10 @@
 //     where k is a std::string_view, std::int64_t, std::uint64_t, bool or boost::uuids::uuid.
 #pragma once
 
-#include <stageflow/detail/walker.hpp>  // also declares serialization_error, max_walk_depth, walk_as, Order
+#include <stageflow/serialization/detail/walker.hpp>
+#include <stageflow/serialization/error.hpp>    // SerializationError, max_walk_depth
+#include <stageflow/serialization/order.hpp>    // Order
+#include <stageflow/serialization/walk_as.hpp>  // the customization point
 
 #include <type_traits>
 
@@ -48,7 +51,11 @@ namespace stageflow::serialization {
 /// True when T is of a kind the walk knows (its parts are checked when they are walked): usable in
 /// a `requires` clause to reject an unreflected type early.
 template <class T>
-concept walkable_kind = detail::known_kind<std::remove_cv_t<T>>;
+concept Walkable = detail::known_kind<std::remove_cv_t<T>>;
+
+/// The name Walkable had before concepts had one naming rule (policies and users may use it).
+template <class T>
+concept walkable_kind = Walkable<T>;
 
 /// Walks `value` depth-first, calling the visitor's hooks (see the protocol at the top of this file).
 template <class T, class Visitor>

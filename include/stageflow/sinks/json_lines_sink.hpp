@@ -9,7 +9,9 @@
 #pragma once
 
 #include <stageflow/core/events.hpp>
-#include <stageflow/detail/json_text.hpp>
+#include <stageflow/json/detail/escape.hpp>
+#include <stageflow/sinks/detail/utc_timestamp.hpp>
+#include <stageflow/uuid/text.hpp>
 
 #include <charconv>
 #include <memory>

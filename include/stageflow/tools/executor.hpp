@@ -16,10 +16,10 @@
 // are registered.
 #pragma once
 
-#include <stageflow/core/json_value.hpp>
-#include <stageflow/helpers/memory_tracker.hpp>
-#include <stageflow/helpers/uuid_collision_monitor.hpp>
-#include <stageflow/helpers/uuid7.hpp>
+#include <stageflow/json/value.hpp>
+#include <stageflow/memory/tracker.hpp>
+#include <stageflow/uuid/collision_monitor.hpp>
+#include <stageflow/uuid/uuid7.hpp>
 
 #include <boost/uuid/uuid.hpp>
 

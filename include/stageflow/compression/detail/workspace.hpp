@@ -6,8 +6,8 @@
 
 #include <memory>
 
-#include <stageflow/detail/compression/diff.hpp>
-#include <stageflow/detail/compression/indexed_json.hpp>
+#include <stageflow/compression/detail/diff.hpp>
+#include <stageflow/compression/detail/indexed_json.hpp>
 
 namespace stageflow::detail::compression {
 

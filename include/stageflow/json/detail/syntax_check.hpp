@@ -4,10 +4,13 @@
 // position. When it rejects a text, this small strict RFC 8259 checker runs over the same text to
 // say where and what: it is never on the fast path. It follows simdjson's extra limits (integers
 // must fit 64 bits, floating-point numbers must not overflow a double, surrogate escapes must pair
-// up, at most 1024 levels of nesting) so that it finds the error simdjson found.
+// up, at most 1024 levels of nesting) so that it finds the error simdjson found. It is the one error
+// locator of the JSON text module: parse_json, compress and apply_delta all reach it through
+// locate_error.hpp, and tests/fuzz checks it against simdjson.
 #pragma once
 
-#include <stageflow/detail/utf8.hpp>
+#include <stageflow/json/detail/utf8.hpp>
+#include <stageflow/json/parse_error.hpp>
 
 #include <charconv>
 #include <cstddef>
@@ -18,31 +21,12 @@
 #include <system_error>
 #include <vector>
 
-namespace stageflow::detail::compression {
+namespace stageflow::detail {
 
 struct SyntaxIssue {
   std::size_t offset;  // byte offset of the offending character (the text's size at end of input)
   std::string reason;
 };
-
-/// Line and column (both from 1, column in bytes) of a byte offset.
-struct TextPosition {
-  std::size_t line;
-  std::size_t column;
-};
-
-inline TextPosition position_of(std::string_view text, std::size_t offset) noexcept {
-  std::size_t line = 1;
-  std::size_t line_start = 0;
-  const std::size_t end = offset < text.size() ? offset : text.size();
-  for (std::size_t i = 0; i < end; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return {line, offset - line_start + 1};
-}
 
 class SyntaxChecker {
  public:
@@ -51,8 +35,9 @@ class SyntaxChecker {
   /// The first error in document order, or nullopt when the text is valid JSON.
   std::optional<SyntaxIssue> run() {
     skip_whitespace();
-    if (at_end()) return issue(pos_, "the document is empty");
+    if (at_end()) return issue(pos_, "no JSON value (the text is empty or only whitespace)");
     std::vector<char> open;  // '{' or '[' per nesting level: iterative, so deep input cannot overflow the stack
+    std::vector<std::size_t> opened_at;  // and where each opened, for "unclosed bracket" at the end
     for (;;) {
       // Expect a value at pos_.
       if (at_end()) return issue(pos_, "unexpected end of input: expected a value");
@@ -61,10 +46,12 @@ class SyntaxChecker {
         if (open.size() >= max_depth_)
           return issue(pos_, "nesting is deeper than " + std::to_string(max_depth_) + " levels");
         open.push_back(c);
+        opened_at.push_back(pos_);
         ++pos_;
         skip_whitespace();
         if (!at_end() && text_[pos_] == (c == '{' ? '}' : ']')) {
           open.pop_back();
+          opened_at.pop_back();
           ++pos_;
         } else if (c == '{') {
           if (auto bad = object_key()) return bad;
@@ -93,8 +80,8 @@ class SyntaxChecker {
           return std::nullopt;
         }
         if (at_end())
-          return issue(pos_, open.back() == '{' ? "unexpected end of input: expected ',' or '}'"
-                                                : "unexpected end of input: expected ',' or ']'");
+          return issue(pos_, unclosed(opened_at.back()) +
+                                 (open.back() == '{' ? "expected ',' or '}'" : "expected ',' or ']'"));
         const char next = text_[pos_];
         if (next == ',') {
           ++pos_;
@@ -106,6 +93,7 @@ class SyntaxChecker {
         }
         if (next == (open.back() == '{' ? '}' : ']')) {
           open.pop_back();
+          opened_at.pop_back();
           ++pos_;
           continue;
         }
@@ -124,6 +112,13 @@ class SyntaxChecker {
       if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
       ++pos_;
     }
+  }
+
+  // Truncated text: the end is the error, the innermost open bracket what the reader wants to see.
+  std::string unclosed(std::size_t bracket) const {
+    const JsonTextPosition opened = text_position(text_, bracket);
+    return "unclosed bracket (opened at line " + std::to_string(opened.line) + ", column " +
+           std::to_string(opened.column) + "): ";
   }
 
   static std::optional<SyntaxIssue> issue(std::size_t offset, std::string reason) {
@@ -181,7 +176,7 @@ class SyntaxChecker {
     const std::size_t int_start = pos_;
     if (text_[pos_] == '0') {
       ++pos_;
-      if (!at_end() && is_digit(text_[pos_])) return issue(pos_, "a number cannot have leading zeros");
+      if (!at_end() && is_digit(text_[pos_])) return issue(start, "a number cannot have leading zeros");
     } else {
       while (!at_end() && is_digit(text_[pos_])) ++pos_;
     }
@@ -301,7 +296,7 @@ class SyntaxChecker {
         }
         static constexpr std::string_view simple_escapes = "\"\\/bfnrt";
         if (simple_escapes.find(kind) == std::string_view::npos)
-          return issue(pos_, "invalid escape sequence in a string");
+          return issue(pos_, "bad escape sequence in a string");
         pos_ += 2;
         continue;
       }
@@ -338,4 +333,4 @@ inline std::optional<SyntaxIssue> find_syntax_error(std::string_view text, std::
   return SyntaxChecker(text, max_depth).run();
 }
 
-}  // namespace stageflow::detail::compression
+}  // namespace stageflow::detail

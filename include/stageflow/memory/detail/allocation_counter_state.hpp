@@ -1,4 +1,4 @@
-// The state shared by the opt-in allocation counter (<stageflow/helpers/allocation_counter.hpp>,
+// The state shared by the opt-in allocation counter (<stageflow/memory/allocation_counter.hpp>,
 // which replaces global operator new/delete) and its readers (the memory tracker).
 //
 // Everything here is constant-initialized, so counting works from the first allocation of the

@@ -10,8 +10,9 @@
 // NaN hashes the same whatever its payload, so an untouched NaN is never a change.
 #pragma once
 
-#include <stageflow/detail/json_text.hpp>
-#include <stageflow/serialization/walk.hpp>
+#include <stageflow/json/detail/number_text.hpp>
+#include <stageflow/uuid/text.hpp>
+#include <stageflow/serialization/order.hpp>
 
 #include <boost/uuid/uuid.hpp>
 

@@ -1,30 +1,18 @@
-// The bytes of canonical JSON, shared by the writer (which emits them) and the byte counter (which
-// only measures them), so the two cannot disagree by construction.
+// The one JSON string escaper: the canonical JSON text of a string, shared by the writer (which
+// emits it), the byte counter (which only measures it), the sinks, the fingerprint's paths, the
+// error messages and the delta compressor, so they cannot disagree.
 //
-// Strings: UTF-8 bytes are written as they are; only what JSON requires is escaped: `"` and `\`,
-// the control characters U+0000..U+001F (\b \f \n \r \t by name, the rest as \u00xx in lower-case
-// hex). Numbers: integers exactly; floating point as the shortest text that reads back to the same
-// value (std::to_chars), with ".0" added when that text would read back as an integer, so a double
-// stays a double through a round trip. NaN and the infinities have no JSON form and are written as
-// `null`, as JavaScript's JSON.stringify does.
-//
-// Also the appending forms the event sinks use (strings, UUIDs, UTC timestamps).
+// UTF-8 bytes are written as they are; only what JSON requires is escaped: `"` and `\`, the control
+// characters U+0000..U+001F (\b \f \n \r \t by name, the rest as \u00xx in lower-case hex).
+// Most text needs no escape, so it is skipped 16 bytes (SSE2) or 8 bytes (SWAR) at a time.
 #pragma once
 
-#include <boost/uuid/uuid.hpp>
-
 #include <array>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <string>
-#include <charconv>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
-#include <type_traits>
 
 #if defined(__SSE2__)
 #  include <emmintrin.h>
@@ -156,72 +144,6 @@ inline char* write_json_string_body(char* out, std::string_view text) noexcept {
   return out;
 }
 
-/// Number of decimal digits of `value` (1 for 0): the length std::to_chars gives.
-inline constexpr int decimal_digits(std::uint64_t value) noexcept {
-  int digits = 1;
-  for (;;) {
-    if (value < 10) return digits;
-    if (value < 100) return digits + 1;
-    if (value < 1000) return digits + 2;
-    if (value < 10000) return digits + 3;
-    value /= 10000;
-    digits += 4;
-  }
-}
-
-inline constexpr std::size_t json_integer_size(std::int64_t value) noexcept {
-  // The magnitude of INT64_MIN does not fit int64_t; computed in unsigned arithmetic it does.
-  const std::uint64_t magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
-  return static_cast<std::size_t>(decimal_digits(magnitude)) + (value < 0 ? 1 : 0);
-}
-inline constexpr std::size_t json_integer_size(std::uint64_t value) noexcept {
-  return static_cast<std::size_t>(decimal_digits(value));
-}
-
-/// Room for any floating-point text written by write_json_floating (long double included).
-inline constexpr std::size_t max_floating_chars = 64;
-
-/// Writes `value` as canonical JSON at `out` (room for max_floating_chars); returns the end.
-template <class Float>
-char* write_json_floating(char* out, Float value) noexcept {
-  static_assert(std::is_floating_point_v<Float>);
-  if (!std::isfinite(value)) {
-    std::memcpy(out, "null", 4);
-    return out + 4;
-  }
-  // Shortest round-trip form: the fewest digits that read back as exactly `value`.
-  char* const end = std::to_chars(out, out + max_floating_chars - 2, value).ptr;
-  // "1" or "1e+16"? Only the first would read back as an integer: mark it as floating point.
-  if (std::memchr(out, '.', static_cast<std::size_t>(end - out)) == nullptr &&
-      std::memchr(out, 'e', static_cast<std::size_t>(end - out)) == nullptr) {
-    end[0] = '.';
-    end[1] = '0';
-    return end + 2;
-  }
-  return end;
-}
-
-template <class Float>
-std::size_t json_floating_size(Float value) noexcept {
-  if (!std::isfinite(value)) return 4;
-  char text[max_floating_chars];
-  return static_cast<std::size_t>(write_json_floating(text, value) - text);
-}
-
-/// Length of a UUID's canonical text, 8-4-4-4-12 hex digits.
-inline constexpr std::size_t uuid_text_size = 36;
-
-/// Writes the canonical lower-case text of `id` (36 bytes, no quotes) at `out`; returns the end.
-inline char* write_uuid_text(char* out, const boost::uuids::uuid& id) noexcept {
-  static constexpr char hex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';
-    *out++ = hex[id.data[i] >> 4];
-    *out++ = hex[id.data[i] & 0xF];
-  }
-  return out;
-}
-
 /// Appends `text` as a JSON string literal, quotes included.
 inline void append_json_string(std::string& out, std::string_view text) {
   const std::size_t at = out.size();
@@ -232,30 +154,11 @@ inline void append_json_string(std::string& out, std::string_view text) {
   *p = '"';
 }
 
-/// Appends the canonical 36-character text of a UUID (lower case, no quotes).
-inline void append_uuid(std::string& out, const boost::uuids::uuid& id) {
+/// Appends the escaped body of `text` (no quotes).
+inline void append_json_string_body(std::string& out, std::string_view text) {
   const std::size_t at = out.size();
-  out.resize(at + uuid_text_size);
-  write_uuid_text(out.data() + at, id);
-}
-
-/// Appends an ISO 8601 UTC timestamp with microseconds: 2026-11-29T21:51:51.123456Z.
-inline void append_utc_timestamp(std::string& out, std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto micros = duration_cast<microseconds>(t.time_since_epoch()).count();
-  auto seconds = static_cast<std::time_t>(micros / 1'000'000);
-  auto fraction = micros % 1'000'000;
-  if (fraction < 0) {
-    fraction += 1'000'000;
-    --seconds;
-  }
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char buffer[40];
-  const int n = std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
-                              utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                              static_cast<long>(fraction));
-  out.append(buffer, static_cast<std::size_t>(n));
+  out.resize(at + json_string_size(text) - 2);
+  write_json_string_body(out.data() + at, text);
 }
 
 }  // namespace stageflow::detail

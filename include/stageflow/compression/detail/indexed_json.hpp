@@ -22,9 +22,10 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include <stageflow/compression/errors.hpp>
-#include <stageflow/detail/compression/syntax_check.hpp>
+#include <stageflow/json/detail/locate_error.hpp>
 
 // Reading a few bytes past the end of the caller's text (inside the same memory page) lets simdjson
 // parse it in place instead of copying it into a padded buffer. Sanitizers and memory tagging
@@ -43,6 +44,9 @@
 #endif
 
 namespace stageflow::detail::compression {
+
+// The checker lives with the JSON text module now; the fuzz target still calls it by this name.
+using stageflow::detail::find_syntax_error;
 
 namespace tape_layout {
 // simdjson doc/tape.md: each 64-bit word holds a type character in its top byte and a payload.
@@ -251,19 +255,10 @@ inline bool padding_is_readable([[maybe_unused]] const char* data, [[maybe_unuse
 }
 
 /// The ParseError for a text simdjson rejected with `code`, with the position when found.
-inline stageflow::compression::ParseError make_parse_error(stageflow::compression::JsonArgument argument, std::string_view text,
-                                                simdjson::error_code code) {
-  if (code == simdjson::CAPACITY)
-    return {argument, "the document is larger than simdjson's limit of 4 GiB", 0, 0, 0, false};
-  if (code == simdjson::MEMALLOC) throw std::bad_alloc();
-  if (auto issue = find_syntax_error(text, simdjson::DEFAULT_MAX_DEPTH)) {
-    const auto [line, column] = position_of(text, issue->offset);
-    return {argument, issue->reason, issue->offset, line, column, true};
-  }
-  std::string reason = simdjson::error_message(code);
-  if (code == simdjson::DEPTH_ERROR)
-    reason = "nesting is too deep (simdjson's limit is " + std::to_string(simdjson::DEFAULT_MAX_DEPTH) + " levels)";
-  return {argument, reason, 0, 0, 0, false};
+inline stageflow::compression::ParseError make_parse_error(stageflow::compression::JsonArgument argument,
+                                                           std::string_view text, simdjson::error_code code) {
+  LocatedJsonError located = locate_json_error(text, code);
+  return {argument, std::move(located.reason), text, located.offset};
 }
 
 /// Parses and validates `text` with `parser`, in place when its padding is readable, else from a

@@ -1,6 +1,9 @@
-// RFC 6901 JSON Pointer parsing and RFC 6902 array index tokens.
+// RFC 6901 JSON Pointers: reading them into tokens, writing tokens onto them, array index tokens.
 #pragma once
 
+#include <stageflow/json/detail/escape.hpp>
+
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -8,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stageflow::detail::compression {
+namespace stageflow::detail {
 
 /// Splits `pointer` into unescaped reference tokens ("/a~1b/0" -> {"a/b", "0"}). Returns an error
 /// reason, or an empty string on success. The empty pointer "" is the whole document (no tokens).
@@ -51,4 +54,24 @@ inline std::optional<std::size_t> parse_array_index(std::string_view token) noex
   return value;
 }
 
-}  // namespace stageflow::detail::compression
+/// Appends "/" and the JSON Pointer token for `key` (~ as ~0, / as ~1), JSON-escaped so the result
+/// can sit inside a JSON string.
+inline void append_pointer_key(std::string& out, std::string_view key) {
+  out += '/';
+  for (;;) {
+    const std::size_t special = key.find_first_of("~/");
+    append_json_string_body(out, key.substr(0, special));
+    if (special == std::string_view::npos) return;
+    out += key[special] == '~' ? "~0" : "~1";
+    key.remove_prefix(special + 1);
+  }
+}
+
+inline void append_pointer_index(std::string& out, std::size_t index) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof digits, index);
+  out += '/';
+  out.append(digits, result.ptr);
+}
+
+}  // namespace stageflow::detail

@@ -1,0 +1,94 @@
+// Delta compression of JSON documents: small, exact deltas between two JSON texts (for example two
+// snapshots of a pipeline's context), in the standard RFC 6902 JSON Patch format.
+//
+//   auto [delta, metrics] = stageflow::compression::compress(base_json, current_json);
+//   std::string rebuilt = stageflow::compression::apply_delta(base_json, delta);  // == current_json as JSON
+//
+// The delta is a JSON Patch document, so any JSON Patch library can apply it. It is deep (nested
+// objects and arrays get their own operations) and type-exact: 1, 1.0 and true are different
+// values, and numbers are written with their own text. Equal numbers: same kind (integer or
+// floating point) and same value, so 1.0 and 1.00 are equal. Strings compare by content (escapes
+// decoded). A duplicated object key is read as most parsers do: its last value wins.
+//
+// apply_delta() accepts any RFC 6902 patch (add, remove, replace, move, copy, test) and is all or
+// nothing: it returns the whole patched document, minified, or throws DeltaError and returns
+// nothing. Malformed JSON in any argument throws ParseError naming the argument and the position.
+//
+// Parsing uses simdjson with one reusable parser pair per thread: a warm thread does not allocate
+// for parsing. release_thread_buffers() gives that memory back.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <stageflow/compression/detail/diff.hpp>
+#include <stageflow/compression/detail/indexed_json.hpp>
+#include <stageflow/compression/detail/minify.hpp>
+#include <stageflow/compression/detail/patch.hpp>
+#include <stageflow/compression/detail/workspace.hpp>
+#include <stageflow/compression/errors.hpp>
+#include <stageflow/compression/metrics.hpp>
+#include <stageflow/serialization/json_writer.hpp>
+#include <stageflow/serialization/walk.hpp>
+
+namespace stageflow::compression {
+
+/// What compress() returns: the delta and what it saves.
+struct CompressResult {
+  std::string delta;  ///< RFC 6902 JSON Patch: a JSON array of operations
+  CompressionMetrics metrics;
+};
+
+/// The RFC 6902 JSON Patch that turns `base_json` into `current_json`, and what it saves.
+/// Throws ParseError when either text is not valid JSON.
+inline CompressResult compress(std::string_view base_json, std::string_view current_json) {
+  namespace impl = detail::compression;
+  impl::check_simdjson_layout();
+  impl::Workspace& work = impl::workspace();
+  const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
+  if (base_json == current_json)  // the same text (an unchanged snapshot): valid once is valid twice
+    return {"[]", make_metrics(impl::minified_size(current_json), 2, 0)};
+  const impl::IndexedJson current =
+      impl::parse_indexed(work.parsers[1], work.copies[1], current_json, JsonArgument::current);
+  CompressResult result;
+  result.delta += '[';
+  const std::size_t operations = impl::Differ(base, current, work.diff, result.delta).run();
+  result.delta += ']';
+  result.metrics = make_metrics(impl::minified_size(current_json), result.delta.size(), operations);
+  return result;
+}
+
+/// `base_json` with the RFC 6902 JSON Patch `delta_json` applied, minified. All or nothing:
+/// throws DeltaError when an operation does not fit (nothing is returned), ParseError when
+/// either text is not valid JSON.
+inline std::string apply_delta(std::string_view base_json, std::string_view delta_json) {
+  namespace impl = detail::compression;
+  impl::check_simdjson_layout();
+  impl::Workspace& work = impl::workspace();
+  const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
+  const impl::IndexedJson delta = impl::parse_indexed(work.parsers[1], work.copies[1], delta_json, JsonArgument::delta);
+  impl::Patcher patcher(base, delta);
+  patcher.apply_all();
+  return patcher.serialize();
+}
+
+/// The delta between two values of a reflected type (a ContextSnapshot, or any type the
+/// serialization walk knows): their canonical JSON, compressed. Apply it to `to_json(base)`:
+///
+///   auto [delta, metrics] = compress(snapshot_before, snapshot_after);
+///   apply_delta(serialization::to_json(snapshot_before), delta) == serialization::to_json(snapshot_after)
+template <class T>
+  requires(!std::is_convertible_v<const T&, std::string_view> && serialization::Walkable<T>)
+CompressResult compress(const T& base, const T& current) {
+  return compress(std::string_view(serialization::to_json(base)), std::string_view(serialization::to_json(current)));
+}
+
+/// Frees this thread's parsers and buffers (they are rebuilt on the next call).
+inline void release_thread_buffers() noexcept {
+  detail::compression::workspace_slot().reset();
+  detail::compression::minify_buffer().release();
+}
+
+}  // namespace stageflow::compression

@@ -1,0 +1,345 @@
+// The delta applier: RFC 6902 JSON Patch over a validated base document.
+//
+// The base is never modified: operations work on a thin overlay (patch_overlay.hpp), "test"
+// compares with patch_equality.hpp, and the result is written by patch_output.hpp only after every
+// operation succeeded, so a failing patch leaves nothing half-applied.
+#pragma once
+
+#include <stageflow/compression/detail/indexed_json.hpp>
+#include <stageflow/compression/detail/patch_equality.hpp>
+#include <stageflow/compression/detail/patch_output.hpp>
+#include <stageflow/compression/detail/patch_overlay.hpp>
+#include <stageflow/compression/errors.hpp>
+#include <stageflow/json/detail/pointer.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace stageflow::detail::compression {
+
+class Patcher {
+ public:
+  Patcher(const IndexedJson& base, const IndexedJson& delta) : overlay_(base, delta) {}
+
+  /// Applies every operation of the delta; throws DeltaError at the first that does not fit.
+  void apply_all() {
+    const std::uint32_t root = IndexedJson::root;
+    if (overlay_.delta.type(root) != '[')
+      throw stageflow::compression::DeltaError(stageflow::compression::DeltaError::no_operation, {}, {},
+                                    "expected a JSON array of operations (RFC 6902), got " +
+                                        std::string(kind_name(overlay_.delta.type(root))));
+    const std::uint32_t end = overlay_.delta.after(root) - 1;
+    std::uint32_t k = 1;  // token of the operation (token 0 is the '[')
+    std::size_t index = 0;
+    for (std::uint32_t t = root + 1; t < end; t = overlay_.delta.after(t), ++index) {
+      apply(read_operation(t, k, index));
+      k += overlay_.delta.token_span(t) + 1;
+    }
+  }
+
+  /// The patched document, minified.
+  std::string serialize() {
+    std::string out;
+    out.reserve(overlay_.base.text.size() + overlay_.delta.text.size());
+    write_node(overlay_, out, overlay_.root);
+    if (out.capacity() - out.size() > out.size() / 4 + 4096) out.shrink_to_fit();  // a pretty base shrinks a lot
+    return out;
+  }
+
+ private:
+  struct Operation {
+    std::size_t index = 0;
+    std::string_view op;
+    std::string_view path;
+    std::optional<std::string_view> from;
+    std::optional<NodeRef> value;
+  };
+
+  static std::string_view kind_name(char type) noexcept {
+    switch (type) {
+      case '{': return "an object";
+      case '[': return "an array";
+      case '"': return "a string";
+      case 'l':
+      case 'u':
+      case 'd': return "a number";
+      case 't':
+      case 'f': return "a boolean";
+      default: return "null";
+    }
+  }
+
+  [[noreturn]] void fail(const Operation& operation, std::string reason) const {
+    throw stageflow::compression::DeltaError(operation.index, std::string(operation.op), std::string(operation.path),
+                                  std::move(reason));
+  }
+
+  Operation read_operation(std::uint32_t t, std::uint32_t k, std::size_t index) {
+    Operation operation;
+    operation.index = index;
+    if (overlay_.delta.type(t) != '{')
+      fail(operation, "an operation must be a JSON object, got " + std::string(kind_name(overlay_.delta.type(t))));
+    const std::uint32_t end = overlay_.delta.after(t) - 1;
+    bool has_op = false, has_path = false, op_is_string = true, path_is_string = true, from_is_string = true;
+    std::uint32_t key_token = k + 1;
+    for (std::uint32_t i = t + 1; i < end;) {
+      const std::string_view key = overlay_.delta.string(i);
+      const std::uint32_t value = i + 1, value_token = key_token + 2, span = overlay_.delta.token_span(value);
+      const bool is_string = overlay_.delta.type(value) == '"';
+      if (key == "op") {
+        has_op = true;
+        op_is_string = is_string;
+        if (is_string) operation.op = overlay_.delta.string(value);
+      } else if (key == "path") {
+        has_path = true;
+        path_is_string = is_string;
+        if (is_string) operation.path = overlay_.delta.string(value);
+      } else if (key == "from") {
+        from_is_string = is_string;
+        if (is_string) operation.from = overlay_.delta.string(value);
+      } else if (key == "value") {
+        operation.value = NodeRef{NodeRef::Kind::delta, value, value_token, span, 0};
+      }  // other members are ignored (RFC 6902 section 4)
+      key_token = value_token + span + 1;
+      i = overlay_.delta.after(value);
+    }
+    if (!has_op) fail(operation, "missing \"op\"");
+    if (!op_is_string) fail(operation, "\"op\" must be a string");
+    if (!has_path) fail(operation, "missing \"path\"");
+    if (!path_is_string) fail(operation, "\"path\" must be a string");
+    if (!from_is_string) fail(operation, "\"from\" must be a string");
+    return operation;
+  }
+
+  // --- paths: resolving them, and saying where they fail -----------------------------------------
+
+  // The pointer of the first `count` tokens, for messages.
+  static std::string pointer_prefix(const std::vector<std::string>& tokens, std::size_t count) {
+    std::string pointer;
+    for (std::size_t i = 0; i < count; ++i) {
+      pointer += '/';
+      for (const char c : tokens[i]) {
+        if (c == '~')
+          pointer += "~0";
+        else if (c == '/')
+          pointer += "~1";
+        else
+          pointer += c;
+      }
+    }
+    return pointer;
+  }
+
+  static std::string element_count(std::size_t n) {
+    return std::to_string(n) + (n == 1 ? " element" : " elements");
+  }
+
+  static std::string location(const std::vector<std::string>& tokens, std::size_t count) {
+    return count == 0 ? std::string("the document root") : "\"" + pointer_prefix(tokens, count) + "\"";
+  }
+
+  [[noreturn]] void fail_no_member(const Operation& operation, const std::vector<std::string>& tokens,
+                                   std::size_t i) const {
+    fail(operation, "path does not exist: the object at " + location(tokens, i) + " has no member \"" + tokens[i] + "\"");
+  }
+
+  [[noreturn]] void fail_index(const Operation& operation, const std::vector<std::string>& tokens, std::size_t i,
+                               bool is_index, std::size_t size) const {
+    fail(operation, "path does not exist: " +
+                        (is_index ? "index " + tokens[i] + " is out of range" : "\"" + tokens[i] + "\" is not an index") +
+                        " for the array at " + location(tokens, i) + " (" + element_count(size) + ")");
+  }
+
+  [[noreturn]] void fail_scalar(const Operation& operation, const std::vector<std::string>& tokens, std::size_t i,
+                                char type) const {
+    fail(operation, "path does not exist: " + location(tokens, i) + " is " + std::string(kind_name(type)) +
+                        ", which has no members");
+  }
+
+  // The value the first `count` tokens point to; containers on the way become editable.
+  NodeRef& resolve(const Operation& operation, const std::vector<std::string>& tokens, std::size_t count) {
+    NodeRef* node = &overlay_.root;
+    for (std::size_t i = 0; i < count; ++i) {
+      overlay_.materialize(*node);
+      if (node->kind == NodeRef::Kind::object) {
+        ObjectBody& body = overlay_.objects[node->body];
+        const std::uint32_t at = body.find(tokens[i]);
+        if (at == ObjectBody::npos) fail_no_member(operation, tokens, i);
+        node = &body.value_at(at);
+      } else if (node->kind == NodeRef::Kind::array) {
+        auto& items = overlay_.arrays[node->body].items;
+        const auto at = parse_array_index(tokens[i]);
+        if (!at || *at >= items.size()) fail_index(operation, tokens, i, at.has_value(), items.size());
+        node = &items[*at];
+      } else {
+        fail_scalar(operation, tokens, i, overlay_.type_of(*node));
+      }
+    }
+    return *node;
+  }
+
+  // The same value, read only: raw containers on the way are searched in place, not made editable.
+  NodeRef lookup(const Operation& operation, const std::vector<std::string>& tokens) {
+    NodeRef node = overlay_.root;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      if (node.kind == NodeRef::Kind::object) {
+        ObjectBody& body = overlay_.objects[node.body];
+        const std::uint32_t at = body.find(tokens[i]);
+        if (at == ObjectBody::npos) fail_no_member(operation, tokens, i);
+        node = body.value_at(at);
+        continue;
+      }
+      if (node.kind == NodeRef::Kind::array) {
+        const auto& items = overlay_.arrays[node.body].items;
+        const auto at = parse_array_index(tokens[i]);
+        if (!at || *at >= items.size()) fail_index(operation, tokens, i, at.has_value(), items.size());
+        node = items[*at];
+        continue;
+      }
+      const IndexedJson& doc = overlay_.doc_of(node);
+      const char type = doc.type(node.tape);
+      const std::uint32_t end = doc.after(node.tape) - 1;
+      if (type == '{' || type == '[') overlay_.settle(node);
+      std::uint32_t k = node.token + 1;
+      if (type == '{') {
+        bool found = false;
+        NodeRef member = node;
+        for (std::uint32_t t = node.tape + 1; t < end;) {
+          const std::uint32_t value = t + 1;
+          const std::uint32_t span = doc.token_span(value);
+          if (doc.string(t) == tokens[i]) {  // keep looking: the last duplicate wins
+            member = NodeRef{node.kind, value, k + 2, span, 0};
+            found = true;
+          }
+          k += 2 + span + 1;
+          t = doc.after(value);
+        }
+        if (!found) fail_no_member(operation, tokens, i);
+        node = member;
+      } else if (type == '[') {
+        const auto at = parse_array_index(tokens[i]);
+        const std::uint32_t size = doc.size(node.tape);
+        if (!at || *at >= size) fail_index(operation, tokens, i, at.has_value(), size);
+        std::uint32_t t = node.tape + 1;
+        for (std::size_t j = 0; j < *at; ++j) {
+          k += doc.token_span(t) + 1;
+          t = doc.after(t);
+        }
+        node = NodeRef{node.kind, t, k, doc.token_span(t), 0};
+      } else {
+        fail_scalar(operation, tokens, i, type);
+      }
+    }
+    return node;
+  }
+
+  // --- operations --------------------------------------------------------------------------------
+
+  void add(const Operation& operation, const std::vector<std::string>& tokens, NodeRef value) {
+    if (tokens.empty()) {
+      overlay_.root = value;
+      return;
+    }
+    NodeRef& parent = resolve(operation, tokens, tokens.size() - 1);
+    overlay_.materialize(parent);
+    const std::string& last = tokens.back();
+    if (parent.kind == NodeRef::Kind::object) {
+      overlay_.objects[parent.body].set(overlay_.own_key(last), NodeRef::unknown, value);
+    } else if (parent.kind == NodeRef::Kind::array) {
+      auto& items = overlay_.arrays[parent.body].items;
+      if (last == "-") {
+        items.push_back(value);
+        return;
+      }
+      const auto at = parse_array_index(last);
+      if (!at) fail(operation, "\"" + last + "\" is not an array index (digits, or \"-\" for the end)");
+      if (*at > items.size())
+        fail(operation, "index " + last + " is out of range for add (the array at " +
+                            location(tokens, tokens.size() - 1) + " has " + element_count(items.size()) + ")");
+      items.insert(items.begin() + static_cast<std::ptrdiff_t>(*at), value);
+    } else {
+      fail(operation, "cannot add a member to " + location(tokens, tokens.size() - 1) + ": it is " +
+                          std::string(kind_name(overlay_.type_of(parent))));
+    }
+  }
+
+  NodeRef remove(const Operation& operation, const std::vector<std::string>& tokens) {
+    if (tokens.empty()) fail(operation, "cannot remove the whole document");
+    const std::size_t last = tokens.size() - 1;
+    NodeRef& parent = resolve(operation, tokens, last);
+    overlay_.materialize(parent);
+    if (parent.kind == NodeRef::Kind::object) {
+      ObjectBody& body = overlay_.objects[parent.body];
+      const std::uint32_t at = body.find(tokens[last]);
+      if (at == ObjectBody::npos) fail_no_member(operation, tokens, last);
+      const NodeRef removed = body.value_at(at);
+      body.erase(tokens[last]);
+      return removed;
+    }
+    if (parent.kind == NodeRef::Kind::array) {
+      auto& items = overlay_.arrays[parent.body].items;
+      const auto at = parse_array_index(tokens[last]);
+      if (!at || *at >= items.size()) fail_index(operation, tokens, last, at.has_value(), items.size());
+      const NodeRef removed = items[*at];
+      items.erase(items.begin() + static_cast<std::ptrdiff_t>(*at));
+      return removed;
+    }
+    fail_scalar(operation, tokens, last, overlay_.type_of(parent));
+  }
+
+  void apply(const Operation& operation) {
+    if (const std::string reason = split_pointer(operation.path, path_tokens_); !reason.empty())
+      fail(operation, "invalid \"path\": " + reason);
+    const std::string_view op = operation.op;
+    const auto require_value = [&] {
+      if (!operation.value) fail(operation, "missing \"value\"");
+      return *operation.value;
+    };
+    const auto read_from = [&] {
+      if (!operation.from) fail(operation, "missing \"from\"");
+      if (const std::string reason = split_pointer(*operation.from, from_tokens_); !reason.empty())
+        fail(operation, "invalid \"from\": " + reason);
+    };
+    if (op == "add") {
+      add(operation, path_tokens_, require_value());
+    } else if (op == "remove") {
+      remove(operation, path_tokens_);
+    } else if (op == "replace") {
+      const NodeRef value = require_value();
+      resolve(operation, path_tokens_, path_tokens_.size()) = value;
+    } else if (op == "move") {
+      read_from();
+      const bool into_itself = from_tokens_.size() < path_tokens_.size() &&
+                               std::equal(from_tokens_.begin(), from_tokens_.end(), path_tokens_.begin());
+      if (into_itself) fail(operation, "cannot move a value into one of its own members");
+      if (from_tokens_ == path_tokens_) {
+        (void)lookup(operation, from_tokens_);  // must exist; moving a value onto itself changes nothing
+        return;
+      }
+      const NodeRef value = remove(operation, from_tokens_);
+      add(operation, path_tokens_, value);
+    } else if (op == "copy") {
+      read_from();
+      const NodeRef value = overlay_.clone(lookup(operation, from_tokens_));
+      add(operation, path_tokens_, value);
+    } else if (op == "test") {
+      const NodeRef expected = require_value();
+      const NodeRef actual = lookup(operation, path_tokens_);
+      if (!json_equal(overlay_, actual, expected))
+        fail(operation, "test failed: the value at the path is not equal to the operation's \"value\"");
+    } else {
+      fail(operation, "unknown op \"" + std::string(op) + "\" (expected add, remove, replace, move, copy or test)");
+    }
+  }
+
+  PatchOverlay overlay_;
+  std::vector<std::string> path_tokens_, from_tokens_;
+};
+
+}  // namespace stageflow::detail::compression
