@@ -18,6 +18,7 @@
 // for parsing. release_thread_buffers() gives that memory back.
 #pragma once
 
+#include <stageflow/config.hpp>  // first: the C++20 check
 #include <cstddef>
 #include <string>
 #include <string_view>

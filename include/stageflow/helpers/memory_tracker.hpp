@@ -19,6 +19,7 @@
 // observing thread, outside the tracker's lock, so concurrent observations call them concurrently.
 #pragma once
 
+#include <stageflow/config.hpp>  // first: the C++20 check
 #include <stageflow/detail/allocation_counter_state.hpp>
 #include <stageflow/detail/growth_window.hpp>
 #include <stageflow/helpers/memory_sources.hpp>

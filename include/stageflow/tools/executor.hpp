@@ -16,6 +16,7 @@
 // are registered.
 #pragma once
 
+#include <stageflow/config.hpp>  // first: the C++20 check
 #include <stageflow/core/json_value.hpp>
 #include <stageflow/helpers/memory_tracker.hpp>
 #include <stageflow/helpers/uuid_collision_monitor.hpp>

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include <xxhash.h>
+#include <stageflow/detail/xxhash.hpp>
 
 #include <stageflow/detail/compression/indexed_json.hpp>
 #include <stageflow/detail/compression/json_text.hpp>
