@@ -6,7 +6,8 @@ user would consume stageflow, and checks that it sees the hardening that build m
 
 KIND:
   meson-subproject-release   a Meson project with stageflow in subprojects/, --buildtype=release,
-                             no b_ndebug: hardening off; and nothing of stageflow's own is built
+                             no b_ndebug: hardening off; nothing of stageflow's own is built and
+                             neither Catch2 nor Google Benchmark is looked up
   meson-subproject-debug     the same, --buildtype=debug: hardening on
   pkg-config                 `meson install` to a prefix, then g++ with `pkg-config --cflags --libs
                              stageflow` (no NDEBUG: on), and the README's plain line with
@@ -22,6 +23,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +92,11 @@ def meson_subproject(args, env, buildtype, expect):
     foreign = [t['name'] for t in targets if t.get('subproject')]
     if foreign:
         sys.exit(f'FAILED: the subproject builds targets of its own: {foreign[:5]}')
+    # ... and looks up none of their dependencies (Catch2, Google Benchmark, nlohmann_json).
+    with open(os.path.join(build, 'meson-logs', 'meson-log.txt'), encoding='utf-8', errors='replace') as log:
+        looked_up = sorted(set(re.findall(r"[Dd]ependency '?(catch2[\w-]*|benchmark|nlohmann_json)\b", log.read())))
+    if looked_up:
+        sys.exit(f'FAILED: as a subproject, stageflow looked up {looked_up}')
     run(['ninja', '-C', build], env=env)
     check_program(os.path.join(build, 'consumer'), expect)
 
