@@ -253,15 +253,49 @@ struct Tally {
   }
 };
 
-void print_findings(const EventCounter& counter, std::initializer_list<std::string_view> types) {
-  std::lock_guard lock(counter.counts->mutex);
-  for (const auto type : types) {
-    auto it = counter.counts->by_type.find(type);
-    if (it == counter.counts->by_type.end()) continue;
-    std::string first = it->second.second;
-    if (first.size() > 90) first = first.substr(0, 87) + "...";
-    std::printf("  %-24s %6ld  first: %s\n", std::string(type).c_str(), it->second.first, first.c_str());
+/// How many of the first `runs` runs carry each planted problem (the request mix is cycled).
+struct Planted {
+  long retries = 0, mutations = 0, attachments = 0, empty = 0, goodbyes = 0;
+  explicit Planted(long runs) {
+    for (long i = 0; i < runs; ++i) {
+      const auto& request = requests[static_cast<std::size_t>(i) % requests.size()];
+      retries += request.retry;
+      mutations += request.tier == "legacy";
+      attachments += request.text.find("transcript") != std::string::npos;
+      empty += request.text.find_first_not_of(' ') == std::string::npos;
+      goodbyes += request.text.find("bye") != std::string::npos;
+    }
   }
+};
+
+std::string first_of(const EventCounter& counter, std::string_view type) {
+  std::lock_guard lock(counter.counts->mutex);
+  auto it = counter.counts->by_type.find(type);
+  std::string first = it == counter.counts->by_type.end() ? "" : it->second.second;
+  return first.size() > 80 ? first.substr(0, 77) + "..." : first;
+}
+
+/// One line per planted problem: did this runner catch it, with which events, and if not, why not.
+void report_planted(const EventCounter& counter, const Planted& planted, bool deep_checks_compiled_in) {
+  const long collisions = counter.count("uuid.collision");
+  std::printf("  %-11s %s: uuid.collision x%ld in %ld retried runs (3 ids each: run, request, interaction)\n",
+              "retry:", collisions > 0 ? "caught" : "missed", collisions, planted.retries);
+  const long violations = counter.count("immutability.violation");
+  const long growth = counter.count("context.growth_warning"), exceeded = counter.count("context.size_exceeded");
+  if (!deep_checks_compiled_in) {
+    std::printf("  %-11s not seen: the immutability check is compiled out; the %ld edited runs completed\n",
+                "mutation:", planted.mutations);
+    std::printf("  %-11s not seen: the context size check is compiled out (%ld runs carried it)\n", "attachment:",
+                planted.attachments);
+    return;
+  }
+  std::printf("  %-11s %s: immutability.violation x%ld of %ld edited runs, each run failed\n", "mutation:",
+              violations >= planted.mutations ? "caught" : "missed", violations, planted.mutations);
+  if (violations > 0) std::printf("  %-11s   \"%s\"\n", "", first_of(counter, "immutability.violation").c_str());
+  std::printf("  %-11s %s: context.growth_warning x%ld, context.size_exceeded x%ld, %ld runs carried it\n",
+              "attachment:", growth >= planted.attachments ? "caught" : "missed", growth, exceeded,
+              planted.attachments);
+  if (growth > 0) std::printf("  %-11s   %s\n", "", first_of(counter, "context.growth_warning").c_str());
 }
 
 }  // namespace
@@ -308,19 +342,35 @@ int main(int argc, char** argv) {
   }
   const double audit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  const Planted production_planted(runs), audit_planted(audit_runs);
   std::printf("stageflow demo: a chat pipeline (normalize -> enrich | route -> reply -> guard)\n\n");
-  std::printf("production runner: UUID telemetry on; immutability and size checks debug_only (%s)\n",
-              stageflow::hardening_enabled ? "compiled in: this is a debug build" : "compiled out: release build");
+  std::printf("The %zu requests, cycled, carry three planted problems:\n", requests.size());
+  std::printf("  retry:      a client retry that reuses an earlier run's ids           (1 run in %zu)\n", requests.size());
+  std::printf("  mutation:   a bug in 'enrich' that edits the shared snapshot (legacy)  (1 run in %zu)\n", requests.size());
+  std::printf("  attachment: a 120 KB transcript attached to the reply                 (1 run in %zu)\n", requests.size());
+  std::printf("and two that end early by design: an empty request fails, a \"bye\" cancels.\n\n");
+
+  std::printf("production runner: UUID telemetry on; immutability and size checks debug_only, so %s\n",
+              stageflow::hardening_enabled ? "compiled IN here (a debug build: hardening on)"
+                                           : "compiled OUT of this release build (no code, no cost)");
   production_tally.print(runs, production_s);
-  print_findings(production_events, {"uuid.collision", "immutability.violation", "context.growth_warning", "stage.slow"});
-  std::printf("\naudit runner: every check on (uuid, immutability, context size, memory)\n");
+  std::printf("  failed: the %ld empty requests%s; cancelled: the %ld goodbyes\n", production_planted.empty,
+              stageflow::hardening_enabled ? " and the edited runs" : "", production_planted.goodbyes);
+  report_planted(production_events, production_planted, stageflow::hardening_enabled);
+  if (const long slow = production_events.count("stage.slow"))
+    std::printf("  also:       stage.slow x%ld (a stage over the alarm's budget: %s)\n", slow,
+                first_of(production_events, "stage.slow").c_str());
+
+  std::printf("\naudit runner (as a debug or CI build runs it): every check on (uuid, immutability, context size, memory)\n");
   audit_tally.print(audit_runs, audit_s);
-  print_findings(audit_events, {"uuid.collision", "immutability.violation", "context.growth_warning",
-                                "context.size_exceeded", "memory.growth_warning"});
-  std::printf("  reply stage heap delta p50 %.0f B, p99 %.0f B (%zu memory samples kept of %llu taken)\n",
+  std::printf("  failed: the %ld empty requests and the %ld edited runs; cancelled: the %ld goodbyes\n", audit_planted.empty,
+              audit_planted.mutations, audit_planted.goodbyes);
+  report_planted(audit_events, audit_planted, true);
+  std::printf("  memory:     reply stage heap delta p50 %.0f B, p99 %.0f B (%zu samples kept of %llu taken)\n",
               percentile(reply_heap, 0.5), percentile(reply_heap, 0.99), tracker->samples().size(),
               static_cast<unsigned long long>(tracker->observation_count()));
-  std::printf("\nsample reply: \"%s\"\n", production_tally.sample_reply.c_str());
+  std::printf("\nsample reply (the guard stage masks the card number): \"%s\"\n",
+              production_tally.sample_reply.c_str());
 
   // The demo doubles as a test: the request mix has a known outcome.
   const long cycles_audit = audit_runs / static_cast<long>(requests.size());

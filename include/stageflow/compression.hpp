@@ -2,4 +2,5 @@
 // The code lives in <stageflow/compression/delta.hpp> (errors: compression/errors.hpp).
 #pragma once
 
+#include <stageflow/config.hpp>  // first: the C++20 check
 #include <stageflow/compression/delta.hpp>

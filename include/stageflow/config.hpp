@@ -5,6 +5,14 @@
 // so a release build drops debug-only checks and a debug build keeps them.
 #pragma once
 
+// C++20 first, before anything that needs it: without this, a pre-C++20 compile reports
+// thousands of unrelated errors from deeper headers. #error alone does not stop a compiler, so
+// the missing include after it ends the compile right there (its name repeats the advice).
+#if (defined(_MSVC_LANG) ? _MSVC_LANG : __cplusplus) < 202002L
+#  error "stageflow requires C++20: compile with -std=c++20 (g++ >= 12, clang >= 14; MSVC: /std:c++20)"
+#  include <stageflow: compile with -std=c++20>
+#endif
+
 #ifndef STAGEFLOW_HARDENING
 #  ifdef NDEBUG
 #    define STAGEFLOW_HARDENING 0

@@ -14,6 +14,7 @@
 // failing the first run, and a collision, a violation or a size warning reaches `on_event`.
 #pragma once
 
+#include <stageflow/config.hpp>  // first: the C++20 check
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
 #include <stageflow/pipeline/memory_tracking.hpp>

@@ -2,5 +2,6 @@
 // Runner policies. Each has its own header; this one includes both.
 #pragma once
 
+#include <stageflow/config.hpp>  // first: the C++20 check
 #include <stageflow/pipeline/context_size_interceptor.hpp>
 #include <stageflow/pipeline/immutability_interceptor.hpp>

@@ -16,6 +16,7 @@
 // are registered.
 #pragma once
 
+#include <stageflow/config.hpp>  // first: the C++20 check
 #include <stageflow/json/value.hpp>
 #include <stageflow/memory/tracker.hpp>
 #include <stageflow/uuid/collision_monitor.hpp>

@@ -6,7 +6,7 @@
 #include <stageflow/compression/detail/diff_scratch.hpp>
 #include <stageflow/compression/detail/indexed_json.hpp>
 
-#include <xxhash.h>
+#include <stageflow/detail/xxhash.hpp>
 
 #include <algorithm>
 #include <cstddef>

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include <stageflow/detail/xxhash.hpp>
 #include <stageflow/compression/detail/array_match.hpp>
 #include <stageflow/compression/detail/diff_scratch.hpp>
 #include <stageflow/compression/detail/indexed_json.hpp>

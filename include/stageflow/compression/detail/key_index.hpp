@@ -2,7 +2,7 @@
 // of a duplicated key wins, as most JSON readers do). Reused across calls: no allocation once warm.
 #pragma once
 
-#include <xxhash.h>
+#include <stageflow/detail/xxhash.hpp>
 
 #include <cstddef>
 #include <cstdint>
