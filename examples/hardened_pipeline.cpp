@@ -1,13 +1,15 @@
 // The main demo: a chat request going through normalize -> (enrich | route) -> reply -> guard,
-// run many times by a production runner (UUID telemetry; deep checks debug_only, so gone in this
-// release build) and by an audit runner with every hardening check on, then a short summary of
-// what each saw. The request mix has planted problems: a client retry that reuses its ids, a
+// run many times by a production runner (on ParallelExecutor, so enrich and route run at the same
+// time; UUID telemetry; deep checks debug_only, so gone in this release build) and by an audit
+// runner with every hardening check on, then a short summary of what each saw, and a deadline at
+// work on a request whose profile lookup stalls. The request mix has planted problems: a client retry that reuses its ids, a
 // stage with a bug that edits the shared snapshot for "legacy" users, and a 120 KB attachment.
 //
 //   build/release/examples/hardened_pipeline [--runs N]
 #include <stageflow/pipeline/interceptors_hardening.hpp>
 #include <stageflow/pipeline/memory_tracking.hpp>
 #include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/stageflow.hpp>
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace chat {
@@ -69,6 +72,12 @@ struct Enrich {
     if (const auto* user = metadata.find("user")) {
       if (const auto* tier = user->find("tier")) profile.tier = tier->as_string();
       if (const auto* locale = user->find("locale")) profile.locale = locale->as_string();
+    }
+    if (profile.tier == "stalled") {
+      // The profile service hangs: wait for it, but give up when the run is asked to stop.
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (!ctx.stop_requested() && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     if (profile.tier == "legacy") {
       // A bug planted for the demo: a migration shim "fixes" the tier in the shared snapshot.
@@ -309,12 +318,14 @@ int main(int argc, char** argv) {
   const chat::Pipeline pipeline;
   namespace sp = stageflow::pipeline;
 
-  // 1. The production runner: UUID telemetry on; the deep checks are debug_only, so a release
-  //    build (this demo's) compiles them out entirely.
+  // 1. The production runner: enrich and route, independent of each other, run at the same time
+  //    on a pool of 2 workers (and the calling thread); UUID telemetry on; the deep checks are
+  //    debug_only, so a release build (this demo's) compiles them out entirely.
   EventCounter production_events;
-  stageflow::Runner<EventCounter, SlowStageAlarm, sp::UuidTelemetry<>, stageflow::debug_only<sp::ImmutabilityInterceptor>,
+  stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, EventCounter, SlowStageAlarm,
+                    sp::UuidTelemetry<>, stageflow::debug_only<sp::ImmutabilityInterceptor>,
                     stageflow::debug_only<sp::ContextSizeInterceptor>>
-      production(production_events);
+      production(stageflow::ParallelExecutor(2), production_events);
   Tally production_tally;
   auto start = std::chrono::steady_clock::now();
   for (long i = 0; i < runs; ++i) {
@@ -372,12 +383,25 @@ int main(int argc, char** argv) {
   std::printf("\nsample reply (the guard stage masks the card number): \"%s\"\n",
               production_tally.sample_reply.c_str());
 
+  // 3. A deadline at work: this request's profile lookup hangs. The production runner is given
+  //    20 ms; the stalled stage is asked to stop, nothing after it starts, and the run answers.
+  const Request stalled{"where is my invoice?", "stalled"};
+  const auto asked = std::chrono::steady_clock::now();
+  const auto late = production.run(pipeline, snapshot_for(stalled, stageflow::RunIdentity::generate()),
+                                   stageflow::RunOptions{.deadline = asked + std::chrono::milliseconds(20)});
+  const double answered_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - asked).count();
+  std::printf("\ndeadline: a request whose profile lookup hangs, with a 20 ms deadline: %s after %.1f ms (%s)\n",
+              std::string(stageflow::to_string(late.status)).c_str(), answered_ms, late.error.c_str());
+  for (const auto& stage : late.stages)
+    std::printf("  %-10s %s\n", std::string(stage.name).c_str(), std::string(stageflow::to_string(stage.status)).c_str());
+
   // The demo doubles as a test: the request mix has a known outcome.
   const long cycles_audit = audit_runs / static_cast<long>(requests.size());
   const bool ok = audit_events.count("immutability.violation") >= cycles_audit &&
                   audit_events.count("context.growth_warning") >= cycles_audit &&
                   production_events.count("uuid.collision") >= 3 * (runs / static_cast<long>(requests.size()) - 1) &&
                   (production_events.count("immutability.violation") > 0) == stageflow::hardening_enabled &&
-                  production_tally.sample_reply.find("4111") == std::string::npos && !production_tally.sample_reply.empty();
+                  production_tally.sample_reply.find("4111") == std::string::npos && !production_tally.sample_reply.empty() &&
+                  late.status == stageflow::RunStatus::timed_out && answered_ms < 1000;
   return ok ? 0 : 1;
 }
