@@ -227,7 +227,7 @@ TEST_CASE("context size: snapshot plus outputs, in bytes of canonical JSON, per 
   const auto r = runner.run(Pipeline<Grow, Small, MakesOpaque>{}, snapshot);
   REQUIRE(r.ok());
   const double snapshot_bytes = static_cast<double>(serialization::to_json(snapshot).size());
-  CHECK(r.metric("", "context_size_bytes") == snapshot_bytes);
+  CHECK(r.metric("snapshot", "context_size_bytes") == snapshot_bytes);
   CHECK(r.metric("grow", "context_growth_bytes") == 150'000.0 + 2);  // the string and its quotes
   CHECK(r.metric("grow", "context_size_bytes") == snapshot_bytes + 150'002);
   CHECK(r.metric("small", "context_growth_bytes") == 5.0);
@@ -269,5 +269,5 @@ TEST_CASE("context size of a snapshot holding a real document equals its JSON si
   if (!path) STAGEFLOW_SKIP("../shared/data/json/twitter.json is absent");
   ContextSnapshot snapshot{.metadata = serialization::parse_json(testing::read_file(*path))};
   const auto r = Runner<ContextSizeInterceptor>{}.run(Pipeline<Tiny>{}, snapshot);
-  CHECK(r.metric("", "context_size_bytes") == static_cast<double>(serialization::to_json(snapshot).size()));
+  CHECK(r.metric("snapshot", "context_size_bytes") == static_cast<double>(serialization::to_json(snapshot).size()));
 }

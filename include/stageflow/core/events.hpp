@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <string_view>
@@ -61,6 +62,28 @@ struct Event {
     for (const auto& f : fields)
       if (f.key == key) return &f.value;
     return nullptr;
+  }
+  /// A text field's value; nullopt when the field is missing or not text. Valid during the call.
+  std::optional<std::string_view> text(std::string_view key) const noexcept {
+    const EventValue* value = field(key);
+    if (value == nullptr) return std::nullopt;
+    if (const auto* s = std::get_if<std::string_view>(value)) return *s;
+    return std::nullopt;
+  }
+  /// A number field's value (integer or floating point); nullopt when missing or not a number.
+  std::optional<double> number(std::string_view key) const noexcept {
+    const EventValue* value = field(key);
+    if (value == nullptr) return std::nullopt;
+    if (const auto* i = std::get_if<std::int64_t>(value)) return static_cast<double>(*i);
+    if (const auto* d = std::get_if<double>(value)) return *d;
+    return std::nullopt;
+  }
+  /// A boolean field's value; nullopt when missing or not a boolean.
+  std::optional<bool> flag(std::string_view key) const noexcept {
+    const EventValue* value = field(key);
+    if (value == nullptr) return std::nullopt;
+    if (const auto* b = std::get_if<bool>(value)) return *b;
+    return std::nullopt;
   }
 };
 

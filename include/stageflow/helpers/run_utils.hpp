@@ -16,6 +16,7 @@
 
 #include <stageflow/config.hpp>  // first: the C++20 check
 #include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/core/shared.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
 #include <stageflow/pipeline/memory_tracking.hpp>
 #include <stageflow/pipeline/uuid_telemetry.hpp>
@@ -42,7 +43,19 @@ struct PipelineRunnerOptions {
   bool memory_tracker_auto_start = true;
   bool enable_immutability_check = false;
   bool enable_context_size_monitor = false;
-  // Beyond the seed.
+  // Beyond the seed: the monitor and the tracker, as options or as instances you share (the one
+  // ownership rule of <stageflow/core/shared.hpp>: a value is the runner's own, a shared_ptr is
+  // shared, e.g. with a ToolExecutor).
+  /// The monitor's other options; its ttl_seconds is always uuid_monitor_ttl_seconds.
+  UuidCollisionMonitorOptions uuid_monitor_options = {.category = "pipeline"};
+  /// A monitor to use instead of making one from the options (enable_uuid_monitor still decides).
+  Shared<UuidCollisionMonitor> uuid_monitor = {};
+  /// A collision fails the run before any stage starts, instead of only being reported.
+  bool fail_on_collision = false;
+  /// The tracker's other options; its auto_start is always memory_tracker_auto_start.
+  MemoryTrackerOptions memory_tracker_options = {};
+  /// A tracker to use instead of making one from the options (enable_memory_tracker still decides).
+  Shared<MemoryTracker> memory_tracker = {};
   /// Receives every event of every run (lifecycle, collisions, violations, warnings). Never called
   /// from two threads at once, even with an executor.
   std::function<void(const Event&)> on_event = {};
@@ -119,6 +132,15 @@ class PipelineRunner {
     const auto& policy = engine_.policy<OptionalPolicy<pipeline::MemoryTracking>>();
     return policy.enabled() ? &policy.get().tracker() : nullptr;
   }
+  /// The instances, to share with another component (null when off).
+  std::shared_ptr<UuidCollisionMonitor> shared_uuid_monitor() const noexcept {
+    const auto& policy = engine_.policy<OptionalPolicy<pipeline::UuidTelemetry<>>>();
+    return policy.enabled() ? policy.get().shared_monitor() : nullptr;
+  }
+  std::shared_ptr<MemoryTracker> shared_memory_tracker() const noexcept {
+    const auto& policy = engine_.policy<OptionalPolicy<pipeline::MemoryTracking>>();
+    return policy.enabled() ? policy.get().shared_tracker() : nullptr;
+  }
 
  private:
   static Engine make_engine(const Options& o) {
@@ -130,15 +152,29 @@ class PipelineRunner {
             callback(event);
           }));
     OptionalPolicy<pipeline::UuidTelemetry<>> uuid;
-    if (o.enable_uuid_monitor)
-      uuid = OptionalPolicy(pipeline::UuidTelemetry<>({.monitor = {.ttl_seconds = o.uuid_monitor_ttl_seconds, .category = "pipeline"}}));
+    if (o.enable_uuid_monitor) {
+      if (o.uuid_monitor) {
+        uuid = OptionalPolicy(pipeline::UuidTelemetry<>(o.uuid_monitor.shared(), o.fail_on_collision));
+      } else {
+        UuidCollisionMonitorOptions monitor = o.uuid_monitor_options;
+        monitor.ttl_seconds = o.uuid_monitor_ttl_seconds;
+        uuid = OptionalPolicy(pipeline::UuidTelemetry<>({.monitor = monitor, .fail_on_collision = o.fail_on_collision}));
+      }
+    }
     OptionalPolicy<pipeline::ImmutabilityInterceptor> immutability;
     if (o.enable_immutability_check) immutability = OptionalPolicy(pipeline::ImmutabilityInterceptor(o.immutability));
     OptionalPolicy<pipeline::ContextSizeInterceptor> context_size;
     if (o.enable_context_size_monitor) context_size = OptionalPolicy(pipeline::ContextSizeInterceptor(o.context_size));
     OptionalPolicy<pipeline::MemoryTracking> memory;
-    if (o.enable_memory_tracker)
-      memory = OptionalPolicy(pipeline::MemoryTracking(MemoryTrackerOptions{.auto_start = o.memory_tracker_auto_start}));
+    if (o.enable_memory_tracker) {
+      if (o.memory_tracker) {
+        memory = OptionalPolicy(pipeline::MemoryTracking(o.memory_tracker.shared()));
+      } else {
+        MemoryTrackerOptions tracker = o.memory_tracker_options;
+        tracker.auto_start = o.memory_tracker_auto_start;
+        memory = OptionalPolicy(pipeline::MemoryTracking(std::move(tracker)));
+      }
+    }
     return Engine(std::move(sink), std::move(uuid), std::move(immutability), std::move(context_size), std::move(memory));
   }
 

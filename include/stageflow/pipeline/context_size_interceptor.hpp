@@ -12,8 +12,8 @@
 // anything twice. Emits `context.size_exceeded` when the size first passes `max_size_bytes`
 // (naming the stage whose output did it, or none when the snapshot alone is too big) and
 // `context.growth_warning` when one stage's output adds more than `warn_on_growth_bytes`. Per stage,
-// the RunResult gets the metrics context_size_bytes and context_growth_bytes (the snapshot's size
-// under the empty stage name).
+// the RunResult gets the metrics context_size_bytes and context_growth_bytes; the snapshot's own
+// size is ("snapshot", "context_size_bytes").
 //
 // Outputs whose type cannot be walked are not counted (see serialization/walk.hpp).
 #pragma once
@@ -63,7 +63,7 @@ class ContextSizeInterceptor {
                   "stageflow: ContextSizeInterceptor measures the snapshot, so its type must be walkable: "
                   "adapt it with BOOST_HANA_ADAPT_STRUCT (or specialize serialization::walk_as)");
     state.size_bytes = serialization::byte_count(run.snapshot());
-    run.record_metric({}, "context_size_bytes", static_cast<double>(state.size_bytes));
+    run.record_metric("snapshot", "context_size_bytes", static_cast<double>(state.size_bytes));
     check_limit(state, run, {});
   }
 

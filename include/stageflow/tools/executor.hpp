@@ -8,6 +8,11 @@
 //   });
 //   ToolExecutorResult result = executor.execute(plan);   // never throws for a tool's failure
 //
+// The monitor and the tracker follow the library's one ownership rule (<stageflow/core/shared.hpp>):
+// a value is the executor's own, a std::shared_ptr is shared, e.g. with the runner's UuidTelemetry
+// and MemoryTracking, so one monitor sees run ids and tool-call ids alike and one tracker's samples
+// hold pipeline and tool samples in order.
+//
 // Each action's id goes through the UUID collision monitor (a repeated id means a replayed or
 // duplicated action: counted, and with `reject_duplicate_actions` not executed) and each tool call
 // is sampled by the memory tracker (`tool:<type>:start` / `tool:<type>:end`). Actions run in plan
@@ -17,6 +22,7 @@
 #pragma once
 
 #include <stageflow/config.hpp>  // first: the C++20 check
+#include <stageflow/core/shared.hpp>
 #include <stageflow/json/value.hpp>
 #include <stageflow/memory/tracker.hpp>
 #include <stageflow/uuid/collision_monitor.hpp>
@@ -60,8 +66,10 @@ struct ToolOutput {
 using Tool = std::function<ToolOutput(const ToolAction&)>;
 
 struct ToolExecutorOptions {
-  std::optional<helpers::UuidCollisionMonitor> uuid_monitor{};
-  std::optional<helpers::MemoryTracker> memory_tracker{};
+  /// A monitor of its own (a value) or one you share (a std::shared_ptr); empty: none.
+  Shared<helpers::UuidCollisionMonitor> uuid_monitor{};
+  /// The same for the tracker.
+  Shared<helpers::MemoryTracker> memory_tracker{};
   /// An action whose id the monitor has seen within its window is not executed (it fails).
   bool reject_duplicate_actions = false;
 };
@@ -103,7 +111,7 @@ class ToolExecutor {
   bool has_tool(std::string_view type) const { return tools_.find(type) != tools_.end(); }
 
   /// Runs every action in order. A tool that throws or is missing fails its action, not the plan.
-  ToolExecutorResult execute(std::span<const ToolAction> plan) {
+  ToolExecutorResult execute(std::span<const ToolAction> plan) const {
     ToolExecutorResult result;
     result.actions.reserve(plan.size());
     for (const ToolAction& planned : plan) result.actions.push_back(run_action(planned));
@@ -119,17 +127,26 @@ class ToolExecutor {
     }
     return result;
   }
-  ToolExecutorResult execute(std::initializer_list<ToolAction> plan) {
+  ToolExecutorResult execute(std::initializer_list<ToolAction> plan) const {
     return execute(std::span<const ToolAction>(plan.begin(), plan.size()));
   }
 
-  helpers::UuidCollisionMonitor* uuid_monitor() noexcept { return options_.uuid_monitor ? &*options_.uuid_monitor : nullptr; }
-  helpers::MemoryTracker* memory_tracker() noexcept {
-    return options_.memory_tracker ? &*options_.memory_tracker : nullptr;
+  /// The monitor, or nullptr when there is none.
+  helpers::UuidCollisionMonitor* uuid_monitor() noexcept { return options_.uuid_monitor.get(); }
+  const helpers::UuidCollisionMonitor* uuid_monitor() const noexcept { return options_.uuid_monitor.get(); }
+  /// The tracker, or nullptr when there is none.
+  helpers::MemoryTracker* memory_tracker() noexcept { return options_.memory_tracker.get(); }
+  const helpers::MemoryTracker* memory_tracker() const noexcept { return options_.memory_tracker.get(); }
+  /// The instances themselves, to share with another component (null when there is none).
+  const std::shared_ptr<helpers::UuidCollisionMonitor>& shared_uuid_monitor() const noexcept {
+    return options_.uuid_monitor.shared();
+  }
+  const std::shared_ptr<helpers::MemoryTracker>& shared_memory_tracker() const noexcept {
+    return options_.memory_tracker.shared();
   }
 
  private:
-  ActionReport run_action(const ToolAction& planned) {
+  ActionReport run_action(const ToolAction& planned) const {
     ActionReport report{.id = planned.id.is_nil() ? helpers::generate_uuid7() : planned.id, .type = planned.type};
     if (options_.uuid_monitor) report.duplicate_id = options_.uuid_monitor->observe(report.id);
     if (report.duplicate_id && options_.reject_duplicate_actions) {
