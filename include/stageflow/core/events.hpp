@@ -32,6 +32,23 @@ inline constexpr std::string_view stage_failed = "stage.failed";
 inline constexpr std::string_view stage_timed_out = "stage.timed_out";
 }  // namespace events
 
+namespace detail {
+/// The typed readers of event fields, for Event's and RecordedEvent's variants alike.
+template <class Variant>
+std::optional<double> field_number(const Variant* value) noexcept {
+  if (value == nullptr) return std::nullopt;
+  if (const auto* i = std::get_if<std::int64_t>(value)) return static_cast<double>(*i);
+  if (const auto* d = std::get_if<double>(value)) return *d;
+  return std::nullopt;
+}
+template <class Variant>
+std::optional<bool> field_flag(const Variant* value) noexcept {
+  if (value == nullptr) return std::nullopt;
+  if (const auto* b = std::get_if<bool>(value)) return *b;
+  return std::nullopt;
+}
+}  // namespace detail
+
 /// A field value: integers, floating point, booleans and text.
 using EventValue = std::variant<std::int64_t, double, bool, std::string_view>;
 
@@ -71,20 +88,9 @@ struct Event {
     return std::nullopt;
   }
   /// A number field's value (integer or floating point); nullopt when missing or not a number.
-  std::optional<double> number(std::string_view key) const noexcept {
-    const EventValue* value = field(key);
-    if (value == nullptr) return std::nullopt;
-    if (const auto* i = std::get_if<std::int64_t>(value)) return static_cast<double>(*i);
-    if (const auto* d = std::get_if<double>(value)) return *d;
-    return std::nullopt;
-  }
+  std::optional<double> number(std::string_view key) const noexcept { return detail::field_number(field(key)); }
   /// A boolean field's value; nullopt when missing or not a boolean.
-  std::optional<bool> flag(std::string_view key) const noexcept {
-    const EventValue* value = field(key);
-    if (value == nullptr) return std::nullopt;
-    if (const auto* b = std::get_if<bool>(value)) return *b;
-    return std::nullopt;
-  }
+  std::optional<bool> flag(std::string_view key) const noexcept { return detail::field_flag(field(key)); }
 };
 
 /// A policy that receives events: `void emit(const Event&) const`. A runner may have several.

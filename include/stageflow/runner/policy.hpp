@@ -75,24 +75,30 @@ template <class P>
 concept declares_any_hook = declares_on_run_start<P> || declares_before_stage<P> || declares_after_stage<P> ||
                             declares_on_stage_error<P> || declares_on_run_end<P> || declares_emit<P>;
 
-/// The state type of a policy that has none.
+/// The state types of a policy that has none.
 struct no_run_state {};
+struct no_stage_state {};
 
-template <class P>
-struct run_state_of {
-  using type = no_run_state;
+/// Member<P> when P has it, else Default.
+template <class P, template <class> class Member, class Default>
+struct member_type_or {
+  using type = Default;
+};
+template <class P, template <class> class Member, class Default>
+  requires requires { typename Member<P>; }
+struct member_type_or<P, Member, Default> {
+  using type = Member<P>;
 };
 template <class P>
-  requires requires { typename P::run_state; }
-struct run_state_of<P> {
-  using type = typename P::run_state;
-};
+using run_state_member = typename P::run_state;
+template <class P>
+using stage_state_member = typename P::stage_state;
 
 }  // namespace detail
 
 /// A policy's per-run state type (detail::no_run_state when it declares none).
 template <class P>
-using run_state_t = typename detail::run_state_of<P>::type;
+using run_state_t = typename detail::member_type_or<P, detail::run_state_member, detail::no_run_state>::type;
 
 template <class P>
 inline constexpr bool has_run_state_v = !std::is_same_v<run_state_t<P>, detail::no_run_state>;
@@ -103,22 +109,9 @@ template <class P>
 concept Policy = std::is_class_v<P> && std::is_copy_constructible_v<P> &&
                  (detail::declares_any_hook<P> || std::is_final_v<P>);
 
-namespace detail {
-struct no_stage_state {};
-template <class P>
-struct stage_state_of {
-  using type = no_stage_state;
-};
-template <class P>
-  requires requires { typename P::stage_state; }
-struct stage_state_of<P> {
-  using type = typename P::stage_state;
-};
-}  // namespace detail
-
 /// A policy's per-stage-execution state type (detail::no_stage_state when it declares none).
 template <class P>
-using stage_state_t = typename detail::stage_state_of<P>::type;
+using stage_state_t = typename detail::member_type_or<P, detail::stage_state_member, detail::no_stage_state>::type;
 
 template <class P>
 inline constexpr bool has_stage_state_v = !std::is_same_v<stage_state_t<P>, detail::no_stage_state>;

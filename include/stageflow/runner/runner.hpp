@@ -517,6 +517,9 @@ class BasicRunner {
     return result;
   }
 
+  // What run-level hooks get in place of stage states (they take none).
+  using no_stage_states = std::array<detail::no_stage_state, sizeof...(Policies)>;
+
   /// One run, from pipeline.started to its outcome event; the executor schedules the stages.
   template <class Frame>
   void drive(Frame& frame) const {
@@ -532,8 +535,6 @@ class BasicRunner {
     frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started);
     finish(frame, none);
   }
-
-  using no_stage_states = std::tuple<stage_state_t<Policies>...>;
 
   /// After the last stage: a deadline that fired while stages ran times the run out, then the
   /// run-end hooks and the outcome event.

@@ -43,20 +43,9 @@ struct RecordedEvent {
     return std::get<std::string>(*value);
   }
   /// A number field's value (integer or floating point), or nullopt.
-  std::optional<double> number(std::string_view key) const noexcept {
-    const auto* value = field(key);
-    if (value == nullptr) return std::nullopt;
-    if (const auto* i = std::get_if<std::int64_t>(value)) return static_cast<double>(*i);
-    if (const auto* d = std::get_if<double>(value)) return *d;
-    return std::nullopt;
-  }
+  std::optional<double> number(std::string_view key) const noexcept { return detail::field_number(field(key)); }
   /// A boolean field's value, or nullopt.
-  std::optional<bool> flag(std::string_view key) const noexcept {
-    const auto* value = field(key);
-    if (value == nullptr) return std::nullopt;
-    if (const auto* b = std::get_if<bool>(value)) return *b;
-    return std::nullopt;
-  }
+  std::optional<bool> flag(std::string_view key) const noexcept { return detail::field_flag(field(key)); }
 };
 
 class CollectingSink {
