@@ -168,7 +168,8 @@ struct MemoryTrackerOptions {
   /// ...and a trend (Kendall's tau, 0 to 1) at least this high: 1 means every sample rose.
   double sustained_growth_min_trend = 0.8;
   /// Where heap figures come from; HeapSource::counter or ::allocator when that source is missing
-  /// is a std::invalid_argument at construction.
+  /// is a std::invalid_argument at construction. automatic is the best available one (see
+  /// best_available_heap_source()): no heap figure rather than an error, e.g. under a sanitizer.
   HeapSource heap_source = HeapSource::automatic;
   /// Read the resident set size and its peak (about 1.3 us on Linux).
   bool read_rss = true;
@@ -413,7 +414,10 @@ class MemoryTracker {
           "MemoryTracker: HeapSource::counter needs <stageflow/helpers/allocation_counter.hpp> included in one "
           "translation unit of the program");
     if (options.heap_source == HeapSource::allocator && !allocator_statistics_available)
-      throw std::invalid_argument("MemoryTracker: HeapSource::allocator needs glibc 2.33 or later (mallinfo2)");
+      throw std::invalid_argument("MemoryTracker: HeapSource::allocator (mallinfo2) is unavailable: " +
+                                  std::string(allocator_statistics_unavailable_reason) +
+                                  "; ask for HeapSource::automatic to use the best available source "
+                                  "(the sample's heap_source says which one it was)");
   }
 
   void take(MemoryTracker& other) {
