@@ -192,9 +192,18 @@ class Patcher {
     std::size_t index = 0;
     std::string_view op;
     std::string_view path;
+    bool has_path = false;  // a string "path" member (messages show no path rather than the root "")
     std::optional<std::string_view> from;
     std::optional<NodeRef> value;
+    std::string_view pointer = "path";  // which pointer is being followed, for "... does not exist"
   };
+
+  /// The same operation, following its "from" pointer (messages then name "from").
+  static Operation following_from(const Operation& operation) {
+    Operation copy = operation;
+    copy.pointer = "\"from\"";
+    return copy;
+  }
 
   static std::string_view kind_name(char type) noexcept {
     switch (type) {
@@ -223,8 +232,10 @@ class Patcher {
   }
 
   [[noreturn]] void fail(const Operation& operation, std::string reason) const {
-    throw stageflow::compression::DeltaError(operation.index, std::string(operation.op), std::string(operation.path),
-                                  std::move(reason));
+    throw stageflow::compression::DeltaError(
+        operation.index, std::string(operation.op),
+        operation.has_path ? std::optional<std::string>(operation.path) : std::nullopt, std::move(reason),
+        operation.from ? std::optional<std::string>(*operation.from) : std::nullopt);
   }
 
   Operation read_operation(std::uint32_t t, std::uint32_t k, std::size_t index) {
@@ -246,6 +257,7 @@ class Patcher {
       } else if (key == "path") {
         has_path = true;
         path_is_string = is_string;
+        operation.has_path = is_string;
         if (is_string) operation.path = delta_.string(value);
       } else if (key == "from") {
         from_is_string = is_string;
@@ -332,19 +344,19 @@ class Patcher {
 
   [[noreturn]] void fail_no_member(const Operation& operation, const std::vector<std::string>& tokens,
                                    std::size_t i) const {
-    fail(operation, "path does not exist: the object at " + location(tokens, i) + " has no member \"" + tokens[i] + "\"");
+    fail(operation, std::string(operation.pointer) + " does not exist: the object at " + location(tokens, i) + " has no member \"" + tokens[i] + "\"");
   }
 
   [[noreturn]] void fail_index(const Operation& operation, const std::vector<std::string>& tokens, std::size_t i,
                                bool is_index, std::size_t size) const {
-    fail(operation, "path does not exist: " +
+    fail(operation, std::string(operation.pointer) + " does not exist: " +
                         (is_index ? "index " + tokens[i] + " is out of range" : "\"" + tokens[i] + "\" is not an index") +
                         " for the array at " + location(tokens, i) + " (" + element_count(size) + ")");
   }
 
   [[noreturn]] void fail_scalar(const Operation& operation, const std::vector<std::string>& tokens, std::size_t i,
                                 char type) const {
-    fail(operation, "path does not exist: " + location(tokens, i) + " is " + std::string(kind_name(type)) +
+    fail(operation, std::string(operation.pointer) + " does not exist: " + location(tokens, i) + " is " + std::string(kind_name(type)) +
                         ", which has no members");
   }
 
@@ -529,14 +541,14 @@ class Patcher {
                                std::equal(from_tokens_.begin(), from_tokens_.end(), path_tokens_.begin());
       if (into_itself) fail(operation, "cannot move a value into one of its own members");
       if (from_tokens_ == path_tokens_) {
-        (void)lookup(operation, from_tokens_);  // must exist; moving a value onto itself changes nothing
+        (void)lookup(following_from(operation), from_tokens_);  // must exist; moving a value onto itself changes nothing
         return;
       }
-      const NodeRef value = remove(operation, from_tokens_);
+      const NodeRef value = remove(following_from(operation), from_tokens_);
       add(operation, path_tokens_, value);
     } else if (op == "copy") {
       read_from();
-      const NodeRef value = clone(lookup(operation, from_tokens_));
+      const NodeRef value = clone(lookup(following_from(operation), from_tokens_));
       add(operation, path_tokens_, value);
     } else if (op == "test") {
       const NodeRef expected = require_value();
