@@ -75,14 +75,14 @@ inline CompressResult compress(std::string_view base_json, std::string_view curr
   impl::Workspace& work = impl::workspace();
   const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
   if (base_json == current_json)  // the same text (an unchanged snapshot): valid once is valid twice
-    return {"[]", make_metrics(impl::minified_size(current_json), 2, 0)};
+    return {"[]", make_metrics(impl::minified_size(base), 2, 0)};
   const impl::IndexedJson current =
       impl::parse_indexed(work.parsers[1], work.copies[1], current_json, JsonArgument::current);
   CompressResult result;
   result.delta += '[';
   const std::size_t operations = impl::Differ(base, current, work.diff, result.delta).run();
   result.delta += ']';
-  result.metrics = make_metrics(impl::minified_size(current_json), result.delta.size(), operations);
+  result.metrics = make_metrics(impl::minified_size(current), result.delta.size(), operations);
   return result;
 }
 

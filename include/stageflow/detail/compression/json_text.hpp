@@ -3,6 +3,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -85,12 +86,12 @@ inline PaddedBuffer& minify_buffer() noexcept {
   return buffer;
 }
 
-/// Size of `text` once minified.
-inline std::size_t minified_size(std::string_view text) {
-  char* out = minify_buffer().prepare(text.size());
-  std::size_t written = 0;
-  if (simdjson::minify(text.data(), text.size(), out, written) != simdjson::SUCCESS) return text.size();
-  return written;
+/// Size of the parsed document once minified: the sum of its tokens' lengths (whitespace lies only
+/// between tokens), read from the token index instead of minifying a copy of the whole text.
+inline std::size_t minified_size(const IndexedJson& doc) noexcept {
+  std::size_t size = 0;
+  for (std::uint32_t k = 0; k < doc.token_count; ++k) size += doc.token_end(k) - doc.tokens[k];
+  return size;
 }
 
 /// Appends `text`, a whole JSON value taken from a valid document, without its whitespace.
@@ -107,6 +108,25 @@ inline void append_minified(std::string& out, std::string_view text) {
   out.append(minified, written);
 }
 
+/// Appends tokens [first, last] of `doc` and the text between them, minified. A large value goes
+/// through the buffer in pieces of whole tokens (about 1 MiB each: a piece that starts at a token
+/// starts outside any string), so the buffer stays small instead of the size of the document.
+inline void append_minified_tokens(std::string& out, const IndexedJson& doc, std::uint32_t first, std::uint32_t last) {
+  constexpr std::size_t piece = std::size_t{1} << 20;
+  const std::size_t end = doc.token_end(last);
+  for (std::uint32_t k = first;;) {
+    const std::size_t from = doc.tokens[k];
+    const std::uint32_t* next = std::upper_bound(doc.tokens + k + 1, doc.tokens + last + 1, from + piece);
+    const auto j = static_cast<std::uint32_t>(next - doc.tokens);  // first token of the next piece
+    if (j > last) {
+      append_minified(out, doc.text.substr(from, end - from));
+      return;
+    }
+    append_minified(out, doc.text.substr(from, doc.tokens[j] - from));
+    k = j;
+  }
+}
+
 /// Appends the value at tape t (first token k, `span` tokens) of `doc`, minified. Scalars are
 /// copied as they are written (numbers keep their text, strings their escapes).
 inline void append_value(std::string& out, const IndexedJson& doc, std::uint32_t t, std::uint32_t k,
@@ -115,7 +135,7 @@ inline void append_value(std::string& out, const IndexedJson& doc, std::uint32_t
     out.append(doc.text, doc.tokens[k], doc.token_end(k) - doc.tokens[k]);
     return;
   }
-  append_minified(out, doc.value_text(k, span));
+  append_minified_tokens(out, doc, k, k + span - 1);
 }
 
 }  // namespace stageflow::detail::compression

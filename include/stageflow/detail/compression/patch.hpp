@@ -183,7 +183,10 @@ class Patcher {
     std::string out;
     out.reserve(base_.text.size() + delta_.text.size());
     write(out, root_);
-    if (out.capacity() - out.size() > out.size() / 4 + 4096) out.shrink_to_fit();  // a pretty base shrinks a lot
+    // A pretty base shrinks a lot. Only a small result is copied to fit: a large one's unused tail
+    // was never touched (it costs address space, not memory), while the copy would double the peak.
+    if (out.capacity() - out.size() > out.size() / 4 + 4096 && out.size() < (std::size_t{16} << 20))
+      out.shrink_to_fit();
     return out;
   }
 
@@ -669,7 +672,7 @@ class Patcher {
                  std::uint32_t last) {
     ChildPositions& at = positions_[positions];
     const std::uint32_t begin = at.start(first), end = at.start(last + 1) - 2;  // then ',' or the end
-    append_minified(out, doc.text.substr(doc.tokens[begin], doc.token_end(end) - doc.tokens[begin]));
+    append_minified_tokens(out, doc, begin, end);
   }
 
   void write(std::string& out, NodeRef node) {
