@@ -277,6 +277,7 @@ TEST_CASE("a steady leak is found exactly with the counter", "[memory][counter][
   MemoryTracker tracker({.heap_growth_threshold_bytes = 0,
                          .sustained_growth_window = 16,
                          .sustained_growth_slope_bytes = 512,
+                         .sustained_growth_warmup_samples = 0,
                          .heap_source = HeapSource::counter,
                          .read_rss = false});
   std::vector<std::unique_ptr<char[]>> leaked;
