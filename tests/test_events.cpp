@@ -134,7 +134,7 @@ TEST_CASE("the JSON Lines sink writes one valid JSON object per event", "[events
   CHECK(parsed[4]["error_stage"] == "parse");
 }
 
-TEST_CASE("lines from concurrent runs do not interleave", "[events][json][concurrency]") {
+TEST_CASE("lines from concurrent runs do not interleave", "[events][json][concurrency][threads]") {
   std::ostringstream out;
   const Runner<JsonLinesSink<>> runner(JsonLinesSink<>{out});
   auto many = [&] {

@@ -178,7 +178,7 @@ TEST_CASE("a stage mutating an upstream output is caught, named by the producing
     }
 }
 
-TEST_CASE("concurrent runs of one runner do not see each other's snapshots", "[immutability][concurrency]") {
+TEST_CASE("concurrent runs of one runner do not see each other's snapshots", "[immutability][concurrency][threads]") {
   CollectingSink sink;
   const Runner<CollectingSink, ImmutabilityInterceptor> runner(sink, ImmutabilityInterceptor{});
   auto work = [&](std::string text) {

@@ -244,7 +244,7 @@ TEST_CASE("failure follows operator new's contract: handler, bad_alloc, or null 
   CHECK(counts.live_bytes() == 0);
 }
 
-TEST_CASE("memory freed on another thread, and threads that exit, keep totals exact", "[memory][counter]") {
+TEST_CASE("memory freed on another thread, and threads that exit, keep totals exact", "[memory][counter][threads]") {
   const CountsSince counts;
   std::vector<std::unique_ptr<char[]>> handed_over;
   std::thread producer([&handed_over] {

@@ -103,7 +103,7 @@ TEST_CASE("a clock that steps back keeps ids increasing and the timestamp still"
   CHECK(timestamp_ms(later) == timestamp_ms(before) + 5000);
 }
 
-TEST_CASE("threads generate unique ids", "[uuid7]") {
+TEST_CASE("threads generate unique ids", "[uuid7][threads]") {
   constexpr int per_thread = 50'000;
   std::vector<boost::uuids::uuid> a(per_thread), b(per_thread);
   std::thread ta([&] { for (auto& id : a) id = generate_uuid7(); });
