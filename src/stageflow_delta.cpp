@@ -245,7 +245,12 @@ int run(int argc, char** argv) {
       write_output(delta);
       print_metrics(metrics, options.metrics);
     } else {
-      write_output(sc::apply_delta(first, second));
+      // Streamed: the patched document is never held whole (peak memory: the inputs and their parse).
+      sc::apply_delta_to(first, second, [](std::string_view piece) {
+        if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
+          throw IoError{std::string("cannot write the output: ") + std::strerror(errno)};
+      });
+      write_output("");
     }
     return exit_ok;
   } catch (const UsageError& error) {

@@ -259,3 +259,38 @@ TEST_CASE("DeltaError labels move and copy with their from, and a missing path a
   CHECK_FALSE(not_string.has_path());
   CHECK_THAT(not_string.what(), Catch::Contains(R"(operation 0 (remove): "path" must be a string)"));
 }
+
+// apply_delta_to streams the same bytes apply_delta returns, in bounded pieces, and throws before
+// the first piece when the delta does not fit (issue 16, defect 5: the CLI held the whole result).
+TEST_CASE("apply_delta_to hands the result over in pieces, all or nothing", "[compression][apply]") {
+  std::string base = "[";
+  for (int i = 0; i < 60'000; ++i) {
+    if (i) base += ",\n  ";
+    base += R"({"id": )" + std::to_string(i) + R"(, "name": "item", "tags": ["a", "b"]})";
+  }
+  base += "]";
+  REQUIRE(base.size() > (std::size_t{3} << 20));
+  const std::string patch =
+      R"([{"op":"replace","path":"/7/name","value":"seven"},{"op":"remove","path":"/30000"},)"
+      R"({"op":"add","path":"/59000/tags/-","value":{"deep":[1,2]}},{"op":"copy","from":"/1","path":"/-"}])";
+  const std::string whole = apply_delta(base, patch);
+  std::string streamed;
+  std::size_t pieces = 0, largest = 0;
+  stageflow::compression::apply_delta_to(base, patch, [&](std::string_view piece) {
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    streamed += piece;
+  });
+  CHECK(streamed == whole);
+  CHECK(pieces >= 2);
+  CHECK(largest <= (std::size_t{3} << 20));  // about 1 MiB, at most a piece plus what came before it
+  bool called = false;
+  CHECK_THROWS_AS(stageflow::compression::apply_delta_to(base, R"([{"op":"remove","path":"/99999"}])",
+                                                         [&](std::string_view) { called = true; }),
+                  DeltaError);
+  CHECK_FALSE(called);
+  std::string small;
+  stageflow::compression::apply_delta_to(R"({"a":1})", R"([{"op":"add","path":"/b","value":[true]}])",
+                                         [&](std::string_view piece) { small += piece; });
+  CHECK(small == R"({"a":1,"b":[true]})");
+}

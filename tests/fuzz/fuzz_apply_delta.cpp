@@ -3,6 +3,7 @@
 // beyond "no crash, no sanitizer report":
 //   - apply_delta throws ParseError naming the argument that is not JSON (by simdjson's verdict),
 //     or DeltaError, or returns minified JSON;
+//   - apply_delta_to (the streaming entry point) hands over exactly the bytes apply_delta returns;
 //   - the result does not depend on the base's whitespace: the base minified gives the same bytes;
 //   - the round trip: compress(base, result) applied to the base rebuilds the result exactly.
 #include <stageflow/compression.hpp>
@@ -48,6 +49,9 @@ void check(std::string_view base, std::string_view patch) {
     return;
   }
   if (!stageflow::testing::is_minified_json(result)) fail("apply_delta returned invalid JSON", base, patch, result);
+  std::string streamed;
+  sc::apply_delta_to(base, patch, [&](std::string_view piece) { streamed += piece; });
+  if (streamed != result) fail("apply_delta_to and apply_delta disagree", base, patch, streamed);
   const std::string minified_base = stageflow::testing::minify_json(base);
   if (minified_base != base) {
     std::string again;

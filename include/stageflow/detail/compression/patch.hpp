@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -188,6 +189,23 @@ class Patcher {
     if (out.capacity() - out.size() > out.size() / 4 + 4096 && out.size() < (std::size_t{16} << 20))
       out.shrink_to_fit();
     return out;
+  }
+
+  /// The patched document, minified, handed to `sink(std::string_view)` in order, in pieces of
+  /// about 1 MiB: the whole text never exists at once.
+  template <class Sink>
+  void serialize_to(Sink& sink) {
+    constexpr std::size_t piece = std::size_t{1} << 20;
+    std::string out;
+    out.reserve(2 * piece);
+    drain_ = [&](std::string& text) {
+      if (text.size() < piece) return;
+      sink(std::string_view(text));
+      text.clear();
+    };
+    write(out, root_);
+    drain_ = nullptr;
+    sink(std::string_view(out));
   }
 
  private:
@@ -672,13 +690,25 @@ class Patcher {
                  std::uint32_t last) {
     ChildPositions& at = positions_[positions];
     const std::uint32_t begin = at.start(first), end = at.start(last + 1) - 2;  // then ',' or the end
-    append_minified_tokens(out, doc, begin, end);
+    append_minified_drained(out, doc, begin, end);
+  }
+
+  // append_minified_tokens, handing full pieces to drain_ when serialize_to streams.
+  void append_minified_drained(std::string& out, const IndexedJson& doc, std::uint32_t first, std::uint32_t last) {
+    for_each_minified_piece(doc, first, last, [&](std::string_view piece) {
+      out.append(piece);
+      if (drain_) drain_(out);
+    });
   }
 
   void write(std::string& out, NodeRef node) {
     if (node.is_raw()) {
       settle(node);
-      append_value(out, doc_of(node), node.tape, node.token, node.span);
+      const IndexedJson& doc = doc_of(node);
+      if (doc.is_container(node.tape))
+        append_minified_drained(out, doc, node.token, node.token + node.span - 1);
+      else
+        append_value(out, doc, node.tape, node.token, node.span);
       return;
     }
     // Children that are still the source's, one after the other, are copied as one piece of text.
@@ -691,6 +721,7 @@ class Patcher {
         const NodeRef item = arrays_[node.body].items[i];
         if (!untouched(item, positions, item.origin_index)) {
           write(out, item);
+          if (drain_) drain_(out);  // many small edited values add up too
           ++i;
           continue;
         }
@@ -718,6 +749,7 @@ class Patcher {
         append_json_string(out, member.key);
         out += ':';
         write(out, member.value);
+        if (drain_) drain_(out);
         ++i;
         continue;
       }
@@ -744,6 +776,7 @@ class Patcher {
   std::deque<std::string> owned_keys_;  // keys that come from paths; a deque keeps their views valid
   std::vector<std::string> path_tokens_, from_tokens_;
   std::deque<ChildPositions> positions_;  // of the raw containers made editable
+  std::function<void(std::string&)> drain_;  // set while serialize_to streams
 };
 
 }  // namespace stageflow::detail::compression
