@@ -5,7 +5,7 @@
 //     or DeltaError, or returns minified JSON;
 //   - apply_delta_to (the streaming entry point) hands over exactly the bytes apply_delta returns;
 //   - the result does not depend on the base's whitespace: the base minified gives the same bytes;
-//   - the round trip: compress(base, result) applied to the base rebuilds the result exactly.
+//   - the round trip: compress(base, result) applied to the base rebuilds the result (as JSON).
 #include <stageflow/compression.hpp>
 
 #include <simdjson.h>
@@ -69,7 +69,10 @@ void check(std::string_view base, std::string_view patch) {
   } catch (const std::exception& error) {
     fail("compress(base, result) does not apply", base, patch, std::string(error.what()) + "\ndelta: " + delta);
   }
-  if (rebuilt != result) fail("compress(base, result) does not rebuild the result", base, patch, rebuilt);
+  // Equal as JSON, not byte for byte: an object apply_delta edited keeps one of duplicated keys (the
+  // last wins, as readers take it), while an untouched one is copied with its duplicates.
+  if (!stageflow::testing::json_equal(rebuilt, result))
+    fail("compress(base, result) does not rebuild the result", base, patch, rebuilt);
 }
 
 }  // namespace
