@@ -337,7 +337,7 @@ int main(int argc, char** argv) {
   // 2. The audit runner, as a debug or CI build runs it: every check on.
   EventCounter audit_events;
   auto tracker = std::make_shared<stageflow::helpers::MemoryTracker>(
-      stageflow::helpers::MemoryTrackerOptions{.heap_source = stageflow::helpers::HeapSource::allocator, .read_rss = false});
+      stageflow::helpers::MemoryTrackerOptions{.heap_source = stageflow::helpers::HeapSource::automatic, .read_rss = false});
   stageflow::Runner<EventCounter, sp::UuidTelemetry<>, sp::ImmutabilityInterceptor, sp::ContextSizeInterceptor,
                     sp::MemoryTracking>
       audit(audit_events, sp::ContextSizeInterceptor({.max_size_bytes = 64 * 1024, .warn_on_growth_bytes = 32 * 1024}),

@@ -4,11 +4,18 @@
 //   stageflow-delta apply BASE.json delta.json > current.json
 #include <stageflow/compression.hpp>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <charconv>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,10 +30,17 @@ constexpr int exit_bad_input = 1;  // invalid JSON, or a delta that does not app
 constexpr int exit_usage = 2;
 constexpr int exit_io = 3;
 
+#if !defined(STAGEFLOW_DELTA_VERSION)
+#  define STAGEFLOW_DELTA_VERSION "unknown"
+#endif
+
+// The largest document the parser takes (simdjson: 4 GiB - 1), the default input limit.
+constexpr std::uint64_t document_limit_bytes = simdjson::SIMDJSON_MAXSIZE_BYTES;
+
 constexpr std::string_view usage = R"(Usage:
-  stageflow-delta diff [--metrics=text|json|none] BASE CURRENT
-  stageflow-delta apply BASE DELTA
-  stageflow-delta --help
+  stageflow-delta diff [--metrics=text|json|none] [--max-input-bytes=N] BASE CURRENT
+  stageflow-delta apply [--max-input-bytes=N] BASE DELTA
+  stageflow-delta --help | --version
 
 diff   prints the RFC 6902 JSON Patch that turns BASE into CURRENT on standard output, and what
        it saves on standard error (--metrics=json: one JSON line; --metrics=none: nothing).
@@ -34,6 +48,8 @@ apply  prints BASE with the patch DELTA applied (minified). Any RFC 6902 patch i
        applied entirely or not at all.
 
 A file name "-" reads standard input (for one of the two files). Output ends with a newline.
+--max-input-bytes=N refuses (exit status 1) an input larger than N bytes, reading no more than N
+bytes plus one block of it; the default is the largest document the parser takes, 4294967295.
 
 Exit status: 0 success; 1 invalid JSON or a delta that does not apply to BASE; 2 usage error;
 3 a file cannot be read, the output cannot be written, or another system error.
@@ -53,8 +69,26 @@ struct Options {
   std::string command;
   std::vector<std::string> files;
   MetricsFormat metrics = MetricsFormat::text;
+  std::uint64_t max_input_bytes = document_limit_bytes;
   bool help = false;
+  bool version = false;
 };
+
+/// An input is larger than --max-input-bytes (exit status 1, like any input the tool refuses).
+struct InputTooLarge {
+  std::string message;
+};
+
+std::uint64_t parse_byte_count(std::string_view value) {
+  std::uint64_t n = 0;
+  const bool digits = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits) {
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (error == std::errc() && end == value.data() + value.size() && n <= document_limit_bytes) return n;
+  }
+  throw UsageError{"--max-input-bytes takes a byte count from 0 to " + std::to_string(document_limit_bytes) +
+                   ", got '" + std::string(value) + "'"};
+}
 
 MetricsFormat parse_metrics_format(std::string_view value) {
   if (value == "text") return MetricsFormat::text;
@@ -77,6 +111,13 @@ Options parse_arguments(int argc, char** argv) {
     } else if (!only_files && argument == "--metrics") {
       if (i + 1 >= argc) throw UsageError{"--metrics needs a value (text, json or none)"};
       options.metrics = parse_metrics_format(argv[++i]);
+    } else if (!only_files && argument == "--version") {
+      options.version = true;
+    } else if (!only_files && argument.substr(0, 18) == "--max-input-bytes=") {
+      options.max_input_bytes = parse_byte_count(argument.substr(18));
+    } else if (!only_files && argument == "--max-input-bytes") {
+      if (i + 1 >= argc) throw UsageError{"--max-input-bytes needs a byte count"};
+      options.max_input_bytes = parse_byte_count(argv[++i]);
     } else if (!only_files && argument.size() > 1 && argument.front() == '-') {
       throw UsageError{"unknown option '" + std::string(argument) + "'"};
     } else if (options.command.empty()) {
@@ -85,7 +126,7 @@ Options parse_arguments(int argc, char** argv) {
       options.files.emplace_back(argument);
     }
   }
-  if (options.help) return options;
+  if (options.help || options.version) return options;
   if (options.command.empty()) throw UsageError{"missing command (diff or apply)"};
   if (options.command != "diff" && options.command != "apply")
     throw UsageError{"unknown command '" + options.command + "' (expected diff or apply)"};
@@ -96,24 +137,52 @@ Options parse_arguments(int argc, char** argv) {
   return options;
 }
 
-std::string read_stream(std::FILE* stream, const std::string& name) {
-  std::string text;
-  char buffer[1 << 16];
+std::string display_name(const std::string& name) { return name == "-" ? "standard input" : "'" + name + "'"; }
+
+[[noreturn]] void throw_too_large(const std::string& name, std::uint64_t limit) {
+  throw InputTooLarge{display_name(name) + " is larger than the input limit of " + std::to_string(limit) +
+                      " bytes (--max-input-bytes)"};
+}
+
+// Reads the whole stream, refusing more than `limit` bytes. Memory stays within the input plus
+// one block: blocks are read (at most limit + one block), then moved into one string of the exact
+// size, each freed once copied (no doubling growth, no second full copy).
+std::string read_stream(std::FILE* stream, const std::string& name, std::uint64_t limit) {
+  struct stat status {};
+  if (::fstat(::fileno(stream), &status) == 0 && S_ISREG(status.st_mode) &&
+      static_cast<std::uint64_t>(status.st_size) > limit)
+    throw_too_large(name, limit);  // a regular file says its size: no need to read it
+  constexpr std::size_t block_size = std::size_t{1} << 20;
+  std::vector<std::unique_ptr<char[]>> blocks;
+  std::uint64_t total = 0;
+  std::size_t last_size = 0;
   for (;;) {
-    const std::size_t got = std::fread(buffer, 1, sizeof buffer, stream);
-    text.append(buffer, got);
-    if (got < sizeof buffer) break;
+    auto block = std::make_unique_for_overwrite<char[]>(block_size);
+    const std::size_t got = std::fread(block.get(), 1, block_size, stream);
+    if (got > 0) {
+      total += got;
+      if (total > limit) throw_too_large(name, limit);
+      blocks.push_back(std::move(block));
+      last_size = got;
+    }
+    if (got < block_size) break;
   }
-  if (std::ferror(stream)) throw IoError{"cannot read " + name + ": " + std::strerror(errno)};
+  if (std::ferror(stream)) throw IoError{"cannot read " + display_name(name) + ": " + std::strerror(errno)};
+  std::string text;
+  text.reserve(static_cast<std::size_t>(total) + simdjson::SIMDJSON_PADDING);  // room to parse in place
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    text.append(blocks[i].get(), i + 1 == blocks.size() ? last_size : block_size);
+    blocks[i].reset();
+  }
   return text;
 }
 
-std::string read_input(const std::string& name) {
-  if (name == "-") return read_stream(stdin, "standard input");
+std::string read_input(const std::string& name, std::uint64_t limit) {
+  if (name == "-") return read_stream(stdin, name, limit);
   std::FILE* file = std::fopen(name.c_str(), "rb");
   if (file == nullptr) throw IoError{"cannot open '" + name + "': " + std::strerror(errno)};
   try {
-    std::string text = read_stream(file, "'" + name + "'");
+    std::string text = read_stream(file, name, limit);
     std::fclose(file);
     return text;
   } catch (...) {
@@ -150,7 +219,7 @@ void print_metrics(const sc::CompressionMetrics& metrics, MetricsFormat format) 
 // Names the file behind the argument a ParseError is about.
 std::string describe(const sc::ParseError& error, const Options& options) {
   const std::string& file = error.argument() == sc::JsonArgument::base ? options.files[0] : options.files[1];
-  std::string text = (file == "-" ? std::string("standard input") : "'" + file + "'") + " (" +
+  std::string text = display_name(file) + " (" +
                      std::string(sc::to_string(error.argument())) + ") is not valid JSON: ";
   if (error.has_position())
     text += "line " + std::to_string(error.line()) + ", column " + std::to_string(error.column()) + ": ";
@@ -165,14 +234,23 @@ int run(int argc, char** argv) {
       std::fwrite(usage.data(), 1, usage.size(), stdout);
       return exit_ok;
     }
-    const std::string first = read_input(options.files[0]);
-    const std::string second = read_input(options.files[1]);
+    if (options.version) {
+      std::printf("stageflow-delta %s\n", STAGEFLOW_DELTA_VERSION);
+      return exit_ok;
+    }
+    const std::string first = read_input(options.files[0], options.max_input_bytes);
+    const std::string second = read_input(options.files[1], options.max_input_bytes);
     if (options.command == "diff") {
       const auto [delta, metrics] = sc::compress(first, second);
       write_output(delta);
       print_metrics(metrics, options.metrics);
     } else {
-      write_output(sc::apply_delta(first, second));
+      // Streamed: the patched document is never held whole (peak memory: the inputs and their parse).
+      sc::apply_delta_to(first, second, [](std::string_view piece) {
+        if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
+          throw IoError{std::string("cannot write the output: ") + std::strerror(errno)};
+      });
+      write_output("");
     }
     return exit_ok;
   } catch (const UsageError& error) {
@@ -185,11 +263,15 @@ int run(int argc, char** argv) {
   } catch (const sc::ParseError& error) {
     std::fprintf(stderr, "stageflow-delta: %s\n", describe(error, options).c_str());
     return exit_bad_input;
+  } catch (const InputTooLarge& error) {
+    std::fprintf(stderr, "stageflow-delta: %s\n", error.message.c_str());
+    return exit_bad_input;
   } catch (const sc::DeltaError& error) {
-    const std::string message = error.what();
-    const std::string_view prefix = "stageflow::compression: ";
-    std::fprintf(stderr, "stageflow-delta: %s\n",
-                 message.compare(0, prefix.size(), prefix) == 0 ? message.c_str() + prefix.size() : message.c_str());
+    // "delta operation 1 (remove "/b/9"): ..." names the delta file: "'d.json' (delta) operation 1 ...".
+    std::string message = error.what();
+    const std::string_view prefix = "stageflow::compression: delta ";
+    if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
+    std::fprintf(stderr, "stageflow-delta: %s (delta) %s\n", display_name(options.files[1]).c_str(), message.c_str());
     return exit_bad_input;
   }
 }

@@ -231,3 +231,66 @@ TEST_CASE("apply_delta: malformed JSON names the base or the delta", "[compressi
     CHECK_THAT(error.what(), Catch::Contains("delta is not valid JSON"));
   }
 }
+
+// Regression (issue 16, defect 6): errors about a bad "from" were labelled with the path only
+// ("(copy "/foo"): path does not exist ..."), and an operation without "path" looked like one on the
+// root pointer ("(add "")").
+TEST_CASE("DeltaError labels move and copy with their from, and a missing path as missing", "[compression][apply]") {
+  const std::string base = R"({"foo":{"x":1},"a":[1]})";
+  const DeltaError copy = delta_error(base, R"([{"op":"copy","from":"/foo/bar","path":"/foo/y"}])");
+  CHECK(copy.from() == std::optional<std::string>("/foo/bar"));
+  CHECK(copy.path() == "/foo/y");
+  CHECK_THAT(copy.what(), Catch::Contains(R"(operation 0 (copy from "/foo/bar" to "/foo/y"): "from" does not exist: the object at "/foo" has no member "bar")"));
+  const DeltaError move = delta_error(base, R"([{"op":"move","from":"/a/5","path":"/b"}])");
+  CHECK_THAT(move.what(), Catch::Contains(R"((move from "/a/5" to "/b"): "from" does not exist: index 5 is out of range)"));
+  const DeltaError move_onto_itself = delta_error(base, R"([{"op":"move","from":"/nope","path":"/nope"}])");
+  CHECK_THAT(move_onto_itself.reason(), Catch::StartsWith("\"from\" does not exist"));
+  // The path of a copy is still the path.
+  const DeltaError copy_path = delta_error(base, R"([{"op":"copy","from":"/foo","path":"/zz/y"}])");
+  CHECK_THAT(copy_path.what(), Catch::Contains(R"((copy from "/foo" to "/zz/y"): path does not exist)"));
+
+  const DeltaError no_path = delta_error(base, R"([{"op":"add","value":1}])");
+  CHECK_FALSE(no_path.has_path());
+  CHECK_THAT(no_path.what(), Catch::EndsWith(R"(delta operation 0 (add): missing "path")"));
+  const DeltaError root = delta_error(base, R"([{"op":"remove","path":""}])");
+  CHECK(root.has_path());
+  CHECK_THAT(root.what(), Catch::Contains(R"(operation 0 (remove ""))"));
+  const DeltaError not_string = delta_error(base, R"([{"op":"remove","path":7}])");
+  CHECK_FALSE(not_string.has_path());
+  CHECK_THAT(not_string.what(), Catch::Contains(R"(operation 0 (remove): "path" must be a string)"));
+}
+
+// apply_delta_to streams the same bytes apply_delta returns, in bounded pieces, and throws before
+// the first piece when the delta does not fit (issue 16, defect 5: the CLI held the whole result).
+TEST_CASE("apply_delta_to hands the result over in pieces, all or nothing", "[compression][apply]") {
+  std::string base = "[";
+  for (int i = 0; i < 60'000; ++i) {
+    if (i) base += ",\n  ";
+    base += R"({"id": )" + std::to_string(i) + R"(, "name": "item", "tags": ["a", "b"]})";
+  }
+  base += "]";
+  REQUIRE(base.size() > (std::size_t{3} << 20));
+  const std::string patch =
+      R"([{"op":"replace","path":"/7/name","value":"seven"},{"op":"remove","path":"/30000"},)"
+      R"({"op":"add","path":"/59000/tags/-","value":{"deep":[1,2]}},{"op":"copy","from":"/1","path":"/-"}])";
+  const std::string whole = apply_delta(base, patch);
+  std::string streamed;
+  std::size_t pieces = 0, largest = 0;
+  stageflow::compression::apply_delta_to(base, patch, [&](std::string_view piece) {
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    streamed += piece;
+  });
+  CHECK(streamed == whole);
+  CHECK(pieces >= 2);
+  CHECK(largest <= (std::size_t{3} << 20));  // about 1 MiB, at most a piece plus what came before it
+  bool called = false;
+  CHECK_THROWS_AS(stageflow::compression::apply_delta_to(base, R"([{"op":"remove","path":"/99999"}])",
+                                                         [&](std::string_view) { called = true; }),
+                  DeltaError);
+  CHECK_FALSE(called);
+  std::string small;
+  stageflow::compression::apply_delta_to(R"({"a":1})", R"([{"op":"add","path":"/b","value":[true]}])",
+                                         [&](std::string_view piece) { small += piece; });
+  CHECK(small == R"({"a":1,"b":[true]})");
+}

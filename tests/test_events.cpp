@@ -134,7 +134,7 @@ TEST_CASE("the JSON Lines sink writes one valid JSON object per event", "[events
   CHECK(parsed[4]["error_stage"] == "parse");
 }
 
-TEST_CASE("lines from concurrent runs do not interleave", "[events][json][concurrency]") {
+TEST_CASE("lines from concurrent runs do not interleave", "[events][json][concurrency][threads]") {
   std::ostringstream out;
   const Runner<JsonLinesSink<>> runner(JsonLinesSink<>{out});
   auto many = [&] {
@@ -166,4 +166,33 @@ TEST_CASE("NullSink is no sink: the runner type does not change", "[events]") {
   STATIC_REQUIRE(std::is_same_v<Runner<NullSink>, Runner<>>);
   STATIC_REQUIRE_FALSE(Runner<>::has_event_sink);
   STATIC_REQUIRE(Runner<CollectingSink>::has_event_sink);
+}
+
+namespace {
+
+/// Fails every run before any stage starts: the run has no error stage (a null string_view).
+struct RefuseAtStart {
+  void on_run_start(auto& run) const { run.fail("refused by policy"); }
+};
+
+}  // namespace
+
+// Regression (issue 16, defect 1): the JSON writer copied a default-constructed string_view with
+// memcpy from a null pointer (undefined behaviour; UBSan reports it in the sanitizer run).
+TEST_CASE("a run failed by a policy writes an empty error_stage as valid JSON", "[events][json]") {
+  std::ostringstream out;
+  Runner<JsonLinesSink<>, RefuseAtStart> runner(JsonLinesSink<>{out});
+  const auto r = runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  REQUIRE(r.error_stage.data() == nullptr);  // the case that mattered: no stage, no storage
+  std::istringstream lines(out.str());
+  std::string line;
+  std::vector<nlohmann::json> parsed;
+  while (std::getline(lines, line)) REQUIRE_NOTHROW(parsed.push_back(nlohmann::json::parse(line)));
+  REQUIRE(parsed.size() == 2);  // pipeline.started, pipeline.failed
+  CHECK(parsed[1]["type"] == "pipeline.failed");
+  CHECK(parsed[1]["error"] == "refused by policy");
+  CHECK(parsed[1]["error_stage"] == "");
+  std::string direct;
+  stageflow::detail::append_json_string(direct, std::string_view{});
+  CHECK(direct == "\"\"");
 }

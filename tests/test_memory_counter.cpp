@@ -244,7 +244,7 @@ TEST_CASE("failure follows operator new's contract: handler, bad_alloc, or null 
   CHECK(counts.live_bytes() == 0);
 }
 
-TEST_CASE("memory freed on another thread, and threads that exit, keep totals exact", "[memory][counter]") {
+TEST_CASE("memory freed on another thread, and threads that exit, keep totals exact", "[memory][counter][threads]") {
   const CountsSince counts;
   std::vector<std::unique_ptr<char[]>> handed_over;
   std::thread producer([&handed_over] {
@@ -277,6 +277,7 @@ TEST_CASE("a steady leak is found exactly with the counter", "[memory][counter][
   MemoryTracker tracker({.heap_growth_threshold_bytes = 0,
                          .sustained_growth_window = 16,
                          .sustained_growth_slope_bytes = 512,
+                         .sustained_growth_warmup_samples = 0,
                          .heap_source = HeapSource::counter,
                          .read_rss = false});
   std::vector<std::unique_ptr<char[]>> leaked;

@@ -272,7 +272,7 @@ TEST_CASE("a steady leak raises a sustained-growth warning", "[memory][growth]")
     std::mt19937 random(7);
     std::uniform_int_distribution<std::size_t> noise(0, 16 * 1024);
     for (std::size_t i = 0; i < 40; ++i) heap.values->push_back(50 * MiB + i * 64 * 1024 + noise(random));
-    MemoryTracker tracker({.heap_growth_threshold_bytes = 0, .sustained_growth_window = 16, .reader = heap});
+    MemoryTracker tracker({.heap_growth_threshold_bytes = 0, .sustained_growth_window = 16, .sustained_growth_warmup_samples = 0, .reader = heap});
     std::vector<std::size_t> raised_at;
     std::vector<MemoryGrowthWarning> warnings;
     for (std::size_t i = 0; i < heap.values->size(); ++i) {
@@ -302,6 +302,7 @@ TEST_CASE("a steady leak raises a sustained-growth warning", "[memory][growth]")
     MemoryTracker tracker({.heap_growth_threshold_bytes = 0,
                            .sustained_growth_window = 8,
                            .sustained_growth_slope_bytes = 64 * 1024,
+                           .sustained_growth_warmup_samples = 0,
                            .heap_source = HeapSource::allocator,
                            .read_rss = false});
     std::vector<std::unique_ptr<char[]>> leaked;
@@ -326,7 +327,9 @@ TEST_CASE("a flat workload raises no warning", "[memory][growth]") {
     if (STAGEFLOW_MEMORY_SANITIZER_MALLOC) STAGEFLOW_SKIP("a sanitizer's malloc is not flat");
     MemoryTracker tracker({.heap_growth_threshold_bytes = 4 * MiB,
                            .rss_growth_threshold_bytes = 8 * MiB,
-                           .sustained_growth_window = 8});
+                           .sustained_growth_window = 8,
+                           .sustained_growth_slope_bytes = 4096,  // a short window: allocator noise is larger
+                           .sustained_growth_warmup_samples = 0});
     std::vector<MemoryGrowthWarning> warnings;
     std::mt19937 random(11);
     std::uniform_int_distribution<std::size_t> size(16, 4096);
@@ -348,13 +351,13 @@ TEST_CASE("a flat workload raises no warning", "[memory][growth]") {
     std::mt19937 random(3);
     std::uniform_int_distribution<std::size_t> noise(0, 512 * 1024);
     for (int i = 0; i < 2000; ++i) heap.values->push_back(200 * MiB + noise(random));
-    MemoryTracker tracker({.heap_growth_threshold_bytes = 4 * MiB, .reader = heap});
+    MemoryTracker tracker({.heap_growth_threshold_bytes = 4 * MiB, .sustained_growth_warmup_samples = 0, .reader = heap});
     CHECK(observe_all(tracker, heap.values->size()).empty());
   }
   SECTION("scripted: a sawtooth (allocate, release, repeat)") {
     ScriptedHeap heap;
     for (int i = 0; i < 300; ++i) heap.values->push_back(10 * MiB + static_cast<std::size_t>(i % 10) * MiB);
-    MemoryTracker tracker({.heap_growth_threshold_bytes = 16 * MiB, .sustained_growth_window = 16, .reader = heap});
+    MemoryTracker tracker({.heap_growth_threshold_bytes = 16 * MiB, .sustained_growth_window = 16, .sustained_growth_warmup_samples = 0, .reader = heap});
     CHECK(observe_all(tracker, heap.values->size()).empty());
   }
 }
@@ -363,7 +366,7 @@ TEST_CASE("one-off growth is not a leak: a step raises the absolute warning only
   ScriptedHeap heap;
   for (int i = 0; i < 16; ++i) heap.values->push_back(10 * MiB);
   for (int i = 0; i < 16; ++i) heap.values->push_back(60 * MiB);  // a cache warms up once
-  MemoryTracker tracker({.heap_growth_threshold_bytes = 32 * MiB, .sustained_growth_window = 32, .reader = heap});
+  MemoryTracker tracker({.heap_growth_threshold_bytes = 32 * MiB, .sustained_growth_window = 32, .sustained_growth_warmup_samples = 0, .reader = heap});
   const auto warnings = observe_all(tracker, 32);
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].kind == MemoryGrowthKind::absolute);
@@ -373,6 +376,7 @@ TEST_CASE("samples kept out of the growth window do not blur the trend", "[memor
   // Each run: start, a transient 40 MiB stage peak, end. The ends leak 128 KiB per run.
   MemoryTracker tracker({.heap_growth_threshold_bytes = 0,
                          .sustained_growth_window = 8,
+                         .sustained_growth_warmup_samples = 0,
                          .reader = [run = 0, phase = 0]() mutable {
                            const std::size_t base = 100 * MiB + static_cast<std::size_t>(run) * 128 * 1024;
                            MemoryReading reading;

@@ -95,7 +95,7 @@ struct Flat {
 
 helpers::MemoryTrackerOptions leak_detection() {
   return {.heap_growth_threshold_bytes = 0, .rss_growth_threshold_bytes = 0, .sustained_growth_window = 16,
-          .sustained_growth_slope_bytes = 64 * 1024};
+          .sustained_growth_slope_bytes = 64 * 1024, .sustained_growth_warmup_samples = 0};
 }
 
 }  // namespace

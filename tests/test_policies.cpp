@@ -248,7 +248,7 @@ struct Rendezvous {
 
 }  // namespace
 
-TEST_CASE("one runner serves concurrent runs: each has its own state, outputs and id", "[policy][concurrency]") {
+TEST_CASE("one runner serves concurrent runs: each has its own state, outputs and id", "[policy][concurrency][threads]") {
   std::barrier<> meeting(2);
   const Pipeline<First, Rendezvous> pipeline(First{}, Rendezvous{.meeting = &meeting});
   const Runner<StageCounter> runner;

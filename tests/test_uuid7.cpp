@@ -103,7 +103,7 @@ TEST_CASE("a clock that steps back keeps ids increasing and the timestamp still"
   CHECK(timestamp_ms(later) == timestamp_ms(before) + 5000);
 }
 
-TEST_CASE("threads generate unique ids", "[uuid7]") {
+TEST_CASE("threads generate unique ids", "[uuid7][threads]") {
   constexpr int per_thread = 50'000;
   std::vector<boost::uuids::uuid> a(per_thread), b(per_thread);
   std::thread ta([&] { for (auto& id : a) id = generate_uuid7(); });
@@ -135,4 +135,45 @@ TEST_CASE("a forked child does not repeat its parent's ids", "[uuid7]") {
   // Same millisecond, same inherited counter: only a reseed makes the random parts differ.
   CHECK(parent_id != child_id);
   CHECK(std::equal(parent_id.data + 8, parent_id.data + 16, child_id.data + 8) == false);
+}
+
+namespace {
+
+/// A version 7 UUID with the given 48-bit millisecond timestamp and every random bit set.
+boost::uuids::uuid uuid7_at(std::uint64_t unix_ms) {
+  boost::uuids::uuid id{};
+  for (int i = 0; i < 6; ++i) id.data[i] = static_cast<std::uint8_t>(unix_ms >> (8 * (5 - i)));
+  for (std::size_t i = 6; i < 16; ++i) id.data[i] = 0xFF;
+  id.data[6] = 0x7F;
+  id.data[8] = 0xBF;
+  return id;
+}
+
+}  // namespace
+
+// Regression (issue 16, defect 7): milliseconds past 2262 overflowed system_clock's 64-bit
+// nanoseconds (undefined behaviour), and FFFFFFFF-FFFF-7FFF-BFFF-FFFFFFFFFFFF came back near 2121.
+TEST_CASE("uuid7_time is nullopt past system_clock's range; uuid7_time_ms covers all 48 bits", "[uuid7]") {
+  const auto last = uuid7_at((std::uint64_t{1} << 48) - 1);
+  CHECK(boost::uuids::to_string(last) == "ffffffff-ffff-7fff-bfff-ffffffffffff");
+  CHECK_FALSE(uuid7_time(last).has_value());
+  REQUIRE(uuid7_time_ms(last).has_value());
+  CHECK(uuid7_time_ms(last)->time_since_epoch().count() == (std::int64_t{1} << 48) - 1);
+
+  // The last millisecond system_clock holds, and the next one.
+  const auto last_ms = floor<milliseconds>(system_clock::duration::max()).count();
+  const auto edge = uuid7_time(uuid7_at(static_cast<std::uint64_t>(last_ms)));
+  REQUIRE(edge.has_value());
+  CHECK(duration_cast<milliseconds>(edge->time_since_epoch()).count() == last_ms);
+  CHECK_FALSE(uuid7_time(uuid7_at(static_cast<std::uint64_t>(last_ms) + 1)).has_value());
+
+  // Inside the range the two agree to the millisecond.
+  const auto id = uuid7_at(1'764'547'200'123);  // 2025-12-01T00:00:00.123Z
+  REQUIRE(uuid7_time(id).has_value());
+  CHECK(time_point_cast<milliseconds>(*uuid7_time(id)) == *uuid7_time_ms(id));
+  CHECK(uuid7_time_ms(id)->time_since_epoch().count() == 1'764'547'200'123);
+  boost::uuids::uuid v4{};
+  v4.data[6] = 0x40;
+  v4.data[8] = 0x80;
+  CHECK_FALSE(uuid7_time_ms(v4).has_value());
 }

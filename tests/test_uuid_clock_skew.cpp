@@ -113,3 +113,15 @@ TEST_CASE("a wall clock stepped back is reported: the generator keeps its newer 
   REQUIRE(detector.check(after_step).has_value());
   CHECK(*detector.check(after_step) == 10'000.0);
 }
+
+// Regression (issue 16, defect 7): an id from after 2262 is beyond system_clock, not beyond the
+// skew check: it measures as far in the future instead of overflowing.
+TEST_CASE("ClockSkewDetector measures ids whose time system_clock cannot hold", "[uuid_skew]") {
+  ManualWallClock clock;
+  const BasicClockSkewDetector<ManualWallClock> detector({.max_skew_ms = 5000}, clock);
+  const std::uint64_t last_ms = (std::uint64_t{1} << 48) - 1;  // the year 10889
+  const auto far = hand_built_uuid7(last_ms);
+  const auto now_ms = duration_cast<milliseconds>(clock.now().time_since_epoch()).count();
+  REQUIRE(detector.check(far).has_value());
+  CHECK(*detector.check(far) == static_cast<double>(static_cast<std::int64_t>(last_ms) - now_ms));
+}

@@ -371,7 +371,7 @@ TEST_CASE("a monitor can be a member set by designated initializers, as ToolExec
   CHECK_FALSE(options.uuid_monitor.observe(A));
 }
 
-TEST_CASE("two threads observing the same ids: each id collides exactly once", "[uuid_monitor]") {
+TEST_CASE("two threads observing the same ids: each id collides exactly once", "[uuid_monitor][threads]") {
   constexpr std::size_t id_count = 20'000;
   std::vector<boost::uuids::uuid> ids(id_count);
   for (auto& id : ids) id = stageflow::helpers::generate_uuid7();
@@ -405,7 +405,7 @@ TEST_CASE("two threads observing the same ids: each id collides exactly once", "
   CHECK(counters.distinct_ids == id_count);
 }
 
-TEST_CASE("threads may observe, add listeners and read counters at once", "[uuid_monitor]") {
+TEST_CASE("threads may observe, add listeners and read counters at once", "[uuid_monitor][threads]") {
   UuidCollisionMonitor monitor({.max_entries = 1'000, .check_skew = true});
   std::atomic<std::uint64_t> heard{0};
   std::atomic<bool> done{false};

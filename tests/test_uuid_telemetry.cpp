@@ -109,7 +109,7 @@ TEST_CASE("a run id far from the clock is reported as uuid.clock_skew", "[uuid_t
   CHECK(sink.count("uuid.clock_skew") == 0);
 }
 
-TEST_CASE("copies of the policy and concurrent runs share one monitor", "[uuid_telemetry][concurrency]") {
+TEST_CASE("copies of the policy and concurrent runs share one monitor", "[uuid_telemetry][concurrency][threads]") {
   auto monitor = std::make_shared<helpers::UuidCollisionMonitor>(helpers::UuidCollisionMonitorOptions{.category = "tool"});
   const Runner<UuidTelemetry<>> runner{UuidTelemetry<>(monitor)};
   const ContextSnapshot shared{.run = RunIdentity::generate()};

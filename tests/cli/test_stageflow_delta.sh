@@ -90,6 +90,43 @@ expect_status 1 "$tool" apply "$work/base.json" "$work/wrong.json"
 expect_stderr_has 'operation 1 (remove "/b/9")'
 [ ! -s "$work/out" ] || fail "a failed apply wrote output"
 
+# Issue 16, defect 6: errors in a delta file name the file; a bad "from" is labelled with it; an
+# operation without "path" is not shown as the root pointer.
+expect_stderr_has "stageflow-delta: '$work/wrong.json' (delta) operation 1"
+printf '[{"op":"copy","from":"/nope","path":"/x"}]' >"$work/bad-from.json"
+expect_status 1 "$tool" apply "$work/base.json" "$work/bad-from.json"
+expect_stderr_has "'$work/bad-from.json' (delta) operation 0 (copy from \"/nope\" to \"/x\"): \"from\" does not exist"
+printf '[{"op":"add","value":1}]' >"$work/no-path.json"
+expect_status 1 "$tool" apply "$work/base.json" "$work/no-path.json"
+expect_stderr_has 'operation 0 (add): missing "path"'
+printf '{"op":"add"}' >"$work/not-patch.json"
+expect_status 1 "$tool" apply "$work/base.json" "$work/not-patch.json"
+expect_stderr_has "'$work/not-patch.json' (delta) is not a JSON Patch"
+expect_status 0 "$tool" --version
+grep -qE '^stageflow-delta [0-9]+\.[0-9]+\.[0-9]+' "$work/out" || fail "--version printed '$(cat "$work/out")'"
+
+# Issue 16, defect 4: input is read up to a limit, then refused with status 1 naming the file and
+# the limit; memory stays near the limit (not the 1 GB an unbounded read of /dev/zero reached).
+expect_status 1 "$tool" --max-input-bytes=1000000 diff /dev/zero "$work/current.json"
+expect_stderr_has "'/dev/zero' is larger than the input limit of 1000000 bytes"
+expect_status 1 "$tool" apply --max-input-bytes 100 "$work/base.json" "$work/delta.json"
+expect_stderr_has "'$work/base.json' is larger than the input limit of 100 bytes"
+expect_status 1 bash -c "head -c 5000 /dev/zero | \"\$0\" diff --max-input-bytes=4096 - \"\$1\"" "$tool" "$work/current.json"
+expect_stderr_has "standard input is larger than the input limit of 4096 bytes"
+# Exactly at the limit is accepted.
+size=$(wc -c <"$work/base.json")
+expect_status 0 "$tool" diff --metrics=none --max-input-bytes="$size" "$work/base.json" "$work/base.json"
+expect_status 2 "$tool" diff --max-input-bytes=lots "$work/base.json" "$work/current.json"
+expect_stderr_has "--max-input-bytes takes a byte count"
+expect_status 2 "$tool" diff --max-input-bytes=4294967296 "$work/base.json" "$work/current.json"
+if [ -x /usr/bin/time ] && [ -z "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then  # sanitizers keep freed memory
+  # 64 MiB of zeros with a 32 MiB limit: the peak resident set stays under the limit plus 16 MiB.
+  /usr/bin/time -f '%M' -o "$work/rss" "$tool" --max-input-bytes=33554432 diff /dev/zero "$work/current.json" \
+    >/dev/null 2>"$work/err"
+  peak_kib=$(tail -1 "$work/rss")
+  [ "$peak_kib" -lt $(( (32 + 16) * 1024 )) ] || fail "reading /dev/zero to a 32 MiB limit peaked at $peak_kib KiB"
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2
   exit 1

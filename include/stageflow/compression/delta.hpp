@@ -18,6 +18,7 @@
 // for parsing. release_thread_buffers() gives that memory back.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -49,14 +50,14 @@ inline CompressResult compress(std::string_view base_json, std::string_view curr
   impl::Workspace& work = impl::workspace();
   const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
   if (base_json == current_json)  // the same text (an unchanged snapshot): valid once is valid twice
-    return {"[]", make_metrics(impl::minified_size(current_json), 2, 0)};
+    return {"[]", make_metrics(impl::minified_size(base), 2, 0)};
   const impl::IndexedJson current =
       impl::parse_indexed(work.parsers[1], work.copies[1], current_json, JsonArgument::current);
   CompressResult result;
   result.delta += '[';
   const std::size_t operations = impl::Differ(base, current, work.diff, result.delta).run();
   result.delta += ']';
-  result.metrics = make_metrics(impl::minified_size(current_json), result.delta.size(), operations);
+  result.metrics = make_metrics(impl::minified_size(current), result.delta.size(), operations);
   return result;
 }
 
@@ -72,6 +73,23 @@ inline std::string apply_delta(std::string_view base_json, std::string_view delt
   impl::Patcher patcher(base, delta);
   patcher.apply_all();
   return patcher.serialize();
+}
+
+/// As apply_delta, but hands the patched document to `write(std::string_view)` in order, in
+/// pieces of about 1 MiB, instead of returning it: for a document too large to hold twice (the
+/// stageflow-delta command writes it to standard output so). All or nothing as well: a DeltaError
+/// or ParseError is thrown before the first piece.
+template <class Write>
+  requires std::invocable<Write&, std::string_view>
+void apply_delta_to(std::string_view base_json, std::string_view delta_json, Write&& write) {
+  namespace impl = detail::compression;
+  impl::check_simdjson_layout();
+  impl::Workspace& work = impl::workspace();
+  const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
+  const impl::IndexedJson delta = impl::parse_indexed(work.parsers[1], work.copies[1], delta_json, JsonArgument::delta);
+  impl::Patcher patcher(base, delta);
+  patcher.apply_all();
+  patcher.serialize_to(write);
 }
 
 /// The delta between two values of a reflected type (a ContextSnapshot, or any type the

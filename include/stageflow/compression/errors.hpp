@@ -54,33 +54,44 @@ class DeltaError : public std::runtime_error {
   /// Used as operation_index() when the delta as a whole is wrong (for example not an array).
   static constexpr std::size_t no_operation = static_cast<std::size_t>(-1);
 
-  DeltaError(std::size_t operation_index, std::string op, std::string path, std::string reason)
-      : std::runtime_error(describe(operation_index, op, path, reason)),
+  /// `path` and `from` are nullopt when the operation has no such member (or it is not a string):
+  /// the message then shows the operation without one, never as the root pointer "".
+  DeltaError(std::size_t operation_index, std::string op, std::optional<std::string> path, std::string reason,
+             std::optional<std::string> from = std::nullopt)
+      : std::runtime_error(describe(operation_index, op, path, from, reason)),
         operation_index_(operation_index),
         op_(std::move(op)),
-        path_(std::move(path)),
+        has_path_(path.has_value()),
+        path_(std::move(path).value_or(std::string())),
+        from_(std::move(from)),
         reason_(std::move(reason)) {}
 
   /// Index of the failing operation in the patch array (from 0), or no_operation.
   std::size_t operation_index() const noexcept { return operation_index_; }
   /// The operation's "op" ("add", "remove", ...) when it has a valid one, else empty.
   const std::string& op() const noexcept { return op_; }
-  /// The operation's "path" as written in the delta (a JSON Pointer), else empty.
+  /// The operation's "path" as written in the delta (a JSON Pointer); empty when it has none
+  /// (has_path() tells that apart from the root pointer "").
   const std::string& path() const noexcept { return path_; }
+  bool has_path() const noexcept { return has_path_; }
+  /// The operation's "from" (move, copy) when the error is about it or it was read, else nullopt.
+  const std::optional<std::string>& from() const noexcept { return from_; }
   const std::string& reason() const noexcept { return reason_; }
 
  private:
-  static std::string describe(std::size_t index, const std::string& op, const std::string& path,
-                              const std::string& reason) {
+  static std::string describe(std::size_t index, const std::string& op, const std::optional<std::string>& path,
+                              const std::optional<std::string>& from, const std::string& reason) {
     std::string text = "stageflow::compression: delta ";
     if (index == no_operation) {
       text += "is not a JSON Patch: ";
     } else {
       text += "operation " + std::to_string(index);
-      if (!op.empty() || !path.empty()) {
+      if (!op.empty() || path || from) {
         text += " (";
         text += op.empty() ? std::string("?") : op;
-        text += " \"" + path + "\")";
+        if (from) text += " from \"" + *from + "\"";
+        if (path) text += (from ? " to \"" : " \"") + *path + "\"";
+        text += ")";
       }
       text += ": ";
     }
@@ -90,7 +101,9 @@ class DeltaError : public std::runtime_error {
 
   std::size_t operation_index_;
   std::string op_;
+  bool has_path_;
   std::string path_;
+  std::optional<std::string> from_;
   std::string reason_;
 };
 

@@ -24,12 +24,14 @@
 
 // Sanitizers (address, thread, memory) bring their own malloc: glibc's statistics would then
 // describe an arena nobody uses.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define STAGEFLOW_MEMORY_SANITIZER_MALLOC 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer) || \
-      __has_feature(hwaddress_sanitizer)
+#if !defined(STAGEFLOW_MEMORY_SANITIZER_MALLOC)
+#  if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #    define STAGEFLOW_MEMORY_SANITIZER_MALLOC 1
+#  elif defined(__has_feature)
+#    if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer) || \
+        __has_feature(hwaddress_sanitizer)
+#      define STAGEFLOW_MEMORY_SANITIZER_MALLOC 1
+#    endif
 #  endif
 #endif
 #if !defined(STAGEFLOW_MEMORY_SANITIZER_MALLOC)
@@ -75,7 +77,7 @@ namespace stageflow::helpers {
 
 /// Which figure a sample's heap_bytes holds.
 enum class HeapSource : std::uint8_t {
-  automatic,  ///< the counter when it is installed, else the allocator's statistics, else none
+  automatic,  ///< the best available: the counter when installed, else the allocator's statistics, else none
   counter,    ///< the opt-in allocation counter (exact requested bytes)
   allocator,  ///< the C allocator's own statistics (glibc mallinfo2: arena bytes in use + mmapped)
   none,       ///< no heap figure
@@ -97,6 +99,19 @@ constexpr std::string_view to_string(HeapSource source) noexcept {
 inline constexpr bool allocator_statistics_available = STAGEFLOW_MEMORY_HAS_MALLINFO2 != 0;
 inline constexpr bool resident_set_available = STAGEFLOW_MEMORY_HAS_PROC_STATM != 0;
 inline constexpr bool resident_set_peak_available = STAGEFLOW_MEMORY_HAS_GETRUSAGE != 0;
+
+/// Why HeapSource::allocator is unavailable in this build, for messages; empty when it is available.
+inline constexpr std::string_view allocator_statistics_unavailable_reason =
+#if STAGEFLOW_MEMORY_HAS_MALLINFO2
+    "";
+#elif STAGEFLOW_MEMORY_SANITIZER_MALLOC
+    "this build runs under a sanitizer (address, thread, memory), whose malloc replaces the C allocator: "
+    "mallinfo2 would describe an arena nobody uses";
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    "it was switched off (STAGEFLOW_MEMORY_HAS_MALLINFO2=0)";
+#else
+    "the C library is not glibc 2.33 or later (no mallinfo2)";
+#endif
 
 /// The allocation counter's totals since the program started. Only operator new/delete are seen.
 struct AllocationCounts {
@@ -242,8 +257,15 @@ inline std::optional<std::size_t> resident_set_peak_bytes() noexcept {
 #endif
 }
 
-/// Reads the selected sources once. `heap` = automatic picks the counter when installed, else the
-/// allocator's statistics when available. Counts are included whenever the counter is installed.
+/// What HeapSource::automatic means in this program: the counter when installed, else the
+/// allocator's statistics when available (not under a sanitizer), else none.
+inline HeapSource best_available_heap_source() noexcept {
+  if (allocation_counter_installed()) return HeapSource::counter;
+  return allocator_statistics_available ? HeapSource::allocator : HeapSource::none;
+}
+
+/// Reads the selected sources once. `heap` = automatic picks best_available_heap_source().
+/// Counts are included whenever the counter is installed.
 inline MemoryReading read_memory(HeapSource heap = HeapSource::automatic, bool resident_set = true) noexcept {
   MemoryReading reading;
   reading.allocations = allocation_counts();

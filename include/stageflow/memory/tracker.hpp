@@ -61,11 +61,17 @@ struct MemoryTrackerOptions {
   /// warns once per window.
   std::size_t sustained_growth_window = 32;
   /// Sustained growth needs a least-squares slope above this many bytes per sample...
-  std::size_t sustained_growth_slope_bytes = 4096;
+  std::size_t sustained_growth_slope_bytes = 512;
   /// ...and a trend (Kendall's tau, 0 to 1) at least this high: 1 means every sample rose.
   double sustained_growth_min_trend = 0.8;
+  /// Samples after start() that the sustained-growth check lets pass before its window starts:
+  /// a program warming up (caches, pools, the UUID monitor's window filling) grows steadily for a
+  /// while, and that is not a leak. 0 checks from the first sample. The absolute thresholds, from
+  /// the first sample, are not affected.
+  std::size_t sustained_growth_warmup_samples = 1000;
   /// Where heap figures come from; HeapSource::counter or ::allocator when that source is missing
-  /// is a std::invalid_argument at construction.
+  /// is a std::invalid_argument at construction. automatic is the best available one (see
+  /// best_available_heap_source()): no heap figure rather than an error, e.g. under a sanitizer.
   HeapSource heap_source = HeapSource::automatic;
   /// Read the resident set size and its peak (about 1.3 us on Linux).
   bool read_rss = true;
@@ -139,6 +145,7 @@ class MemoryTracker {
     rss_window_.clear();
     heap_warned_level_ = 0;
     rss_warned_level_ = 0;
+    warming_up_ = 0;
     active_.store(true, std::memory_order_release);
   }
 
@@ -195,7 +202,9 @@ class MemoryTracker {
                      options_.heap_growth_threshold_bytes, heap_warned_level_, sample, result->warnings);
       check_absolute(MemoryMetric::rss, sample.rss_bytes, baseline_->rss_bytes, options_.rss_growth_threshold_bytes,
                      rss_warned_level_, sample, result->warnings);
-      if (options.in_growth_window) {
+      if (options.in_growth_window && warming_up_ < options_.sustained_growth_warmup_samples) {
+        ++warming_up_;  // warm-up: kept and checked against the absolute thresholds only
+      } else if (options.in_growth_window) {
         check_sustained(MemoryMetric::heap, sample.heap_bytes, heap_window_, sample, result->warnings);
         check_sustained(MemoryMetric::rss, sample.rss_bytes, rss_window_, sample, result->warnings);
       }
@@ -310,7 +319,10 @@ class MemoryTracker {
           "MemoryTracker: HeapSource::counter needs <stageflow/helpers/allocation_counter.hpp> included in one "
           "translation unit of the program");
     if (options.heap_source == HeapSource::allocator && !allocator_statistics_available)
-      throw std::invalid_argument("MemoryTracker: HeapSource::allocator needs glibc 2.33 or later (mallinfo2)");
+      throw std::invalid_argument("MemoryTracker: HeapSource::allocator (mallinfo2) is unavailable: " +
+                                  std::string(allocator_statistics_unavailable_reason) +
+                                  "; ask for HeapSource::automatic to use the best available source "
+                                  "(the sample's heap_source says which one it was)");
   }
 
   void take(MemoryTracker& other) {
@@ -325,6 +337,7 @@ class MemoryTracker {
     rss_window_ = std::move(other.rss_window_);
     heap_warned_level_ = other.heap_warned_level_;
     rss_warned_level_ = other.rss_warned_level_;
+    warming_up_ = other.warming_up_;
     observations_ = other.observations_;
     listeners_ = std::move(other.listeners_);
     error_count_ = other.error_count_;
@@ -411,6 +424,7 @@ class MemoryTracker {
   stageflow::detail::GrowthWindow rss_window_;
   std::uint64_t heap_warned_level_ = 0;
   std::uint64_t rss_warned_level_ = 0;
+  std::size_t warming_up_ = 0;  // growth-window samples let pass since start()
   std::uint64_t observations_ = 0;
   std::shared_ptr<const Listeners> listeners_;
   std::uint64_t error_count_ = 0;

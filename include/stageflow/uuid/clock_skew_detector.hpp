@@ -71,9 +71,12 @@ class BasicClockSkewDetector {
 
   static std::optional<double> measure(const boost::uuids::uuid& id,
                                        std::chrono::system_clock::time_point now) noexcept {
-    const auto id_time = uuid7_time(id);
+    // In milliseconds, so an id from beyond system_clock's range (after 2262) still measures as skewed.
+    const auto id_time = uuid7_time_ms(id);
     if (!id_time) return std::nullopt;
-    return std::chrono::duration<double, std::milli>(*id_time - now).count();
+    using milliseconds = std::chrono::duration<double, std::milli>;
+    const auto now_ms = std::chrono::floor<std::chrono::milliseconds>(now);
+    return milliseconds(*id_time - now_ms).count() - milliseconds(now - now_ms).count();
   }
 
   double max_skew_ms() const noexcept { return options_.max_skew_ms; }

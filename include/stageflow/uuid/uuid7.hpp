@@ -157,13 +157,27 @@ inline bool is_uuid7(const boost::uuids::uuid& id) noexcept {
   return (id.data[6] >> 4) == 0x7 && (id.data[8] >> 6) == 0x2;
 }
 
-/// The millisecond timestamp embedded in a version 7 UUID, or nullopt for any other UUID.
-inline std::optional<std::chrono::system_clock::time_point> uuid7_time(const boost::uuids::uuid& id) noexcept {
+/// The millisecond Unix timestamp embedded in a version 7 UUID, over its whole 48-bit range (to
+/// the year 10889), or nullopt for any other UUID.
+inline std::optional<std::chrono::sys_time<std::chrono::milliseconds>> uuid7_time_ms(
+    const boost::uuids::uuid& id) noexcept {
   if (!is_uuid7(id)) return std::nullopt;
   std::uint64_t ms = 0;
   for (int i = 0; i < 6; ++i) ms = (ms << 8) | id.data[i];
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
+  return std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(static_cast<std::int64_t>(ms)));
+}
+
+/// The timestamp of a version 7 UUID as a system_clock time point, or nullopt for any other UUID
+/// and for a timestamp that system_clock cannot represent: it counts nanoseconds in 64 bits
+/// (libstdc++, libc++), which ends in April 2262, while a v7 timestamp reaches 10889. Use
+/// uuid7_time_ms() for the full range.
+inline std::optional<std::chrono::system_clock::time_point> uuid7_time(const boost::uuids::uuid& id) noexcept {
+  const auto ms = uuid7_time_ms(id);
+  if (!ms) return std::nullopt;
+  using clock_duration = std::chrono::system_clock::duration;
+  constexpr auto last_ms = std::chrono::floor<std::chrono::milliseconds>(clock_duration::max());
+  if (ms->time_since_epoch() > last_ms) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<clock_duration>(ms->time_since_epoch()));
 }
 
 }  // namespace stageflow::helpers

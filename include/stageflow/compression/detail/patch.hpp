@@ -12,6 +12,7 @@
 #include <stageflow/compression/errors.hpp>
 #include <stageflow/json/detail/pointer.hpp>
 
+#include <functional>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -48,8 +49,27 @@ class Patcher {
     std::string out;
     out.reserve(overlay_.base.text.size() + overlay_.delta.text.size());
     write_node(overlay_, out, overlay_.root);
-    if (out.capacity() - out.size() > out.size() / 4 + 4096) out.shrink_to_fit();  // a pretty base shrinks a lot
+    // A pretty base shrinks a lot. Only a small result is copied to fit: a large one's unused tail
+    // was never touched (it costs address space, not memory), while the copy would double the peak.
+    if (out.capacity() - out.size() > out.size() / 4 + 4096 && out.size() < (std::size_t{16} << 20))
+      out.shrink_to_fit();
     return out;
+  }
+
+  /// The patched document, minified, handed to `sink(std::string_view)` in order, in pieces of
+  /// about 1 MiB: the whole text never exists at once.
+  template <class Sink>
+  void serialize_to(Sink& sink) {
+    constexpr std::size_t piece = std::size_t{1} << 20;
+    std::string out;
+    out.reserve(2 * piece);
+    const Drain drain = [&](std::string& text) {
+      if (text.size() < piece) return;
+      sink(std::string_view(text));
+      text.clear();
+    };
+    write_node(overlay_, out, overlay_.root, &drain);
+    sink(std::string_view(out));
   }
 
  private:
@@ -57,9 +77,18 @@ class Patcher {
     std::size_t index = 0;
     std::string_view op;
     std::string_view path;
+    bool has_path = false;  // a string "path" member (messages show no path rather than the root "")
     std::optional<std::string_view> from;
     std::optional<NodeRef> value;
+    std::string_view pointer = "path";  // which pointer is being followed, for "... does not exist"
   };
+
+  /// The same operation, following its "from" pointer (messages then name "from").
+  static Operation following_from(const Operation& operation) {
+    Operation copy = operation;
+    copy.pointer = "\"from\"";
+    return copy;
+  }
 
   static std::string_view kind_name(char type) noexcept {
     switch (type) {
@@ -76,8 +105,10 @@ class Patcher {
   }
 
   [[noreturn]] void fail(const Operation& operation, std::string reason) const {
-    throw stageflow::compression::DeltaError(operation.index, std::string(operation.op), std::string(operation.path),
-                                  std::move(reason));
+    throw stageflow::compression::DeltaError(
+        operation.index, std::string(operation.op),
+        operation.has_path ? std::optional<std::string>(operation.path) : std::nullopt, std::move(reason),
+        operation.from ? std::optional<std::string>(*operation.from) : std::nullopt);
   }
 
   Operation read_operation(std::uint32_t t, std::uint32_t k, std::size_t index) {
@@ -99,6 +130,7 @@ class Patcher {
       } else if (key == "path") {
         has_path = true;
         path_is_string = is_string;
+        operation.has_path = is_string;
         if (is_string) operation.path = overlay_.delta.string(value);
       } else if (key == "from") {
         from_is_string = is_string;
@@ -146,19 +178,19 @@ class Patcher {
 
   [[noreturn]] void fail_no_member(const Operation& operation, const std::vector<std::string>& tokens,
                                    std::size_t i) const {
-    fail(operation, "path does not exist: the object at " + location(tokens, i) + " has no member \"" + tokens[i] + "\"");
+    fail(operation, std::string(operation.pointer) + " does not exist: the object at " + location(tokens, i) + " has no member \"" + tokens[i] + "\"");
   }
 
   [[noreturn]] void fail_index(const Operation& operation, const std::vector<std::string>& tokens, std::size_t i,
                                bool is_index, std::size_t size) const {
-    fail(operation, "path does not exist: " +
+    fail(operation, std::string(operation.pointer) + " does not exist: " +
                         (is_index ? "index " + tokens[i] + " is out of range" : "\"" + tokens[i] + "\" is not an index") +
                         " for the array at " + location(tokens, i) + " (" + element_count(size) + ")");
   }
 
   [[noreturn]] void fail_scalar(const Operation& operation, const std::vector<std::string>& tokens, std::size_t i,
                                 char type) const {
-    fail(operation, "path does not exist: " + location(tokens, i) + " is " + std::string(kind_name(type)) +
+    fail(operation, std::string(operation.pointer) + " does not exist: " + location(tokens, i) + " is " + std::string(kind_name(type)) +
                         ", which has no members");
   }
 
@@ -319,14 +351,14 @@ class Patcher {
                                std::equal(from_tokens_.begin(), from_tokens_.end(), path_tokens_.begin());
       if (into_itself) fail(operation, "cannot move a value into one of its own members");
       if (from_tokens_ == path_tokens_) {
-        (void)lookup(operation, from_tokens_);  // must exist; moving a value onto itself changes nothing
+        (void)lookup(following_from(operation), from_tokens_);  // must exist; moving a value onto itself changes nothing
         return;
       }
-      const NodeRef value = remove(operation, from_tokens_);
+      const NodeRef value = remove(following_from(operation), from_tokens_);
       add(operation, path_tokens_, value);
     } else if (op == "copy") {
       read_from();
-      const NodeRef value = overlay_.clone(lookup(operation, from_tokens_));
+      const NodeRef value = overlay_.clone(lookup(following_from(operation), from_tokens_));
       add(operation, path_tokens_, value);
     } else if (op == "test") {
       const NodeRef expected = require_value();

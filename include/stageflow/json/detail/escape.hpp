@@ -114,6 +114,9 @@ inline char* write_json_string_body(char* out, std::string_view text) noexcept {
   const char* const end = p + text.size();
   const char* run = p;  // start of the bytes not yet copied
   auto flush = [&](const char* upto) {
+    // A default-constructed string_view has a null data(): memcpy from null is undefined even for
+    // 0 bytes, so empty runs are not copied at all.
+    if (upto == run) return;
     std::memcpy(out, run, static_cast<std::size_t>(upto - run));
     out += upto - run;
   };
