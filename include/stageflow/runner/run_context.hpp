@@ -39,6 +39,10 @@ namespace stageflow {
 
 template <class Config, class... Policies>
 class BasicRunner;
+namespace detail {
+template <class Runner, class Pipeline, class Snapshot, bool Full>
+struct RunFrame;
+}  // namespace detail
 
 /// What a policy sees of a run: the snapshot, the outputs so far, the reports; and what it can do:
 /// emit events, record metrics, end the run.
@@ -111,6 +115,8 @@ class RunContext {
   friend class BasicRunner;
   template <class, class>
   friend class StageRun;
+  template <class, class, class, bool>
+  friend struct detail::RunFrame;
 
   RunContext(const typename Runner::policies_type& policies, const Snapshot& snapshot, result_type& result,
              const std::stop_token& stop, typename clock::time_point started) noexcept

@@ -25,7 +25,9 @@
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
+#include <stageflow/runner/detail/run_frame.hpp>
 #include <stageflow/runner/detail/run_sync.hpp>
+#include <stageflow/runner/detail/runner_filter.hpp>
 #include <stageflow/runner/detail/stage_timeout.hpp>
 #include <stageflow/runner/executor.hpp>
 #include <stageflow/runner/hooks.hpp>
@@ -60,83 +62,6 @@ template <class Config, class... Policies>
 class BasicRunner;
 
 namespace detail {
-
-template <class Clock, class Executor>
-struct runner_config {
-  using clock = Clock;
-  using executor = Executor;
-};
-using default_runner_config = runner_config<std::chrono::steady_clock, SequentialExecutor>;
-
-template <class P>
-struct not_a_policy {
-  static_assert(always_false<P>,
-                "stageflow: a Runner argument is not a policy: a policy is a copyable class that declares at least "
-                "one of on_run_start, before_stage, after_stage, on_stage_error, on_run_end, or emit(const Event&) "
-                "(the type is the template argument of not_a_policy<...> in this diagnostic)");
-  using type = void;
-};
-
-template <class P, class... Kept>
-struct policy_listed_twice {
-  static_assert(always_false<P>,
-                "stageflow: the same policy type appears twice in a Runner; compose one instance "
-                "(the type is the first template argument of policy_listed_twice<...> in this diagnostic)");
-  using type = void;
-};
-
-// Turns Runner<Args...> into BasicRunner<Config, Policies...>: options set the config, disabled
-// policies and NullSink vanish, everything else must be a Policy.
-template <class Config, class Kept, class... Rest>
-struct runner_filter;
-
-template <class Config, class... Kept>
-struct runner_filter<Config, type_list<Kept...>> {
-  using type = BasicRunner<Config, Kept...>;
-};
-
-template <class Config, class... Kept, class P, class... Rest>
-struct runner_filter<Config, type_list<Kept...>, P, Rest...> {
-  // Only the failing branch's diagnostic is instantiated.
-  using checked = typename std::conditional_t<Policy<P>, std::type_identity<P>, not_a_policy<P>>::type;
-  using unique = typename std::conditional_t<!contains_v<P, Kept...>, std::type_identity<P>,
-                                             policy_listed_twice<P, Kept...>>::type;
-  using type = typename runner_filter<Config, type_list<Kept..., P>, Rest...>::type;
-};
-
-template <class Config, class... Kept, class P, class... Rest>
-struct runner_filter<Config, type_list<Kept...>, disabled<P>, Rest...> {
-  using type = typename runner_filter<Config, type_list<Kept...>, Rest...>::type;
-};
-
-template <class Config, class... Kept, class P, class... Rest>
-  requires(P::discards_events)
-struct runner_filter<Config, type_list<Kept...>, P, Rest...> {
-  using type = typename runner_filter<Config, type_list<Kept...>, Rest...>::type;
-};
-
-template <class Config, class... Kept, class C, class... Rest>
-struct runner_filter<Config, type_list<Kept...>, use_clock<C>, Rest...> {
-  using type =
-      typename runner_filter<runner_config<C, typename Config::executor>, type_list<Kept...>, Rest...>::type;
-};
-
-template <class Config, class... Kept, class E, class... Rest>
-struct runner_filter<Config, type_list<Kept...>, use_executor<E>, Rest...> {
-  using type = typename runner_filter<runner_config<typename Config::clock, E>, type_list<Kept...>, Rest...>::type;
-};
-
-/// The snapshot's own run id when it has one that is not nil.
-template <class Snapshot>
-std::optional<boost::uuids::uuid> snapshot_run_id(const Snapshot& snapshot) {
-  if constexpr (requires {
-                  { snapshot.pipeline_run_id() } -> std::convertible_to<boost::uuids::uuid>;
-                }) {
-    const boost::uuids::uuid id = snapshot.pipeline_run_id();
-    if (!id.is_nil()) return id;
-  }
-  return std::nullopt;
-}
 
 template <class Snapshot, class Pipeline, class... Stages>
 consteval bool check_stages_execute(type_list<Stages...>) {
@@ -267,151 +192,15 @@ class BasicRunner {
  private:
   template <class, class, class>
   friend class RunContext;
+  template <class, class, class, bool>
+  friend struct detail::RunFrame;
 
   using run_states_type = std::tuple<run_state_t<Policies>...>;
   using stage_states_type = std::tuple<stage_state_t<Policies>...>;
 
-  /// Set by the executor's done(), waited for by the caller.
-  struct Completion {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    void signal() {
-      // Notify under the lock: the waiter may destroy this as soon as it sees `done`.
-      std::lock_guard lock(mutex);
-      done = true;
-      cv.notify_all();
-    }
-  };
-
-  /// Everything one run changes. On the stack under SequentialExecutor; on the heap, shared with
-  /// the executor's tasks, under a concurrent one. `Full` adds what deadlines and concurrency need
-  /// (the run's own stop source, the deadline alarm, locks, abandonment), so a plain sequential run
-  /// carries none of it.
   template <class Pipeline, class Snapshot, bool Full>
-  struct RunFrame {
-    using pipeline_type = Pipeline;
-    using snapshot_type = Snapshot;
-    using run_type = RunContext<BasicRunner, Pipeline, Snapshot>;
-    static constexpr bool full = Full;
-
-    /// `into`: where the run writes its result (the caller's return value, so nothing is moved; a
-    /// run that may be abandoned owns it through abandonment.result_owner).
-    RunFrame(const Pipeline& p, const Snapshot& snapshot, const policies_type& policy_values,
-             const std::stop_token& caller_stop, RunResult<Pipeline, Snapshot>* into)
-        : pipeline(&p), policies(&policy_values), stops(caller_stop), result(*into),
-          run(policy_values, snapshot, result, stops.token(), clock::now()),
-          states{make_run_state(std::get<Policies>(policy_values))...} {
-      for (std::size_t i = 0; i < Pipeline::size; ++i) result.stages[i].name = Pipeline::names[i];
-      if (auto id = detail::snapshot_run_id(snapshot))
-        result.pipeline_run_id = *id;
-      else
-        result.pipeline_run_id = helpers::generate_uuid7();
-      if constexpr (Full && concurrent) run.stop_source_ = &stops.source;
-    }
-    RunFrame(const RunFrame&) = delete;
-    RunFrame& operator=(const RunFrame&) = delete;
-
-    /// At the deadline the run's stop source fires; the stage checks then end the run timed_out.
-    void watch_deadline(const std::optional<std::chrono::steady_clock::time_point>& deadline)
-      requires Full
-    {
-      if (!deadline) return;
-      if (std::chrono::steady_clock::now() >= *deadline) {
-        stops.deadline_fired();
-        return;
-      }
-      stops.alarm.emplace(*deadline, [this] { stops.deadline_fired(); });
-    }
-    bool deadline_passed() const noexcept {
-      if constexpr (Full)
-        return stops.deadline_passed.load(std::memory_order_acquire);
-      else
-        return false;
-    }
-
-    /// Makes the run own its pipeline and policies (and the snapshot), so that it may return while
-    /// a stage still runs: the late stage touches only what this frame owns.
-    void own_everything(std::shared_ptr<const Snapshot> snapshot)
-      requires Full
-    {
-      auto& a = abandonment;
-      a.abandonable = true;
-      a.snapshot_owner = std::move(snapshot);
-      if constexpr (std::is_copy_constructible_v<Pipeline>) pipeline = &a.pipeline_copy.emplace(*pipeline);
-      policies = &a.policies_copy.emplace(*policies);
-      run.policies_ = policies;
-    }
-
-    // Abandonment bookkeeping (only when abandonable): which stages are between their first hook and
-    // their last write, and whether the caller has left.
-    bool enter_stage(std::size_t i)
-      requires Full
-    {
-      if (!abandonment.abandonable) return true;
-      std::lock_guard lock(run.mutex_);
-      if (abandonment.abandoned) return false;
-      abandonment.running[i] = true;
-      return true;
-    }
-    bool left_behind() const
-      requires Full
-    {
-      if (!abandonment.abandonable) return false;
-      std::lock_guard lock(run.mutex_);
-      return abandonment.abandoned;
-    }
-    void leave_stage(std::size_t i)
-      requires Full
-    {
-      if (!abandonment.abandonable) return;
-      std::lock_guard lock(run.mutex_);
-      abandonment.running[i] = false;
-    }
-
-    // Stop sources and deadline, only in a full frame.
-    struct PlainStops {
-      explicit PlainStops(const std::stop_token& caller) : caller_token(&caller) {}
-      const std::stop_token& token() const noexcept { return *caller_token; }
-      const std::stop_token* caller_token;
-    };
-    struct FullStops {
-      explicit FullStops(const std::stop_token& caller) : chain(caller, detail::request_stop_of{&source}) {}
-      const std::stop_token& token() const noexcept { return run_token; }
-      void deadline_fired() noexcept {
-        deadline_passed.store(true, std::memory_order_release);
-        source.request_stop();
-      }
-      std::stop_source source;
-      std::stop_token run_token = source.get_token();
-      std::stop_callback<detail::request_stop_of> chain;  // the caller's stop reaches the run's
-      std::atomic<bool> deadline_passed{false};
-      std::optional<detail::WatchdogAlarm> alarm;  // last: disarmed before the source goes
-    };
-
-    const Pipeline* pipeline;
-    const policies_type* policies;
-    std::conditional_t<Full, FullStops, PlainStops> stops;
-    RunResult<Pipeline, Snapshot>& result;
-    run_type run;
-    run_states_type states;
-    // One lock per policy whose run_state the runner must serialize (concurrent runs only).
-    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::array<std::mutex, sizeof...(Policies)>,
-                                                   detail::no_lock>
-        policy_locks;
-    // What a run that may be abandoned owns, and which of its stages are running.
-    struct Abandonment {
-      std::unique_ptr<RunResult<Pipeline, Snapshot>> result_owner;
-      std::shared_ptr<const Snapshot> snapshot_owner;
-      std::optional<Pipeline> pipeline_copy;
-      std::optional<policies_type> policies_copy;
-      std::array<bool, Pipeline::size> running{};
-      bool abandonable = false;
-      bool abandoned = false;
-    };
-    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, Abandonment, detail::no_lock> abandonment;
-    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, Completion, detail::no_lock> completion;
-  };
+  using RunFrame = detail::RunFrame<BasicRunner, Pipeline, Snapshot, Full>;
+  using Completion = detail::RunCompletion;
 
   template <class Pipeline, class Snapshot>
   static constexpr void check_runnable() {
