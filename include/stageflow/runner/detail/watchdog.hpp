@@ -83,8 +83,11 @@ class Watchdog {
         continue;
       }
       auto first = entries_.begin();
-      if (clock::now() < first->first.when) {
-        wake_.wait_until(lock, first->first.when);
+      // A copy: wait_until keeps its argument by reference, and disarm() may erase the entry
+      // while this thread waits.
+      const clock::time_point when = first->first.when;
+      if (clock::now() < when) {
+        wake_.wait_until(lock, when);
         continue;
       }
       std::function<void()> fire = std::move(first->second);
