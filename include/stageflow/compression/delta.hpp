@@ -61,18 +61,26 @@ inline CompressResult compress(std::string_view base_json, std::string_view curr
   return result;
 }
 
-/// `base_json` with the RFC 6902 JSON Patch `delta_json` applied, minified. All or nothing:
-/// throws DeltaError when an operation does not fit (nothing is returned), ParseError when
-/// either text is not valid JSON.
-inline std::string apply_delta(std::string_view base_json, std::string_view delta_json) {
-  namespace impl = detail::compression;
+namespace apply_detail {
+/// Parses both texts, applies every operation (all or nothing), then hands the patcher to `output`.
+template <class Output>
+decltype(auto) with_patched(std::string_view base_json, std::string_view delta_json, Output&& output) {
+  namespace impl = ::stageflow::detail::compression;
   impl::check_simdjson_layout();
   impl::Workspace& work = impl::workspace();
   const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
   const impl::IndexedJson delta = impl::parse_indexed(work.parsers[1], work.copies[1], delta_json, JsonArgument::delta);
   impl::Patcher patcher(base, delta);
   patcher.apply_all();
-  return patcher.serialize();
+  return output(patcher);
+}
+}  // namespace apply_detail
+
+/// `base_json` with the RFC 6902 JSON Patch `delta_json` applied, minified. All or nothing:
+/// throws DeltaError when an operation does not fit (nothing is returned), ParseError when
+/// either text is not valid JSON.
+inline std::string apply_delta(std::string_view base_json, std::string_view delta_json) {
+  return apply_detail::with_patched(base_json, delta_json, [](auto& patcher) { return patcher.serialize(); });
 }
 
 /// As apply_delta, but hands the patched document to `write(std::string_view)` in order, in
@@ -82,14 +90,7 @@ inline std::string apply_delta(std::string_view base_json, std::string_view delt
 template <class Write>
   requires std::invocable<Write&, std::string_view>
 void apply_delta_to(std::string_view base_json, std::string_view delta_json, Write&& write) {
-  namespace impl = detail::compression;
-  impl::check_simdjson_layout();
-  impl::Workspace& work = impl::workspace();
-  const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
-  const impl::IndexedJson delta = impl::parse_indexed(work.parsers[1], work.copies[1], delta_json, JsonArgument::delta);
-  impl::Patcher patcher(base, delta);
-  patcher.apply_all();
-  patcher.serialize_to(write);
+  apply_detail::with_patched(base_json, delta_json, [&](auto& patcher) { patcher.serialize_to(write); });
 }
 
 /// The delta between two values of a reflected type (a ContextSnapshot, or any type the
