@@ -158,7 +158,7 @@ class RunContext {
   detail::run_flag<concurrent> ending_;
   STAGEFLOW_NO_UNIQUE_ADDRESS mutable detail::run_mutex<concurrent> mutex_;
   // The run's own stop source (concurrent runs), which end() fires.
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::stop_source*, detail::no_lock> stop_source_{};
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::stop_source*, detail::absent> stop_source_{};
 };
 
 /// What a policy sees of one stage's run: its identity, its context, its outcome.

@@ -360,7 +360,7 @@ class BasicRunner {
   struct Steps {
     Frame* frame;
     // Concurrent runs: the executor's tasks keep the run alive.
-    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::shared_ptr<Frame>, detail::no_lock> owner{};
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::shared_ptr<Frame>, detail::absent> owner{};
 
     bool ending() const noexcept { return frame->run.ending(); }
 
@@ -416,7 +416,7 @@ class BasicRunner {
     } leave{frame};
 
     const S& stage = frame.pipeline->template stage_at<I>();
-    [[maybe_unused]] std::conditional_t<has_timeout<S>, std::optional<detail::StageTimeout>, detail::no_lock> timeout;
+    [[maybe_unused]] std::conditional_t<has_timeout<S>, std::optional<detail::StageTimeout>, detail::absent> timeout;
     const std::stop_token* stop = &run.stop_token();
     if constexpr (has_timeout<S>) stop = &timeout.emplace(run.stop_token(), stage_timeout_v<S>).token();
     const Ctx ctx(run.snapshot(), run.outputs_.data(), result.pipeline_run_id, *stop);
@@ -599,6 +599,11 @@ class BasicRunner {
     frame.run.end(RunStatus::timed_out, "the run's deadline passed; stages still running were abandoned");
     frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
 
+    // The run-end hooks see the frame as the caller leaves it (outputs still in place); their
+    // metrics and a failure they report reach the result.
+    no_stage_states none;
+    call_hooks<hooks::on_run_end>(frame, none, 0);
+
     RunResult<Pipeline, typename Frame::snapshot_type> out;
     {
       std::lock_guard lock(frame.run.mutex_);
@@ -631,16 +636,6 @@ class BasicRunner {
           ...);
     }(std::make_index_sequence<Pipeline::size>{});
 
-    // The run-end hooks see the frame as the caller leaves it; their metrics and a failure they
-    // report still reach the result.
-    no_stage_states none;
-    call_hooks<hooks::on_run_end>(frame, none, 0);
-    {
-      std::lock_guard lock(frame.run.mutex_);
-      out.metrics = frame.result.metrics;
-      out.status = frame.result.status;
-      out.error = frame.result.error;
-    }
     if constexpr (has_event_sink)
       frame.run.emit(events::pipeline_timed_out, {}, {{"reason", out.error}, {"abandoned", true}}, out.duration);
     return out;

@@ -182,8 +182,8 @@ struct RunFrame {
     bool abandonable = false;
     bool abandoned = false;
   };
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, Abandonment, no_lock> abandonment;
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, RunCompletion, no_lock> completion;
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, Abandonment, absent> abandonment;
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, RunCompletion, absent> completion;
 };
 
 }  // namespace stageflow::detail

@@ -13,6 +13,9 @@ struct no_lock {
   void unlock() noexcept {}
 };
 
+/// What a member is when the build does not need it (under [[no_unique_address]]: no space).
+struct absent {};
+
 template <bool Concurrent>
 using run_mutex = std::conditional_t<Concurrent, std::mutex, no_lock>;
 
