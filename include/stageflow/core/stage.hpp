@@ -14,6 +14,9 @@
 // `execute` is const: a pipeline's stages are configuration shared by every run, concurrent ones
 // included; per-run data belongs in the outputs. `execute()` without a context is fine too. A stage
 // that throws fails the run with the exception's message.
+//
+// `execute` may also return boost::asio::awaitable<T> (or awaitable<StageOutput<T>>, awaitable<void>):
+// an async stage, whose output is T, run with runner.async_run (<stageflow/runner/async_run.hpp>).
 #pragma once
 
 #include <stageflow/detail/type_list.hpp>
@@ -22,6 +25,13 @@
 #include <concepts>
 #include <string_view>
 #include <type_traits>
+
+// Declared, not included: telling an async stage apart must not cost a synchronous user
+// <boost/asio/awaitable.hpp> and the coroutine headers.
+namespace boost::asio {
+template <typename T, typename Executor>
+class awaitable;
+}  // namespace boost::asio
 
 namespace stageflow {
 
@@ -84,6 +94,25 @@ concept has_timeout = requires { S::timeout; } && detail::is_duration_v<std::rem
 /// S's timeout in nanoseconds (S must declare one).
 template <has_timeout S>
 inline constexpr std::chrono::nanoseconds stage_timeout_v = std::chrono::duration_cast<std::chrono::nanoseconds>(S::timeout);
+
+namespace detail {
+template <class R>
+struct awaited {
+  using type = R;
+};
+template <class T, class E>
+struct awaited<boost::asio::awaitable<T, E>> {
+  using type = T;
+};
+}  // namespace detail
+
+/// True when a stage's execute returns boost::asio::awaitable<...>: an async stage.
+template <class R>
+inline constexpr bool is_awaitable_v = !std::is_same_v<typename detail::awaited<R>::type, R>;
+
+/// What `co_await` on R gives: T for awaitable<T>, R itself for a synchronous result.
+template <class R>
+using awaited_t = typename detail::awaited<R>::type;
 
 /// A class with `static constexpr std::string_view name`. (Whether `execute` fits is checked when
 /// a Runner runs the pipeline on a snapshot, since its context type depends on the snapshot.)

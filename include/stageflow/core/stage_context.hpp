@@ -9,8 +9,8 @@
 //
 // A stage may read the output of any stage it runs after (directly or through its dependencies);
 // reading another stage's output is a compile error, because in a concurrent run it might not exist
-// yet. The output type of a stage is what its `execute` returns, with StageOutput<T> unwrapped to T
-// and `void` mapped to std::monostate.
+// yet. The output type of a stage is what its `execute` returns, with awaitable<T> and StageOutput<T>
+// unwrapped to T and `void` mapped to std::monostate.
 #pragma once
 
 #include <stageflow/core/stage.hpp>
@@ -48,6 +48,8 @@ template <>
 struct unwrap_stage_result<StageOutput<void>> {
   using type = std::monostate;
 };
+template <class T, class E>
+struct unwrap_stage_result<boost::asio::awaitable<T, E>> : unwrap_stage_result<T> {};  // an async stage
 
 template <class S, class Context>
 concept executes_with_context = requires(const S& stage, const Context& ctx) { stage.execute(ctx); };

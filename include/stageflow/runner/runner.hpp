@@ -68,6 +68,33 @@ consteval bool check_stages_execute(type_list<Stages...>) {
   return (check_execute<Stages, StageContext<Snapshot, Pipeline, Stages>>() && ...);
 }
 
+template <class Snapshot, class Pipeline, class... Stages>
+consteval bool has_awaitable_stage(type_list<Stages...>) {
+  return (is_awaitable_v<stage_result_t<Snapshot, Pipeline, Stages>> || ...);
+}
+
+/// Runs async stages and async_run; defined by <stageflow/runner/async_run.hpp>, which only a
+/// program with async stages includes (so a synchronous one never sees Asio's coroutine headers).
+template <class Runner>
+struct AsyncRun;
+/// async_run's completion token when none is given: boost::asio::use_awaitable.
+struct default_async_token {};
+
+template <class Frame>
+concept async_frame = Frame::async_frame;
+/// Whether stage I of an async run's frame is an async stage.
+template <class Frame, std::size_t I>
+inline constexpr bool async_stage_at = false;
+template <async_frame Frame, std::size_t I>
+inline constexpr bool async_stage_at<Frame, I> = is_awaitable_v<stage_result_t<
+    typename Frame::snapshot_type, typename Frame::pipeline_type, list_element_t<I, typename Frame::pipeline_type::stage_types>>>;
+template <class Frame>
+inline constexpr bool has_async_stage = false;
+template <async_frame Frame>
+inline constexpr bool has_async_stage<Frame> =
+    has_awaitable_stage<typename Frame::snapshot_type, typename Frame::pipeline_type>(
+        typename Frame::pipeline_type::stage_types{});
+
 inline std::string exception_text(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
@@ -129,6 +156,7 @@ class BasicRunner {
   RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, const Snapshot& snapshot,
                                     std::stop_token stop = {}) const {
     check_runnable<Pipeline, Snapshot>();
+    check_synchronous<Pipeline, Snapshot>();
     if constexpr (concurrent) {
       return run_concurrent(pipeline, snapshot, RunOptions{.stop = std::move(stop)}, std::shared_ptr<const Snapshot>{});
     } else {
@@ -141,6 +169,7 @@ class BasicRunner {
   template <class Pipeline, class Snapshot>
   RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, const Snapshot& snapshot, RunOptions options) const {
     check_runnable<Pipeline, Snapshot>();
+    check_synchronous<Pipeline, Snapshot>();
     if (options.deadline && options.on_deadline == DeadlineMode::abandon)
       return refused<Pipeline>(snapshot,
                                "DeadlineMode::abandon needs the snapshot as std::shared_ptr<const Snapshot>: a run "
@@ -157,6 +186,7 @@ class BasicRunner {
   RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, std::shared_ptr<const Snapshot> snapshot,
                                     RunOptions options = {}) const {
     check_runnable<Pipeline, Snapshot>();
+    check_synchronous<Pipeline, Snapshot>();
     const Snapshot& view = *snapshot;
     if constexpr (concurrent) {
       return run_concurrent(pipeline, view, std::move(options), std::move(snapshot));
@@ -173,6 +203,30 @@ class BasicRunner {
   RunResult<Pipeline, Snapshot> run(const Pipeline& pipeline, std::shared_ptr<Snapshot> snapshot,
                                     RunOptions options = {}) const {
     return run(pipeline, std::shared_ptr<const Snapshot>(std::move(snapshot)), std::move(options));
+  }
+
+  /// Runs a pipeline whose stages may be async (execute returns boost::asio::awaitable<T>) as an
+  /// Asio asynchronous operation with signature void(RunResult): `co_await runner.async_run(p, s)`,
+  /// or any completion token (a callback, use_future, use_awaitable). Needs
+  /// <stageflow/runner/async_run.hpp>, which says where the stages run; `pipeline`, `snapshot` and
+  /// the runner must outlive the operation (or pass the snapshot as a shared_ptr).
+  template <class Pipeline, class Snapshot, class Token = detail::default_async_token>
+  auto async_run(const Pipeline& pipeline, const Snapshot& snapshot, RunOptions options = {}, Token&& token = {}) const {
+    return detail::AsyncRun<BasicRunner>::initiate(*this, pipeline, snapshot, std::shared_ptr<const Snapshot>{},
+                                                   std::move(options), std::forward<Token>(token));
+  }
+  template <class Pipeline, class Snapshot, class Token>
+    requires(!std::is_convertible_v<Token, RunOptions>)
+  auto async_run(const Pipeline& pipeline, const Snapshot& snapshot, Token&& token) const {
+    return async_run(pipeline, snapshot, RunOptions{}, std::forward<Token>(token));
+  }
+  /// The same with a snapshot the run keeps alive until it completes.
+  template <class Pipeline, class Snapshot, class Token = detail::default_async_token>
+  auto async_run(const Pipeline& pipeline, std::shared_ptr<const Snapshot> snapshot, RunOptions options = {},
+                 Token&& token = {}) const {
+    const Snapshot& view = *snapshot;
+    return detail::AsyncRun<BasicRunner>::initiate(*this, pipeline, view, std::move(snapshot), std::move(options),
+                                                   std::forward<Token>(token));
   }
 
   /// Sends an event to every sink among `policies` (a sink that throws loses that event).
@@ -194,6 +248,8 @@ class BasicRunner {
   friend class RunContext;
   template <class, class, class, bool>
   friend struct detail::RunFrame;
+  template <class>
+  friend struct detail::AsyncRun;
 
   using run_states_type = std::tuple<run_state_t<Policies>...>;
   using stage_states_type = std::tuple<stage_state_t<Policies>...>;
@@ -206,6 +262,13 @@ class BasicRunner {
   static constexpr void check_runnable() {
     static_assert(is_pipeline_v<Pipeline>, "stageflow: Runner::run takes a stageflow::Pipeline<...> first");
     static_assert(detail::check_stages_execute<Snapshot, Pipeline>(typename Pipeline::stage_types{}));
+  }
+  template <class Pipeline, class Snapshot>
+  static constexpr void check_synchronous() {
+    static_assert(!detail::has_awaitable_stage<Snapshot, Pipeline>(typename Pipeline::stage_types{}),
+                  "stageflow: this pipeline has async stages (execute returns boost::asio::awaitable): run it with "
+                  "`co_await runner.async_run(pipeline, snapshot, options)` from <stageflow/runner/async_run.hpp>, "
+                  "not with run()");
   }
 
   /// A run that could not start (misuse of the options): failed, nothing ran.
@@ -313,16 +376,22 @@ class BasicRunner {
   template <class Frame>
   void drive(Frame& frame) const {
     const auto started = frame.run.started_;
-    frame.run.emit(events::pipeline_started);
     no_stage_states none;
-    call_hooks<hooks::on_run_start>(frame, none, 0);
-    if (!frame.run.ending()) {
+    if (begin_run(frame, none)) {
       Steps<Frame> steps{&frame, {}};
       executor_.template execute<typename Frame::pipeline_type>(steps, [] {});
     }
     const auto finished = chains_clock_readings ? frame.run.last_reading_ : clock::now();
     frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started);
     finish(frame, none);
+  }
+
+  /// pipeline.started and the run-start hooks; true when the stages may run.
+  template <class Frame>
+  static bool begin_run(Frame& frame, no_stage_states& none) {
+    frame.run.emit(events::pipeline_started);
+    call_hooks<hooks::on_run_start>(frame, none, 0);
+    return !frame.run.ending();
   }
 
   /// After the last stage: a deadline that fired while stages ran times the run out, then the
@@ -366,16 +435,29 @@ class BasicRunner {
 
     template <std::size_t I, class K>
     void start(K&& k) const {
-      const bool proceed = run_stage<I>(*frame);
-      std::forward<K>(k)(proceed);
+      if constexpr (detail::async_stage_at<Frame, I>) {
+        // An async stage: its coroutine calls k when it completes (<stageflow/runner/async_run.hpp>).
+        detail::AsyncRun<BasicRunner>::template start_stage<I>(*this, std::forward<K>(k));
+      } else {
+        const bool proceed = run_stage<I>(*frame);
+        std::forward<K>(k)(proceed);
+      }
     }
     template <class K>
     void start(std::size_t i, K&& k) const {
-      constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-        return std::array<bool (*)(Frame&), sizeof...(I)>{&run_stage<I, Frame>...};
-      }(std::make_index_sequence<Frame::pipeline_type::size>{});
-      const bool proceed = table[i](*frame);
-      std::forward<K>(k)(proceed);
+      if constexpr (detail::has_async_stage<Frame>) {
+        constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+          return std::array<void (*)(const Steps&, K&), sizeof...(I)>{
+              [](const Steps& steps, K& k) { steps.template start<I>(std::move(k)); }...};
+        }(std::make_index_sequence<Frame::pipeline_type::size>{});
+        table[i](*this, k);
+      } else {
+        constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+          return std::array<bool (*)(Frame&), sizeof...(I)>{&run_stage<I, Frame>...};
+        }(std::make_index_sequence<Frame::pipeline_type::size>{});
+        const bool proceed = table[i](*frame);
+        std::forward<K>(k)(proceed);
+      }
     }
     void reject(std::size_t i, std::string_view why) const {
       frame->run.fail("stage '" + std::string(Frame::pipeline_type::names[i]) + "' could not be scheduled: " +
@@ -387,14 +469,28 @@ class BasicRunner {
   /// is emitted only when execute is about to be called. Returns false when the run must stop.
   template <std::size_t I, class Frame>
   static bool run_stage(Frame& frame) {
-    using Pipeline = typename Frame::pipeline_type;
-    using Run = typename Frame::run_type;
-    using S = detail::list_element_t<I, typename Pipeline::stage_types>;
-    using Ctx = StageContext<typename Run::snapshot_type, Pipeline, S>;
-    auto& run = frame.run;
-    auto& result = frame.result;
-    auto& report = result.stages[I];
+    using S = detail::list_element_t<I, typename Frame::pipeline_type::stage_types>;
+    if constexpr (is_awaitable_v<stage_result_t<typename Frame::snapshot_type, typename Frame::pipeline_type, S>>) {
+      return false;  // only async_run runs an async stage (check_runnable says so)
+    } else {
+      if (!admit_stage<I>(frame)) return false;
+      StageStep<I, Frame> step(frame);
+      if (step.begin()) {
+        try {
+          execute_stage<I>(frame.run, [&]() -> decltype(auto) { return detail::invoke_execute(step.stage, step.ctx); });
+        } catch (...) {
+          step.threw(std::current_exception());
+        }
+        step.executed();
+      }
+      return step.end();
+    }
+  }
 
+  /// Whether stage I may start: nothing ended the run and no stop was requested.
+  template <std::size_t I, class Frame>
+  static bool admit_stage(Frame& frame) {
+    auto& run = frame.run;
     if constexpr (concurrent) {
       if (run.ending()) return false;  // another stage ended the run: this one never starts
     }
@@ -405,42 +501,51 @@ class BasicRunner {
         run.cancel("stop requested");
       return false;
     }
-    if constexpr (Frame::full) {
-      if (!frame.enter_stage(I)) return false;
+    if constexpr (Frame::full) return frame.enter_stage(I);
+    return true;
+  }
+
+  /// The step of one admitted stage, in halves around its execute, so that an async stage (which
+  /// runs the halves in its coroutine) completes it later: begin() runs the before-hooks, executed()
+  /// times the execution and runs the error hooks, end() runs the after-hooks and events.
+  template <std::size_t I, class Frame>
+  struct StageStep {
+    using Pipeline = typename Frame::pipeline_type;
+    using Run = typename Frame::run_type;
+    using S = detail::list_element_t<I, typename Pipeline::stage_types>;
+    using Ctx = StageContext<typename Run::snapshot_type, Pipeline, S>;
+
+    explicit StageStep(Frame& f)
+        : leave{f}, frame(f), stage(f.pipeline->template stage_at<I>()), timeout(make_timeout(f)),
+          ctx(f.run.snapshot(), f.run.outputs_.data(), f.result.pipeline_run_id, stop_token()),
+          stage_run(f.run, stage, ctx),
+          stage_states{make_stage_state(std::get<Policies>(*f.policies))...} {}
+    StageStep(const StageStep&) = delete;
+    StageStep& operator=(const StageStep&) = delete;
+
+    /// Before-hooks in declaration order, stopping at the first that fails the stage (only the
+    /// policies whose before-hook was reached get an after-hook). True when execute may be called:
+    /// no before-hook failed the stage or ended the run.
+    bool begin() {
+      reached = call_hooks<hooks::before_stage>(frame, stage_states, 0, stage_run);
+      if (frame.result.stages[I].status == StageStatus::fail || frame.run.ending()) return false;
+      frame.run.emit(events::stage_started, S::name);
+      t0 = chains_clock_readings ? frame.run.last_reading_ : clock::now();
+      return true;
     }
-    struct Leave {
-      Frame& frame;
-      ~Leave() {
-        if constexpr (Frame::full) frame.leave_stage(I);
-      }
-    } leave{frame};
-
-    const S& stage = frame.pipeline->template stage_at<I>();
-    [[maybe_unused]] std::conditional_t<has_timeout<S>, std::optional<detail::StageTimeout>, detail::absent> timeout;
-    const std::stop_token* stop = &run.stop_token();
-    if constexpr (has_timeout<S>) stop = &timeout.emplace(run.stop_token(), stage_timeout_v<S>).token();
-    const Ctx ctx(run.snapshot(), run.outputs_.data(), result.pipeline_run_id, *stop);
-    StageRun<Run, S> stage_run(run, stage, ctx);
-    stage_states_type stage_states{make_stage_state(std::get<Policies>(*frame.policies))...};
-
-    // Before-hooks in declaration order, stopping at the first that fails the stage. Only the
-    // policies whose before-hook was reached get an after-hook.
-    [[maybe_unused]] const std::size_t reached = call_hooks<hooks::before_stage>(frame, stage_states, 0, stage_run);
-
-    // A before-hook may have failed the stage, or ended the run: then the stage does not start.
-    if (report.status != StageStatus::fail && !run.ending()) {
-      run.emit(events::stage_started, S::name);
-      const auto t0 = chains_clock_readings ? run.last_reading_ : clock::now();
-      try {
-        execute_stage<I>(stage, ctx, run);
-      } catch (...) {
-        report.status = StageStatus::fail;
-        report.reason = detail::exception_text(std::current_exception());
-      }
+    void threw(std::exception_ptr error) {
+      auto& report = frame.result.stages[I];
+      report.status = StageStatus::fail;
+      report.reason = detail::exception_text(error);
+    }
+    void executed() {
+      auto& run = frame.run;
+      auto& result = frame.result;
+      auto& report = result.stages[I];
       run.last_reading_ = clock::now();
       report.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(run.last_reading_ - t0);
       if constexpr (has_timeout<S>) {
-        if (timeout->finish() && report.status != StageStatus::fail) {
+        if (timeout.finish() && report.status != StageStatus::fail) {
           report.status = StageStatus::timed_out;
           report.reason = "the stage ran past its timeout of " + detail::milliseconds_text(stage_timeout_v<S>);
           std::get<I>(result.outputs).reset();
@@ -449,42 +554,79 @@ class BasicRunner {
       }
       if (report.status == StageStatus::fail) call_hooks<hooks::on_stage_error>(frame, stage_states, 0, stage_run);
     }
-    if constexpr (Frame::full) {
-      if (frame.left_behind()) return false;  // the caller returned at its deadline: report nothing
+    /// After-hooks and the outcome event; false when the run must stop.
+    bool end() {
+      auto& run = frame.run;
+      auto& report = frame.result.stages[I];
+      if constexpr (Frame::full) {
+        if (frame.left_behind()) return false;  // the caller returned at its deadline: report nothing
+      }
+
+      call_hooks<hooks::after_stage>(frame, stage_states, reached, stage_run);
+      if constexpr (has_event_sink) emit_stage_outcome<S>(run, report);
+
+      // The common case first, as one comparison: ok and skip go on.
+      if (report.status == StageStatus::ok || report.status == StageStatus::skip) return !run.ending();
+      const RunStatus ending = report.status == StageStatus::fail     ? RunStatus::failed
+                               : report.status == StageStatus::cancel ? RunStatus::cancelled
+                                                                      : RunStatus::timed_out;
+      if (report.status != StageStatus::not_run)  // not_run: a before-hook already ended the run
+        run.end(ending, report.reason, S::name);
+      return false;
     }
 
-    call_hooks<hooks::after_stage>(frame, stage_states, reached, stage_run);
-    if constexpr (has_event_sink) emit_stage_outcome<S>(run, report);
+    struct Leave {
+      Frame& frame;
+      ~Leave() {
+        if constexpr (Frame::full) frame.leave_stage(I);
+      }
+    };
+    static auto make_timeout(Frame& f) {
+      if constexpr (has_timeout<S>)
+        return detail::StageTimeout(f.run.stop_token(), stage_timeout_v<S>);
+      else
+        return detail::absent{};
+    }
+    const std::stop_token& stop_token() const noexcept {
+      if constexpr (has_timeout<S>)
+        return timeout.token();
+      else
+        return frame.run.stop_token();
+    }
 
-    // The common case first, as one comparison: ok and skip go on.
-    if (report.status == StageStatus::ok || report.status == StageStatus::skip) return !run.ending();
-    const RunStatus ending = report.status == StageStatus::fail     ? RunStatus::failed
-                             : report.status == StageStatus::cancel ? RunStatus::cancelled
-                                                                    : RunStatus::timed_out;
-    if (report.status != StageStatus::not_run)  // not_run: a before-hook already ended the run
-      run.end(ending, report.reason, S::name);
-    return false;
-  }
+    Leave leave;  // first: the stage leaves the abandonment bookkeeping after everything else
+    Frame& frame;
+    const S& stage;
+    // Not [[no_unique_address]]: a potentially-overlapping member cannot be initialised in place
+    // from make_timeout's prvalue, and StageTimeout cannot move.
+    std::conditional_t<has_timeout<S>, detail::StageTimeout, detail::absent> timeout;
+    const Ctx ctx;
+    StageRun<Run, S> stage_run;
+    stage_states_type stage_states;
+    std::size_t reached = 0;
+    typename clock::time_point t0{};
+  };
 
-  template <std::size_t I, class S, class Ctx, class Run>
-  static void execute_stage(const S& stage, const Ctx& ctx, Run& run) {
-    using Result = stage_result_t<typename Run::snapshot_type, typename Run::pipeline_type, S>;
+  /// Stores what `produce()` returns (the stage's result) as stage I's output and status.
+  template <std::size_t I, class Run, class Produce>
+  static void execute_stage(Run& run, Produce&& produce) {
+    using Result = std::invoke_result_t<Produce&>;
     auto& result = *run.result_;
     auto& report = result.stages[I];
     auto& slot = std::get<I>(result.outputs);
     try {
       if constexpr (std::is_void_v<Result>) {
-        detail::invoke_execute(stage, ctx);
+        produce();
         slot.emplace();
       } else if constexpr (std::is_same_v<Result, StageOutput<void>>) {
-        StageOutput<void> out = detail::invoke_execute(stage, ctx);
+        StageOutput<void> out = produce();
         report.status = out.status();
         if (out.is_ok())
           slot.emplace();
         else
           report.reason = out.reason();
       } else if constexpr (is_stage_output_v<Result>) {
-        Result out = detail::invoke_execute(stage, ctx);
+        Result out = produce();
         report.status = out.status();
         if (out.is_ok())
           slot.emplace(std::move(out).value());
@@ -493,7 +635,7 @@ class BasicRunner {
         // `out` is destroyed here, before the output is published: if that throws, the stage fails
         // and its output does not stay behind.
       } else {
-        slot.emplace(detail::invoke_execute(stage, ctx));
+        slot.emplace(produce());
       }
     } catch (...) {
       slot.reset();
@@ -561,10 +703,8 @@ class BasicRunner {
       Frame& frame, std::shared_ptr<Frame> owner,
       std::optional<std::chrono::steady_clock::time_point> leave_at) const {
     const auto started = frame.run.started_;
-    frame.run.emit(events::pipeline_started);
     no_stage_states none;
-    call_hooks<hooks::on_run_start>(frame, none, 0);
-    if (!frame.run.ending()) {
+    if (begin_run(frame, none)) {
       Completion& completion = frame.completion;
       Steps<Frame> steps{&frame, std::move(owner)};
       executor_.template execute<typename Frame::pipeline_type>(steps, [&completion] { completion.signal(); },

@@ -1,0 +1,282 @@
+// async_run: pipelines whose stages co_await, run as Boost.Asio asynchronous operations.
+//
+//   struct Enrich {
+//     static constexpr std::string_view name = "enrich";
+//     boost::asio::awaitable<Profile> execute(const auto& ctx) const {   // or awaitable<StageOutput<T>>,
+//       auto profile = co_await fetch_profile(ctx.snapshot().user);    // awaitable<void>
+//       co_return profile;
+//     }
+//   };
+//
+//   stageflow::RunResult result = co_await runner.async_run(pipeline, snapshot, options);
+//
+// async_run(pipeline, snapshot[, options], token) is an asynchronous operation with signature
+// void(RunResult<Pipeline, Snapshot>): the token may be boost::asio::use_awaitable (the default), a
+// callback, use_future, or anything else Asio's async_result knows. The handler runs on its
+// associated executor (use_awaitable: the awaiting coroutine's; a plain callback has none, so bind
+// one: boost::asio::bind_executor(io, callback)), never inside async_run itself.
+//
+// Where stages run: with a runner whose executor is a ParallelExecutor, on it (its pool, or the
+// Asio executor it was given); otherwise on the handler's executor, with the stages of one run
+// scheduled as ParallelExecutor schedules them. Each execution of an async stage is a coroutine
+// spawned on a strand of that executor, so what it does with its own I/O objects stays in order;
+// independent async stages overlap, even on one thread. Synchronous stages mix freely with async
+// ones; a synchronous stage blocks its thread while it runs, as anywhere in Asio.
+//
+// Stopping: a failure, a cancellation, the caller's `options.stop`, the deadline and a stage's
+// timeout fire `ctx.stop_token()`. An async stage ends its waits with a std::stop_callback that
+// cancels its I/O objects on their executor; stageflow::cancel_on_stop
+// (<stageflow/runner/cancel_on_stop.hpp>) is that idiom, done safely. Policies are unchanged: the
+// hooks run before a stage starts and after it completes, on whichever thread resumes it.
+//
+// DeadlineMode::abandon is refused by async_run (the run fails at once, saying so): an async
+// stage gives its thread back while it waits, so a stage that honours its stop token ends the run
+// by its deadline without being abandoned.
+#pragma once
+
+#include <stageflow/core/pipeline.hpp>
+#include <stageflow/core/run_result.hpp>
+#include <stageflow/core/stage.hpp>
+#include <stageflow/core/stage_context.hpp>
+#include <stageflow/runner/detail/run_frame.hpp>
+#include <stageflow/runner/detail/runner_filter.hpp>
+#include <stageflow/runner/parallel_executor.hpp>
+#include <stageflow/runner/run_options.hpp>
+#include <stageflow/runner/runner.hpp>
+
+#include <utility>  // before Asio's awaitable.hpp, which uses std::exchange without it (Boost 1.74)
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/system_executor.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#if !defined(BOOST_ASIO_HAS_CO_AWAIT)
+#error "stageflow: async_run needs Boost.Asio's C++20 coroutine support (BOOST_ASIO_HAS_CO_AWAIT). With Boost 1.74 and clang, define BOOST_ASIO_HAS_CO_AWAIT=1 and BOOST_ASIO_HAS_STD_COROUTINE=1 (clang implements C++20 coroutines, but that Asio only looks for <experimental/coroutine>)."
+#endif
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+namespace stageflow::detail {
+
+/// The frame of an async run: a RunFrame plus the executor its async stages are spawned on.
+template <class Runner, class Pipeline, class Snapshot>
+struct AsyncFrame : RunFrame<Runner, Pipeline, Snapshot, true> {
+  static constexpr bool async_frame = true;
+  AsyncFrame(const Pipeline& p, const Snapshot& snapshot, const typename Runner::policies_type& policies,
+             const std::stop_token& caller_stop, RunResult<Pipeline, Snapshot>* into,
+             boost::asio::any_io_executor executor)
+      : RunFrame<Runner, Pipeline, Snapshot, true>(p, snapshot, policies, caller_stop, into),
+        stage_executor(std::move(executor)) {}
+  boost::asio::any_io_executor stage_executor;
+};
+
+/// The runner that schedules an async run: the runner itself when its executor is a
+/// ParallelExecutor, else the same policies and clock over a ParallelExecutor on the run's executor
+/// (its steps are static and take the policies by pointer, so nothing is copied).
+template <class Runner>
+struct async_runner {
+  using type = Runner;
+};
+template <class Config, class... Policies>
+  requires(!std::is_same_v<typename Config::executor, ParallelExecutor>)
+struct async_runner<BasicRunner<Config, Policies...>> {
+  using type = BasicRunner<runner_config<typename Config::clock, ParallelExecutor>, Policies...>;
+};
+
+template <class Config, class... Policies>
+struct AsyncRun<BasicRunner<Config, Policies...>> {
+  using Runner = BasicRunner<Config, Policies...>;
+  using Scheduler = typename async_runner<Runner>::type;
+  static constexpr bool own_executor = std::is_same_v<Runner, Scheduler>;
+
+  // ---- one async stage ---------------------------------------------------------------------
+
+  /// The stage's continuation, called exactly once: by the coroutine when the stage is done, or,
+  /// if the executor destroys the coroutine before it finishes (its context was shut down), by
+  /// the destructor, so the run still ends instead of waiting forever.
+  template <class Frame, class K>
+  struct Continuation {
+    Frame* frame;
+    std::size_t index;
+    std::optional<K> k;
+    Continuation(Frame* f, std::size_t i, K&& fn) : frame(f), index(i), k(std::move(fn)) {}
+    Continuation(Continuation&& other) noexcept : frame(other.frame), index(other.index), k(std::move(other.k)) {
+      other.k.reset();
+    }
+    Continuation& operator=(Continuation&&) = delete;
+    void operator()(bool proceed) { std::exchange(k, std::nullopt).value()(proceed); }
+    ~Continuation() {
+      if (!k) return;
+      frame->run.fail("stage '" + std::string(Frame::pipeline_type::names[index]) +
+                      "' was dropped by its executor before it finished (was its context destroyed?)");
+      (*this)(false);
+    }
+  };
+
+  /// Called by Steps::start for async stage I: spawns its coroutine on a strand of the run's
+  /// executor; the coroutine calls k when the stage is done.
+  template <std::size_t I, class Steps, class K>
+  static void start_stage(const Steps& steps, K&& k) {
+    auto& frame = *steps.frame;
+    using Frame = std::remove_reference_t<decltype(frame)>;
+    if (!Scheduler::template admit_stage<I>(frame)) return std::forward<K>(k)(false);
+    boost::asio::co_spawn(boost::asio::make_strand(frame.stage_executor),
+                          stage_coroutine<I>(steps.owner, Continuation<Frame, std::decay_t<K>>(&frame, I, std::move(k))),
+                          boost::asio::detached);
+  }
+
+  // A static function, not a lambda, and its parameters by value: GCC 12 miscompiles coroutine
+  // lambdas that capture, and references in a coroutine's parameters dangle once it suspends.
+  template <std::size_t I, class Frame, class K>
+  static boost::asio::awaitable<void> stage_coroutine(std::shared_ptr<Frame> owner, Continuation<Frame, K> k) {
+    using S = list_element_t<I, typename Frame::pipeline_type::stage_types>;
+    using Awaited = awaited_t<stage_result_t<typename Frame::snapshot_type, typename Frame::pipeline_type, S>>;
+    bool proceed = false;
+    {
+      typename Scheduler::template StageStep<I, Frame> step(*owner);
+      if (step.begin()) {
+        try {
+          if constexpr (std::is_void_v<Awaited>) {
+            co_await invoke_execute(step.stage, step.ctx);
+            Scheduler::template execute_stage<I>(owner->run, [] {});
+          } else {
+            Awaited value = co_await invoke_execute(step.stage, step.ctx);
+            Scheduler::template execute_stage<I>(owner->run, [&] { return std::move(value); });
+          }
+        } catch (...) {
+          step.threw(std::current_exception());
+        }
+        step.executed();
+      }
+      proceed = step.end();
+    }  // the step's last writes are done before k: its dependents may start on another thread
+    k(proceed);
+  }
+
+  // ---- one async run -----------------------------------------------------------------------
+
+  template <class Pipeline, class Snapshot, class Handler>
+  struct State {
+    using Frame = AsyncFrame<Scheduler, Pipeline, Snapshot>;
+    using HandlerExecutor = std::decay_t<decltype(boost::asio::prefer(
+        std::declval<boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>>(),
+        boost::asio::execution::outstanding_work.tracked))>;
+
+    State(const Pipeline& p, const Snapshot& snapshot, const typename Runner::policies_type& policies,
+          const std::stop_token& stop, boost::asio::any_io_executor stage_executor, Handler&& h,
+          HandlerExecutor handler_ex, std::shared_ptr<const Snapshot> owned)
+        : snapshot_owner(std::move(owned)), frame(p, snapshot, policies, stop, &result, std::move(stage_executor)),
+          handler(std::move(h)), handler_executor(std::move(handler_ex)) {}
+
+    std::shared_ptr<const Snapshot> snapshot_owner;
+    RunResult<Pipeline, Snapshot> result;  // before the frame, which writes into it
+    Frame frame;
+    Handler handler;
+    HandlerExecutor handler_executor;  // keeps the handler's executor busy until the run completes
+    std::atomic<bool> initiating{true};
+  };
+
+  /// Hands the result to the handler on its executor: inline when already there and the
+  /// initiating function has returned, else posted.
+  template <class St>
+  static void complete(St& state) {
+    const bool immediate = state.initiating.load(std::memory_order_acquire);
+    auto ex = std::move(state.handler_executor);
+    auto deliver = [handler = std::move(state.handler), result = std::move(state.result)]() mutable {
+      std::move(handler)(std::move(result));
+    };
+    if (immediate)
+      boost::asio::post(ex, std::move(deliver));
+    else
+      boost::asio::dispatch(ex, std::move(deliver));
+  }
+
+  template <class St>
+  static void finish_run(St& state) {
+    auto& frame = state.frame;
+    frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(frame.run.elapsed());
+    typename Scheduler::no_stage_states none;
+    Scheduler::finish(frame, none);
+    complete(state);
+  }
+
+  template <class Pipeline, class Snapshot>
+  struct Initiation {
+    const Runner* runner;
+    const Pipeline* pipeline;
+    const Snapshot* snapshot;
+
+    template <class Handler>
+    void operator()(Handler&& handler, std::shared_ptr<const Snapshot> owned, RunOptions options) const {
+      using H = std::decay_t<Handler>;
+      using St = State<Pipeline, Snapshot, H>;
+      boost::asio::any_io_executor fallback;
+      if constexpr (own_executor)
+        fallback = runner->executor().get_executor();
+      else
+        fallback = boost::asio::system_executor();
+      auto handler_ex = boost::asio::get_associated_executor(handler, fallback);
+      boost::asio::any_io_executor stage_ex = own_executor ? fallback : boost::asio::any_io_executor(handler_ex);
+      auto work = boost::asio::prefer(handler_ex, boost::asio::execution::outstanding_work.tracked);
+      auto state = std::make_shared<St>(*pipeline, *snapshot, runner->policies_, options.stop, std::move(stage_ex),
+                                        H(std::forward<Handler>(handler)), std::move(work), std::move(owned));
+      typename St::Frame& frame = state->frame;
+
+      if (options.deadline && options.on_deadline == DeadlineMode::abandon) {
+        frame.run.fail("async_run does not abandon stages: use DeadlineMode::wait (an async stage that honours its "
+                       "stop token ends the run by its deadline)");
+        complete(*state);
+        return;
+      }
+      frame.watch_deadline(options.deadline);
+      typename Scheduler::no_stage_states none;
+      if (!Scheduler::begin_run(frame, none)) {
+        finish_run(*state);
+        return;
+      }
+      typename Scheduler::template Steps<typename St::Frame> steps{&frame,
+                                                                   std::shared_ptr<typename St::Frame>(state, &frame)};
+      auto done = [state] { finish_run(*state); };
+      auto launch = [&](const ParallelExecutor& executor) {
+        executor.template execute<Pipeline>(steps, std::move(done), ExecuteHints{.caller_may_run = false});
+      };
+      if constexpr (own_executor)
+        launch(runner->executor());
+      else
+        launch(ParallelExecutor(frame.stage_executor));
+      state->initiating.store(false, std::memory_order_release);
+    }
+  };
+
+  template <class Pipeline, class Snapshot, class Token>
+  static auto initiate(const Runner& runner, const Pipeline& pipeline, const Snapshot& snapshot,
+                       std::shared_ptr<const Snapshot> owned, RunOptions options, Token&& token) {
+    Runner::template check_runnable<Pipeline, Snapshot>();
+    using Signature = void(RunResult<Pipeline, Snapshot>);
+    Initiation<Pipeline, Snapshot> initiation{&runner, &pipeline, &snapshot};
+    if constexpr (std::is_same_v<std::decay_t<Token>, default_async_token>)
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, Signature>(
+          std::move(initiation), boost::asio::use_awaitable, std::move(owned), std::move(options));
+    else
+      return boost::asio::async_initiate<Token, Signature>(std::move(initiation), token, std::move(owned),
+                                                           std::move(options));
+  }
+};
+
+}  // namespace stageflow::detail
