@@ -3,9 +3,15 @@
 
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/runner/async_run.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include "catch2_shim.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <optional>
 
 using namespace stageflow;
 
@@ -34,4 +40,34 @@ TEST_CASE("with the counter, a stage keeping 8 MiB grows the heap by exactly 8 M
   CHECK(r.metric("keeps_8mib", "allocations") == 1.0);
   CHECK(r.metric("nothing", "heap_delta_bytes") == 0.0);
   CHECK(r.metric("nothing", "allocations") == 0.0);
+}
+
+namespace {
+struct AsyncKeepsOneKiB {
+  static constexpr std::string_view name = "async_keeps_1kib";
+  boost::asio::awaitable<std::vector<char>> execute() const {
+    co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    co_return std::vector<char>(1024);
+  }
+};
+}  // namespace
+
+TEST_CASE("in an async run, synchronous stages keep exact figures and async stages get none",
+          "[memory_tracking][counter]") {
+  Runner<pipeline::MemoryTracking> runner{
+      pipeline::MemoryTracking(helpers::MemoryTrackerOptions{.heap_source = helpers::HeapSource::counter,
+                                                             .read_rss = false})};
+  boost::asio::io_context io;
+  const Pipeline<KeepsEightMiB, AsyncKeepsOneKiB> pipeline;
+  std::optional<RunResult<Pipeline<KeepsEightMiB, AsyncKeepsOneKiB>, ContextSnapshot>> r;
+  const ContextSnapshot snapshot;
+  runner.async_run(pipeline, snapshot, {}, boost::asio::bind_executor(io, [&](auto result) { r = std::move(result); }));
+  io.run();
+  REQUIRE(r);
+  REQUIRE(r->ok());
+  CHECK(r->metric("keeps_8mib", "heap_delta_bytes") == 8.0 * 1024 * 1024);
+  CHECK(r->metric("keeps_8mib", "allocations") == 1.0);
+  // Its thread ran other stages' work while it waited: nothing to attribute.
+  CHECK(!r->metric("async_keeps_1kib", "heap_delta_bytes"));
+  CHECK(r->metric("pipeline", "memory_per_stage") == 1.0);
 }

@@ -112,6 +112,10 @@ decltype(auto) invoke_execute(const S& stage, const Context& ctx) {
 template <class Snapshot, class Pipeline, class S>
 using stage_result_t = detail::execute_result_t<S, StageContext<Snapshot, Pipeline, S>>;
 
+/// True when S is an async stage: its execute returns boost::asio::awaitable<...>.
+template <class Snapshot, class Pipeline, class S>
+inline constexpr bool is_async_stage_v = is_awaitable_v<stage_result_t<Snapshot, Pipeline, S>>;
+
 /// The output type of S: its result with StageOutput<T> unwrapped and void as std::monostate.
 template <class Snapshot, class Pipeline, class S>
 using stage_output_t = typename detail::unwrap_stage_result<stage_result_t<Snapshot, Pipeline, S>>::type;

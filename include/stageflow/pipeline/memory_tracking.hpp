@@ -17,7 +17,8 @@
 // Under a concurrent executor (ParallelExecutor) several stages run at once, so a process-wide
 // reading cannot say which stage allocated. Per stage, the result then holds only what the calling
 // thread's exact allocation counter saw (heap_delta_bytes, allocations: a synchronous stage runs
-// on one thread); without the counter there are no per-stage figures, only the run's. The metric
+// on one thread; an async stage does not, so it never gets per-stage figures); without the counter
+// there are no per-stage figures, only the run's. The metric
 // ("pipeline", "memory_per_stage") says which: 1 attributed per stage, 0 per run only.
 //
 // A tracker that is not started (auto_start = false) records nothing and breaks nothing: the runner
@@ -30,6 +31,7 @@
 
 #include <stageflow/core/events.hpp>
 #include <stageflow/core/run_result.hpp>
+#include <stageflow/core/stage_context.hpp>
 #include <stageflow/memory/detail/allocation_counter_state.hpp>
 #include <stageflow/memory/scope.hpp>
 
@@ -82,7 +84,11 @@ class MemoryTracking {
     if (!end || !state.start) return;
     if constexpr (Run::concurrent) {
       // Process-wide readings mix the stages running at the same time: only this thread's exact
-      // counts (the allocation counter) belong to this stage.
+      // counts (the allocation counter) belong to this stage. Not even those for an async stage,
+      // which lends its thread to other stages while it waits.
+      if constexpr (is_async_stage_v<typename Run::snapshot_type, typename Run::pipeline_type,
+                                     typename Stage::stage_type>)
+        return;
       const auto now = thread_counts();
       if (!now || !state.thread_start) return;
       run.record_metric(stage.name, "heap_delta_bytes",

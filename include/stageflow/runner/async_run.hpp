@@ -232,7 +232,10 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
       else
         fallback = boost::asio::system_executor();
       auto handler_ex = boost::asio::get_associated_executor(handler, fallback);
-      boost::asio::any_io_executor stage_ex = own_executor ? fallback : boost::asio::any_io_executor(handler_ex);
+      // use_future's handler has an executor of its own that runs inline; that is no place for stages.
+      boost::asio::any_io_executor stage_ex = fallback;
+      if constexpr (!own_executor && std::is_constructible_v<boost::asio::any_io_executor, decltype(handler_ex)>)
+        stage_ex = handler_ex;
       auto work = boost::asio::prefer(handler_ex, boost::asio::execution::outstanding_work.tracked);
       auto state = std::make_shared<St>(*pipeline, *snapshot, runner->policies_, options.stop, std::move(stage_ex),
                                         H(std::forward<Handler>(handler)), std::move(work), std::move(owned));

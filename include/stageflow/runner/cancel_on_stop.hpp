@@ -3,7 +3,8 @@
 //   boost::asio::awaitable<Reply> execute(const auto& ctx) const {
 //     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, std::chrono::seconds(1));
 //     stageflow::cancel_on_stop guard(ctx.stop_token(), timer);     // a socket, a resolver, a stream too
-//     auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+//     boost::system::error_code ec;
+//     co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
 //     if (ec == boost::asio::error::operation_aborted) co_return Reply::fallback();   // stopped
 //     ...
 //   }

@@ -70,7 +70,7 @@ consteval bool check_stages_execute(type_list<Stages...>) {
 
 template <class Snapshot, class Pipeline, class... Stages>
 consteval bool has_awaitable_stage(type_list<Stages...>) {
-  return (is_awaitable_v<stage_result_t<Snapshot, Pipeline, Stages>> || ...);
+  return (is_async_stage_v<Snapshot, Pipeline, Stages> || ...);
 }
 
 /// Runs async stages and async_run; defined by <stageflow/runner/async_run.hpp>, which only a
@@ -86,8 +86,9 @@ concept async_frame = Frame::async_frame;
 template <class Frame, std::size_t I>
 inline constexpr bool async_stage_at = false;
 template <async_frame Frame, std::size_t I>
-inline constexpr bool async_stage_at<Frame, I> = is_awaitable_v<stage_result_t<
-    typename Frame::snapshot_type, typename Frame::pipeline_type, list_element_t<I, typename Frame::pipeline_type::stage_types>>>;
+inline constexpr bool async_stage_at<Frame, I> =
+    is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type,
+                     list_element_t<I, typename Frame::pipeline_type::stage_types>>;
 template <class Frame>
 inline constexpr bool has_async_stage = false;
 template <async_frame Frame>
@@ -470,7 +471,7 @@ class BasicRunner {
   template <std::size_t I, class Frame>
   static bool run_stage(Frame& frame) {
     using S = detail::list_element_t<I, typename Frame::pipeline_type::stage_types>;
-    if constexpr (is_awaitable_v<stage_result_t<typename Frame::snapshot_type, typename Frame::pipeline_type, S>>) {
+    if constexpr (is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type, S>) {
       return false;  // only async_run runs an async stage (check_runnable says so)
     } else {
       if (!admit_stage<I>(frame)) return false;
