@@ -29,6 +29,9 @@
 // (<stageflow/runner/cancel_on_stop.hpp>) is that idiom, done safely. Policies are unchanged: the
 // hooks run before a stage starts and after it completes, on whichever thread resumes it.
 //
+// A pipeline without async stages, on a runner without a concurrent executor, runs inside
+// async_run as run() would (on the calling thread), and only its completion is posted.
+//
 // DeadlineMode::abandon is refused by async_run (the run fails at once, saying so): an async
 // stage gives its thread back while it waits, so a stage that honours its stop token ends the run
 // by its deadline without being abandoned.
@@ -193,14 +196,12 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
   };
 
   /// Hands the result to the handler on its executor: inline when already there and the
-  /// initiating function has returned, else posted.
+  /// initiating function has returned, else posted. The result is moved once, into the handler.
   template <class St>
-  static void complete(St& state) {
-    const bool immediate = state.initiating.load(std::memory_order_acquire);
-    auto ex = std::move(state.handler_executor);
-    auto deliver = [handler = std::move(state.handler), result = std::move(state.result)]() mutable {
-      std::move(handler)(std::move(result));
-    };
+  static void complete(std::shared_ptr<St> state) {
+    const bool immediate = state->initiating.load(std::memory_order_acquire);
+    auto ex = std::move(state->handler_executor);
+    auto deliver = [state = std::move(state)] { std::move(state->handler)(std::move(state->result)); };
     if (immediate)
       boost::asio::post(ex, std::move(deliver));
     else
@@ -208,13 +209,21 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
   }
 
   template <class St>
-  static void finish_run(St& state) {
-    auto& frame = state.frame;
+  static void finish_run(std::shared_ptr<St> state) {
+    auto& frame = state->frame;
     frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(frame.run.elapsed());
     typename Scheduler::no_stage_states none;
     Scheduler::finish(frame, none);
-    complete(state);
+    complete(std::move(state));
   }
+
+  /// A handler and its result, posted together (the result built in place, moved once more: into the call).
+  template <class H, class Result>
+  struct Deliver {
+    H handler;
+    Result result;
+    void operator()() { std::move(handler)(std::move(result)); }
+  };
 
   template <class Pipeline, class Snapshot>
   struct Initiation {
@@ -226,6 +235,19 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     void operator()(Handler&& handler, std::shared_ptr<const Snapshot> owned, RunOptions options) const {
       using H = std::decay_t<Handler>;
       using St = State<Pipeline, Snapshot, H>;
+      if constexpr (!Runner::concurrent &&
+                    !has_awaitable_stage<Snapshot, Pipeline>(typename Pipeline::stage_types{})) {
+        // Nothing to await and nothing to overlap: the run is run(), here, and only the handler
+        // is deferred (posted, as Asio requires of an operation that completes at once).
+        auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler, boost::asio::system_executor()),
+                                        boost::asio::execution::outstanding_work.tracked);
+        boost::asio::post(std::move(work), Deliver<H, RunResult<Pipeline, Snapshot>>{
+                                               H(std::forward<Handler>(handler)),
+                                               owned ? runner->run(*pipeline, std::move(owned), std::move(options))
+                                               : options.deadline ? runner->run(*pipeline, *snapshot, std::move(options))
+                                                                  : runner->run(*pipeline, *snapshot, options.stop)});
+        return;
+      }
       boost::asio::any_io_executor fallback;
       if constexpr (own_executor)
         fallback = runner->executor().get_executor();
@@ -244,18 +266,18 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
       if (options.deadline && options.on_deadline == DeadlineMode::abandon) {
         frame.run.fail("async_run does not abandon stages: use DeadlineMode::wait (an async stage that honours its "
                        "stop token ends the run by its deadline)");
-        complete(*state);
+        complete(std::move(state));
         return;
       }
       frame.watch_deadline(options.deadline);
       typename Scheduler::no_stage_states none;
       if (!Scheduler::begin_run(frame, none)) {
-        finish_run(*state);
+        finish_run(std::move(state));
         return;
       }
       typename Scheduler::template Steps<typename St::Frame> steps{&frame,
                                                                    std::shared_ptr<typename St::Frame>(state, &frame)};
-      auto done = [state] { finish_run(*state); };
+      auto done = [state]() mutable { finish_run(std::move(state)); };
       auto launch = [&](const ParallelExecutor& executor) {
         executor.template execute<Pipeline>(steps, std::move(done), ExecuteHints{.caller_may_run = false});
       };
