@@ -576,3 +576,66 @@ TEST_CASE("JSON Lines and callback sinks receive the events of async runs") {
   CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<long>(types.size()));
   CHECK(text.find("\"stage.completed\"") != std::string::npos);
 }
+
+namespace {
+// Lets Asio's operation_aborted escape when its wait is cancelled.
+struct AbortsOnStop {
+  static constexpr std::string_view name = "aborts_on_stop";
+  asio::awaitable<int> execute(const auto& ctx) const {
+    asio::steady_timer timer(co_await asio::this_coro::executor, 30s);
+    stageflow::cancel_on_stop guard(ctx.stop_token(), timer);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return 1;
+  }
+};
+struct Sibling {
+  static constexpr std::string_view name = "sibling";
+  asio::awaitable<int> execute() const {
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    throw std::runtime_error("sibling broke");
+  }
+};
+}  // namespace
+
+TEST_CASE("a stage whose wait the stop token cancelled was stopped, not failed") {
+  asio::io_context io;
+  const Sequential runner;
+  const stageflow::Pipeline<AbortsOnStop> alone;
+  const auto at_deadline = run_on(io, awaited_run(&runner, &alone, Empty{},
+                                                  {.deadline = std::chrono::steady_clock::now() + 20ms}));
+  CHECK(at_deadline.status == RunStatus::timed_out);
+  CHECK(at_deadline.report<AbortsOnStop>().status == StageStatus::timed_out);
+  CHECK(at_deadline.error == "the run's deadline passed");
+
+  std::stop_source stop;
+  asio::steady_timer soon(io, 10ms);
+  soon.async_wait([&](auto) { stop.request_stop(); });
+  const auto by_caller = run_on(io, awaited_run(&runner, &alone, Empty{}, {.stop = stop.get_token()}));
+  CHECK(by_caller.status == RunStatus::cancelled);
+  CHECK(by_caller.report<AbortsOnStop>().status == StageStatus::cancel);
+
+  const stageflow::Pipeline<AbortsOnStop, Sibling> with_sibling;
+  const auto failed = run_on(io, awaited_run(&runner, &with_sibling, Empty{}, {}));
+  CHECK(failed.status == RunStatus::failed);
+  CHECK(failed.error == "sibling broke");  // the failure stays the run's story
+  CHECK(failed.report<AbortsOnStop>().status == StageStatus::cancel);
+}
+
+namespace {
+struct Plain {
+  static constexpr std::string_view name = "plain";
+  int execute(const auto& ctx) const { return ctx.snapshot().base * 2; }
+};
+}  // namespace
+
+TEST_CASE("a pipeline with nothing to await completes through the handler, never inside async_run") {
+  asio::io_context io;
+  const Sequential runner;
+  const stageflow::Pipeline<Plain> pipeline;
+  std::optional<int> out;
+  runner.async_run(pipeline, Numbers{.base = 21}, {},
+                   asio::bind_executor(io, [&](auto result) { out = *result.template output<Plain>(); }));
+  CHECK(!out);
+  io.run();
+  CHECK(out == 42);
+}

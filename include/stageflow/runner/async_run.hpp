@@ -26,7 +26,9 @@
 // Stopping: a failure, a cancellation, the caller's `options.stop`, the deadline and a stage's
 // timeout fire `ctx.stop_token()`. An async stage ends its waits with a std::stop_callback that
 // cancels its I/O objects on their executor; stageflow::cancel_on_stop
-// (<stageflow/runner/cancel_on_stop.hpp>) is that idiom, done safely. Policies are unchanged: the
+// (<stageflow/runner/cancel_on_stop.hpp>) is that idiom, done safely. A stage that lets the
+// resulting operation_aborted escape was stopped, not failed: it ends timed_out at the deadline
+// (or its own timeout), cancelled otherwise. Policies are unchanged: the
 // hooks run before a stage starts and after it completes, on whichever thread resumes it.
 //
 // A pipeline without async stages, on a runner without a concurrent executor, runs inside
@@ -56,12 +58,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #if !defined(BOOST_ASIO_HAS_CO_AWAIT)
 #error "stageflow: async_run needs Boost.Asio's C++20 coroutine support (BOOST_ASIO_HAS_CO_AWAIT). With Boost 1.74 and clang, define BOOST_ASIO_HAS_CO_AWAIT=1 and BOOST_ASIO_HAS_STD_COROUTINE=1 (clang implements C++20 coroutines, but that Asio only looks for <experimental/coroutine>)."
@@ -144,6 +148,14 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
                           boost::asio::detached);
   }
 
+  /// An async stage whose I/O its stop token cancelled (Asio throws operation_aborted) was stopped;
+  /// it did not fail: timed out at the run's deadline, else cancelled (a stage timeout then turns
+  /// that into timed_out, and a failure elsewhere stays the run's story).
+  static void stopped(StageReport& report, bool deadline_passed) {
+    report.status = deadline_passed ? StageStatus::timed_out : StageStatus::cancel;
+    report.reason = deadline_passed ? "the run's deadline passed" : "stop requested";
+  }
+
   // A static function, not a lambda, and its parameters by value: GCC 12 miscompiles coroutine
   // lambdas that capture, and references in a coroutine's parameters dangle once it suspends.
   template <std::size_t I, class Frame, class K>
@@ -162,6 +174,11 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
             Awaited value = co_await invoke_execute(step.stage, step.ctx);
             Scheduler::template execute_stage<I>(owner->run, [&] { return std::move(value); });
           }
+        } catch (const boost::system::system_error& e) {
+          if (e.code() == boost::asio::error::operation_aborted && step.ctx.stop_requested())
+            stopped(owner->result.stages[I], owner->deadline_passed());
+          else
+            step.threw(std::current_exception());
         } catch (...) {
           step.threw(std::current_exception());
         }
