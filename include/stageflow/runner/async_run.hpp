@@ -39,6 +39,16 @@
 // by its deadline without being abandoned.
 #pragma once
 
+// Boost 1.74's Asio enables its coroutine support (awaitable, co_spawn) for clang only through
+// <experimental/coroutine>, which libstdc++ does not have; clang implements C++20 coroutines under
+// the standard names all the same. Say so before Asio's headers look. (A program that included
+// <boost/asio/awaitable.hpp> before this header must define both macros itself, e.g. -D flags.)
+#if defined(__clang__) && !defined(BOOST_ASIO_HAS_CO_AWAIT) && defined(__cpp_impl_coroutine) && \
+    __has_include(<coroutine>)
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#define BOOST_ASIO_HAS_STD_COROUTINE 1
+#endif
+
 #include <stageflow/core/pipeline.hpp>
 #include <stageflow/core/run_result.hpp>
 #include <stageflow/core/stage.hpp>
@@ -68,7 +78,7 @@
 #include <boost/system/system_error.hpp>
 
 #if !defined(BOOST_ASIO_HAS_CO_AWAIT)
-#error "stageflow: async_run needs Boost.Asio's C++20 coroutine support (BOOST_ASIO_HAS_CO_AWAIT). With Boost 1.74 and clang, define BOOST_ASIO_HAS_CO_AWAIT=1 and BOOST_ASIO_HAS_STD_COROUTINE=1 (clang implements C++20 coroutines, but that Asio only looks for <experimental/coroutine>)."
+#error "stageflow: async_run needs Boost.Asio's C++20 coroutine support (BOOST_ASIO_HAS_CO_AWAIT): compile with -std=c++20 (with Boost 1.74 and clang, define BOOST_ASIO_HAS_CO_AWAIT=1 and BOOST_ASIO_HAS_STD_COROUTINE=1 if an Asio header came before this one)"
 #endif
 
 #include <atomic>
