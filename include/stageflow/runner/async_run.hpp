@@ -55,6 +55,7 @@
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/runner/detail/run_frame.hpp>
 #include <stageflow/runner/detail/runner_filter.hpp>
+#include <stageflow/runner/hooks.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/runner.hpp>
@@ -174,8 +175,11 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     using Awaited = awaited_t<stage_result_t<typename Frame::snapshot_type, typename Frame::pipeline_type, S>>;
     bool proceed = false;
     {
-      typename Scheduler::template StageStep<I, Frame> step(*owner);
-      if (step.begin()) {
+      typename Scheduler::template StageLocals<I, Frame> step(*owner);
+      const std::size_t reached =
+          Scheduler::template call_hooks<hooks::before_stage>(*owner, step.stage_states, 0, step.stage_run);
+      if (Scheduler::template stage_may_start<I>(*owner)) {
+        const auto t0 = Scheduler::clock::now();
         try {
           if constexpr (std::is_void_v<Awaited>) {
             co_await invoke_execute(step.stage, step.ctx);
@@ -188,14 +192,14 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
           if (e.code() == boost::asio::error::operation_aborted && step.ctx.stop_requested())
             stopped(owner->result.stages[I], owner->deadline_passed());
           else
-            step.threw(std::current_exception());
+            Scheduler::template stage_threw<I>(*owner, std::current_exception());
         } catch (...) {
-          step.threw(std::current_exception());
+          Scheduler::template stage_threw<I>(*owner, std::current_exception());
         }
-        step.executed();
+        Scheduler::template stage_executed<I>(*owner, step.timeout, t0, step.stage_states, step.stage_run);
       }
-      proceed = step.end();
-    }  // the step's last writes are done before k: its dependents may start on another thread
+      proceed = Scheduler::template stage_ended<I>(*owner, step.stage_states, reached, step.stage_run);
+    }  // the stage's last writes are done before k: its dependents may start on another thread
     k(proceed);
   }
 

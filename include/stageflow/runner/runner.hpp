@@ -470,27 +470,46 @@ class BasicRunner {
   /// is emitted only when execute is about to be called. Returns false when the run must stop.
   template <std::size_t I, class Frame>
   static bool run_stage(Frame& frame) {
-    using S = detail::list_element_t<I, typename Frame::pipeline_type::stage_types>;
-    if constexpr (is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type, S>) {
+    using Pipeline = typename Frame::pipeline_type;
+    using Run = typename Frame::run_type;
+    using S = detail::list_element_t<I, typename Pipeline::stage_types>;
+    using Ctx = StageContext<typename Run::snapshot_type, Pipeline, S>;
+    if constexpr (is_async_stage_v<typename Frame::snapshot_type, Pipeline, S>) {
       return false;  // only async_run runs an async stage (check_runnable says so)
     } else {
+      // Locals, not a StageLocals: GCC keeps these in registers, the struct's members it does not.
       if (!admit_stage<I>(frame)) return false;
-      StageStep<I, Frame> step(frame);
-      if (step.begin()) {
+      const StageLeave<I, Frame> leave{frame};
+      const S& stage = frame.pipeline->template stage_at<I>();
+      [[maybe_unused]] stage_timeout_slot<S> timeout;
+      const Ctx ctx(frame.run.snapshot(), frame.run.outputs_.data(), frame.result.pipeline_run_id,
+                    arm_timeout<S>(frame.run, timeout));
+      StageRun<Run, S> stage_run(frame.run, stage, ctx);
+      stage_states_type stage_states{make_stage_state(std::get<Policies>(*frame.policies))...};
+      const std::size_t reached = call_hooks<hooks::before_stage>(frame, stage_states, 0, stage_run);
+      if (stage_may_start<I>(frame)) {
+        const auto t0 = chains_clock_readings ? frame.run.last_reading_ : clock::now();
         try {
-          execute_stage<I>(frame.run, [&]() -> decltype(auto) { return detail::invoke_execute(step.stage, step.ctx); });
+          execute_stage<I>(frame.run, [&]() -> decltype(auto) { return detail::invoke_execute(stage, ctx); });
         } catch (...) {
-          step.threw(std::current_exception());
+          stage_threw<I>(frame, std::current_exception());
         }
-        step.executed();
+        stage_executed<I>(frame, timeout, t0, stage_states, stage_run);
       }
-      return step.end();
+      return stage_ended<I>(frame, stage_states, reached, stage_run);
     }
   }
 
-  /// Whether stage I may start: nothing ended the run and no stop was requested.
+  // The step of one stage in parts, so that an async stage's coroutine (<stageflow/runner/async_run.hpp>)
+  // runs the same parts around its co_await and completes the stage later: admit_stage, the
+  // stage's locals (StageLocals), the before-hooks, stage_may_start, execute, stage_executed,
+  // stage_ended.
+
+  /// Whether stage I may start: nothing ended the run and no stop was requested. Always inlined:
+  /// left out of line (GCC 12 does, for its cold branch), it costs Runner<> about 45 instructions
+  /// a stage (tests/zero_cost/program.cpp under callgrind).
   template <std::size_t I, class Frame>
-  static bool admit_stage(Frame& frame) {
+  [[gnu::always_inline]] static bool admit_stage(Frame& frame) {
     auto& run = frame.run;
     if constexpr (concurrent) {
       if (run.ending()) return false;  // another stage ended the run: this one never starts
@@ -506,107 +525,112 @@ class BasicRunner {
     return true;
   }
 
-  /// The step of one admitted stage, in halves around its execute, so that an async stage (which
-  /// runs the halves in its coroutine) completes it later: begin() runs the before-hooks, executed()
-  /// times the execution and runs the error hooks, end() runs the after-hooks and events.
+  /// An admitted stage leaves the abandonment bookkeeping when this goes (declared first).
   template <std::size_t I, class Frame>
-  struct StageStep {
+  struct StageLeave {
+    Frame& frame;
+    ~StageLeave() {
+      if constexpr (Frame::full) frame.leave_stage(I);
+    }
+  };
+
+  /// A stage's own timeout, when it declares one.
+  template <class S>
+  using stage_timeout_slot = std::conditional_t<has_timeout<S>, std::optional<detail::StageTimeout>, detail::absent>;
+  /// The stop token the stage sees: the run's, or with a timeout, its own chained to the run's.
+  template <class S, class Run>
+  static const std::stop_token& arm_timeout(const Run& run, stage_timeout_slot<S>& timeout) {
+    if constexpr (has_timeout<S>)
+      return timeout.emplace(run.stop_token(), stage_timeout_v<S>).token();
+    else
+      return run.stop_token();
+  }
+
+  /// An admitted stage's locals in one object, for a coroutine's frame.
+  template <std::size_t I, class Frame>
+  struct StageLocals {
     using Pipeline = typename Frame::pipeline_type;
     using Run = typename Frame::run_type;
     using S = detail::list_element_t<I, typename Pipeline::stage_types>;
     using Ctx = StageContext<typename Run::snapshot_type, Pipeline, S>;
 
-    explicit StageStep(Frame& f)
-        : leave{f}, frame(f), stage(f.pipeline->template stage_at<I>()), timeout(make_timeout(f)),
-          ctx(f.run.snapshot(), f.run.outputs_.data(), f.result.pipeline_run_id, stop_token()),
-          stage_run(f.run, stage, ctx),
-          stage_states{make_stage_state(std::get<Policies>(*f.policies))...} {}
-    StageStep(const StageStep&) = delete;
-    StageStep& operator=(const StageStep&) = delete;
+    explicit StageLocals(Frame& f)
+        : leave{f}, stage(f.pipeline->template stage_at<I>()),
+          ctx(f.run.snapshot(), f.run.outputs_.data(), f.result.pipeline_run_id, arm_timeout<S>(f.run, timeout)),
+          stage_run(f.run, stage, ctx), stage_states{make_stage_state(std::get<Policies>(*f.policies))...} {}
+    StageLocals(const StageLocals&) = delete;
+    StageLocals& operator=(const StageLocals&) = delete;
 
-    /// Before-hooks in declaration order, stopping at the first that fails the stage (only the
-    /// policies whose before-hook was reached get an after-hook). True when execute may be called:
-    /// no before-hook failed the stage or ended the run.
-    bool begin() {
-      reached = call_hooks<hooks::before_stage>(frame, stage_states, 0, stage_run);
-      if (frame.result.stages[I].status == StageStatus::fail || frame.run.ending()) return false;
-      frame.run.emit(events::stage_started, S::name);
-      t0 = chains_clock_readings ? frame.run.last_reading_ : clock::now();
-      return true;
-    }
-    void threw(std::exception_ptr error) {
-      auto& report = frame.result.stages[I];
-      report.status = StageStatus::fail;
-      report.reason = detail::exception_text(error);
-    }
-    void executed() {
-      auto& run = frame.run;
-      auto& result = frame.result;
-      auto& report = result.stages[I];
-      run.last_reading_ = clock::now();
-      report.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(run.last_reading_ - t0);
-      if constexpr (has_timeout<S>) {
-        if (timeout.finish() && report.status != StageStatus::fail) {
-          report.status = StageStatus::timed_out;
-          report.reason = "the stage ran past its timeout of " + detail::milliseconds_text(stage_timeout_v<S>);
-          std::get<I>(result.outputs).reset();
-          run.outputs_[I] = nullptr;
-        }
-      }
-      if (report.status == StageStatus::fail) call_hooks<hooks::on_stage_error>(frame, stage_states, 0, stage_run);
-    }
-    /// After-hooks and the outcome event; false when the run must stop.
-    bool end() {
-      auto& run = frame.run;
-      auto& report = frame.result.stages[I];
-      if constexpr (Frame::full) {
-        if (frame.left_behind()) return false;  // the caller returned at its deadline: report nothing
-      }
-
-      call_hooks<hooks::after_stage>(frame, stage_states, reached, stage_run);
-      if constexpr (has_event_sink) emit_stage_outcome<S>(run, report);
-
-      // The common case first, as one comparison: ok and skip go on.
-      if (report.status == StageStatus::ok || report.status == StageStatus::skip) return !run.ending();
-      const RunStatus ending = report.status == StageStatus::fail     ? RunStatus::failed
-                               : report.status == StageStatus::cancel ? RunStatus::cancelled
-                                                                      : RunStatus::timed_out;
-      if (report.status != StageStatus::not_run)  // not_run: a before-hook already ended the run
-        run.end(ending, report.reason, S::name);
-      return false;
-    }
-
-    struct Leave {
-      Frame& frame;
-      ~Leave() {
-        if constexpr (Frame::full) frame.leave_stage(I);
-      }
-    };
-    static auto make_timeout(Frame& f) {
-      if constexpr (has_timeout<S>)
-        return detail::StageTimeout(f.run.stop_token(), stage_timeout_v<S>);
-      else
-        return detail::absent{};
-    }
-    const std::stop_token& stop_token() const noexcept {
-      if constexpr (has_timeout<S>)
-        return timeout.token();
-      else
-        return frame.run.stop_token();
-    }
-
-    Leave leave;  // first: the stage leaves the abandonment bookkeeping after everything else
-    Frame& frame;
+    StageLeave<I, Frame> leave;
     const S& stage;
-    // Not [[no_unique_address]]: a potentially-overlapping member cannot be initialised in place
-    // from make_timeout's prvalue, and StageTimeout cannot move.
-    std::conditional_t<has_timeout<S>, detail::StageTimeout, detail::absent> timeout;
+    STAGEFLOW_NO_UNIQUE_ADDRESS stage_timeout_slot<S> timeout;  // armed by ctx's initialiser
     const Ctx ctx;
     StageRun<Run, S> stage_run;
     stage_states_type stage_states;
-    std::size_t reached = 0;
-    typename clock::time_point t0{};
   };
+
+  /// After the before-hooks: true when execute may be called (no before-hook failed the stage or
+  /// ended the run); then stage.started is emitted.
+  template <std::size_t I, class Frame>
+  static bool stage_may_start(Frame& frame) {
+    if (frame.result.stages[I].status == StageStatus::fail || frame.run.ending()) return false;
+    using S = detail::list_element_t<I, typename Frame::pipeline_type::stage_types>;
+    frame.run.emit(events::stage_started, S::name);
+    return true;
+  }
+
+  template <std::size_t I, class Frame>
+  static void stage_threw(Frame& frame, std::exception_ptr error) {
+    auto& report = frame.result.stages[I];
+    report.status = StageStatus::fail;
+    report.reason = detail::exception_text(error);
+  }
+
+  /// After execute: its duration, the stage's own timeout, the error hooks.
+  template <std::size_t I, class Frame, class Timeout, class StageStates, class StageRunT>
+  static void stage_executed(Frame& frame, [[maybe_unused]] Timeout& timeout, typename clock::time_point t0,
+                             StageStates& stage_states, StageRunT& stage_run) {
+    using S = typename StageRunT::stage_type;
+    auto& run = frame.run;
+    auto& result = frame.result;
+    auto& report = result.stages[I];
+    run.last_reading_ = clock::now();
+    report.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(run.last_reading_ - t0);
+    if constexpr (has_timeout<S>) {
+      if (timeout->finish() && report.status != StageStatus::fail) {
+        report.status = StageStatus::timed_out;
+        report.reason = "the stage ran past its timeout of " + detail::milliseconds_text(stage_timeout_v<S>);
+        std::get<I>(result.outputs).reset();
+        run.outputs_[I] = nullptr;
+      }
+    }
+    if (report.status == StageStatus::fail) call_hooks<hooks::on_stage_error>(frame, stage_states, 0, stage_run);
+  }
+
+  /// The after-hooks (for the policies whose before-hook was reached) and the outcome event;
+  /// false when the run must stop.
+  template <std::size_t I, class Frame, class StageStates, class StageRunT>
+  static bool stage_ended(Frame& frame, StageStates& stage_states, [[maybe_unused]] std::size_t reached,
+                          StageRunT& stage_run) {
+    using S = typename StageRunT::stage_type;
+    auto& run = frame.run;
+    auto& report = frame.result.stages[I];
+    if constexpr (Frame::full) {
+      if (frame.left_behind()) return false;  // the caller returned at its deadline: report nothing
+    }
+
+    call_hooks<hooks::after_stage>(frame, stage_states, reached, stage_run);
+    if constexpr (has_event_sink) emit_stage_outcome<S>(run, report);
+
+    // The common case first, as one comparison: ok and skip go on.
+    if (report.status == StageStatus::ok || report.status == StageStatus::skip) return !run.ending();
+    const RunStatus ending = report.status == StageStatus::fail     ? RunStatus::failed
+                             : report.status == StageStatus::cancel ? RunStatus::cancelled
+                                                                    : RunStatus::timed_out;
+    if (report.status != StageStatus::not_run)  // not_run: a before-hook already ended the run
+      run.end(ending, report.reason, S::name);
+    return false;
+  }
 
   /// Stores what `produce()` returns (the stage's result) as stage I's output and status.
   template <std::size_t I, class Run, class Produce>
