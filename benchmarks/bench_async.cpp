@@ -128,49 +128,22 @@ struct Mix {
 };
 using Trivial = stageflow::Pipeline<Mix<0>, Mix<1>, Mix<2>>;
 
+template <class Runner>
 void BM_run_trivial(benchmark::State& state) {
-  const stageflow::Runner<> runner;
+  const Runner runner{};
   const Trivial pipeline;
   Input input;
   for (auto _ : state) {
     benchmark::DoNotOptimize(input);
     auto result = runner.run(pipeline, input);
-    benchmark::DoNotOptimize(*result.output<Mix<2>>());
+    benchmark::DoNotOptimize(*result.template output<Mix<2>>());
   }
 }
-BENCHMARK(BM_run_trivial);
+BENCHMARK_TEMPLATE(BM_run_trivial, stageflow::Runner<>);
+// ParallelExecutor() has a worker per hardware thread; the calling thread runs this chain itself.
+BENCHMARK_TEMPLATE(BM_run_trivial, stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>>)
+    ->UseRealTime();
 
-void BM_run_trivial_parallel(benchmark::State& state) {
-  const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>> runner{stageflow::ParallelExecutor(1)};
-  const Trivial pipeline;
-  Input input;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(input);
-    auto result = runner.run(pipeline, input);
-    benchmark::DoNotOptimize(*result.output<Mix<2>>());
-  }
-}
-BENCHMARK(BM_run_trivial_parallel)->UseRealTime();
-
-// One async_run with a callback, and the io_context run until it completes.
-void BM_async_run_trivial(benchmark::State& state) {
-  const stageflow::Runner<> runner;
-  const Trivial pipeline;
-  Input input;
-  asio::io_context io(1);
-  std::uint64_t out = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(input);
-    runner.async_run(pipeline, input, {}, asio::bind_executor(io, [&](auto result) { out = *result.template output<Mix<2>>(); }));
-    io.run();
-    io.restart();
-    benchmark::DoNotOptimize(out);
-  }
-}
-BENCHMARK(BM_async_run_trivial);
-
-// The same with one of the three stages async (co_return at once): the scheduling that overlaps
-// async stages, a coroutine, and the completion.
 struct AsyncMix {
   static constexpr std::string_view name = "async_mix";
   using depends_on = stageflow::after<Mix<0>>;
@@ -183,21 +156,29 @@ struct LastMix {
   using depends_on = stageflow::after<AsyncMix>;
   std::uint64_t execute(const auto& ctx) const { return *stageflow::input<AsyncMix>(ctx) * 0x9E3779B97F4A7C15ULL + 2; }
 };
-void BM_async_run_one_async_stage(benchmark::State& state) {
+// The same chain with its middle stage async (co_return at once): the scheduling that overlaps
+// async stages, a coroutine on a strand, and the completion.
+using OneAsync = stageflow::Pipeline<Mix<0>, AsyncMix, LastMix>;
+
+// One async_run with a callback, and the io_context run until it completes.
+template <class Pipeline, class Last>
+void BM_async_run(benchmark::State& state) {
   const stageflow::Runner<> runner;
-  const stageflow::Pipeline<Mix<0>, AsyncMix, LastMix> pipeline;
+  const Pipeline pipeline;
   Input input;
   asio::io_context io(1);
   std::uint64_t out = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(input);
-    runner.async_run(pipeline, input, {}, asio::bind_executor(io, [&](auto result) { out = *result.template output<LastMix>(); }));
+    runner.async_run(pipeline, input, {},
+                     asio::bind_executor(io, [&](auto result) { out = *result.template output<Last>(); }));
     io.run();
     io.restart();
     benchmark::DoNotOptimize(out);
   }
 }
-BENCHMARK(BM_async_run_one_async_stage);
+BENCHMARK_TEMPLATE(BM_async_run, Trivial, Mix<2>);
+BENCHMARK_TEMPLATE(BM_async_run, OneAsync, LastMix);
 
 // Asio's floor for any operation that completes: one post, and the io_context run to it.
 void BM_asio_post(benchmark::State& state) {
@@ -237,13 +218,13 @@ STAGEFLOW_BENCHMARK_RATIO("1,000 runs x 3 timers, 1 thread vs critical path", "B
 STAGEFLOW_BENCHMARK_RATIO("1,000 runs x 3 waits: async 1 thread vs sleeps ParallelExecutor(4)",
                           "BM_async_timers_one_thread/iterations:5/real_time",
                           "BM_blocking_sleeps_parallel4/iterations:1/real_time", 0);
-STAGEFLOW_BENCHMARK_RATIO("async_run (callback) vs run, 3 trivial sync stages", "BM_async_run_trivial",
-                          "BM_run_trivial", 2.0);
+STAGEFLOW_BENCHMARK_RATIO("async_run (callback) vs run, 3 trivial sync stages", "BM_async_run<Trivial, Mix<2>>",
+                          "BM_run_trivial<stageflow::Runner<>>", 2.0);
 STAGEFLOW_BENCHMARK_RATIO("co_await async_run vs run, 3 trivial sync stages", "BM_co_await_async_run_trivial",
-                          "BM_run_trivial", 2.0);
-STAGEFLOW_BENCHMARK_RATIO("async_run, 1 of 3 stages async vs run, 3 sync", "BM_async_run_one_async_stage",
-                          "BM_run_trivial", 0);
-STAGEFLOW_BENCHMARK_RATIO("async_run, 1 of 3 stages async vs run on ParallelExecutor(1)",
-                          "BM_async_run_one_async_stage", "BM_run_trivial_parallel/real_time", 0);
-STAGEFLOW_BENCHMARK_RATIO("async_run (callback) vs run + one asio::post", "BM_async_run_trivial", "BM_asio_post", 0);
+                          "BM_run_trivial<stageflow::Runner<>>", 2.0);
+STAGEFLOW_BENCHMARK_RATIO("async_run, 1 of 3 stages async vs run, 3 sync", "BM_async_run<OneAsync, LastMix>",
+                          "BM_run_trivial<stageflow::Runner<>>", 0);
+STAGEFLOW_BENCHMARK_RATIO("async_run, 1 of 3 stages async vs run on ParallelExecutor",
+                          "BM_async_run<OneAsync, LastMix>", "BM_run_trivial<stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>>>/real_time", 0);
+STAGEFLOW_BENCHMARK_RATIO("async_run (callback) vs run + one asio::post", "BM_async_run<Trivial, Mix<2>>", "BM_asio_post", 0);
 STAGEFLOW_BENCHMARK_MAIN();
