@@ -87,6 +87,8 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <type_traits>
 
@@ -167,8 +169,9 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     report.reason = deadline_passed ? "the run's deadline passed" : "stop requested";
   }
 
-  // A static function, not a lambda, and its parameters by value: GCC 12 miscompiles coroutine
-  // lambdas that capture, and references in a coroutine's parameters dangle once it suspends.
+  // A static function, not a lambda, and its parameters by value: a coroutine lambda's captures
+  // die with the lambda object while the coroutine is suspended, and so do the referents of
+  // reference parameters. No temporaries live across the co_await (GCC 12 mishandles some).
   template <std::size_t I, class Frame, class K>
   static boost::asio::awaitable<void> stage_coroutine(std::shared_ptr<Frame> owner, Continuation<Frame, K> k) {
     using S = list_element_t<I, typename Frame::pipeline_type::stage_types>;
