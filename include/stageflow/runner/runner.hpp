@@ -16,6 +16,8 @@
 // everything a run changes (outputs, reports, each policy's run_state) lives in that run's frame.
 // The hooks and their order are in <stageflow/runner/hooks.hpp>, what they see in
 // <stageflow/runner/run_context.hpp>, the executor protocol in <stageflow/runner/executor.hpp>.
+// A pipeline with async stages (execute returns boost::asio::awaitable) runs with async_run, from
+// <stageflow/runner/async_run.hpp>.
 #pragma once
 
 #include <stageflow/config.hpp>
