@@ -11,6 +11,9 @@
 #include <stageflow/serialization/fingerprint_tree.hpp>
 #include <stageflow/serialization/json_parse.hpp>
 #include <stageflow/serialization/json_writer.hpp>
+#include <stageflow/serialization/value_image.hpp>
+
+#include <cstring>
 
 #include <map>
 #include <memory>
@@ -115,6 +118,34 @@ void BM_immutability_check_per_stage(benchmark::State& state, const char* docume
   set_rate(state, *f);
 }
 
+/// A stage boundary as the ImmutabilityInterceptor does it: record the snapshot's image after
+/// the stage and memcmp it with the image from before (which, unchanged, serves the next stage).
+void BM_value_image_per_stage(benchmark::State& state, const char* document) {
+  STAGEFLOW_LOAD_OR_SKIP(state, document);
+  ser::ValueImage before;
+  ser::ValueImage after;
+  before.record(f->snapshot);
+  for (auto _ : state) {
+    after.record(f->snapshot);
+    const bool unchanged = after == before;
+    benchmark::DoNotOptimize(unchanged);
+  }
+  set_rate(state, *f);
+  state.counters["image_bytes"] = static_cast<double>(after.bytes().size());
+}
+
+/// The floor of any "did it change?" check: one memcmp of the canonical JSON's size.
+void BM_memcmp_floor(benchmark::State& state, const char* document) {
+  STAGEFLOW_LOAD_OR_SKIP(state, document);
+  const std::string copy = f->json;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(copy.data());
+    const bool same = std::memcmp(copy.data(), f->json.data(), copy.size()) == 0;
+    benchmark::DoNotOptimize(same);
+  }
+  set_rate(state, *f);
+}
+
 // ---- The Python original's method, in C++ with our fast writer ---------------------------------
 
 /// Serialize into a fresh string (what json.dumps does), compare with the string taken before.
@@ -188,6 +219,8 @@ BENCHMARK_CAPTURE(BM_fingerprint, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_byte_count, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_fingerprint_tree, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_immutability_check_per_stage, twitter, "json/twitter.json");
+BENCHMARK_CAPTURE(BM_value_image_per_stage, twitter, "json/twitter.json");
+BENCHMARK_CAPTURE(BM_memcmp_floor, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_then_compare, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_reused_then_compare, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_then_size, twitter, "json/twitter.json");
@@ -196,6 +229,8 @@ BENCHMARK_CAPTURE(BM_serialize_per_stage, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_fingerprint, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_byte_count, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_fingerprint_tree, citm, "json/citm_catalog.json");
+BENCHMARK_CAPTURE(BM_value_image_per_stage, citm, "json/citm_catalog.json");
+BENCHMARK_CAPTURE(BM_memcmp_floor, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_serialize_then_compare, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_serialize_then_size, citm, "json/citm_catalog.json");
 
@@ -215,6 +250,14 @@ STAGEFLOW_BENCHMARK_RATIO("fingerprint tree vs serialize+compare (twitter)", "BM
                           "BM_serialize_then_compare/twitter", 0.2);
 STAGEFLOW_BENCHMARK_RATIO("immutability check vs serialize+compare (per stage)",
                           "BM_immutability_check_per_stage/twitter", "BM_serialize_per_stage/twitter", 0.2);
+STAGEFLOW_BENCHMARK_RATIO("value image per stage vs serialize+compare (per stage)",
+                          "BM_value_image_per_stage/twitter", "BM_serialize_per_stage/twitter", 0.2);
+STAGEFLOW_BENCHMARK_RATIO("value image per stage vs memcmp floor (twitter)", "BM_value_image_per_stage/twitter",
+                          "BM_memcmp_floor/twitter", 20);
+STAGEFLOW_BENCHMARK_RATIO("value image per stage vs memcmp floor (citm)", "BM_value_image_per_stage/citm",
+                          "BM_memcmp_floor/citm", 20);
+STAGEFLOW_BENCHMARK_RATIO("fingerprint tree per stage vs memcmp floor (twitter)",
+                          "BM_immutability_check_per_stage/twitter", "BM_memcmp_floor/twitter", 0);
 STAGEFLOW_BENCHMARK_RATIO("fingerprint vs serialize+compare (citm)", "BM_fingerprint/citm",
                           "BM_serialize_then_compare/citm", 0.2);
 STAGEFLOW_BENCHMARK_RATIO("byte_count vs serialize+size (citm)", "BM_byte_count/citm", "BM_serialize_then_size/citm",

@@ -93,22 +93,31 @@ auto run_with(Mutation, bool crash, CollectingSink& sink) {
   return runner.run(Pipeline<Mutate<M>>{}, snapshot);
 }
 
+using Paths = std::vector<std::string>;
+
+/// The changed fields of the violation event, checked against the RunResult's copy.
 template <Mutation M>
-std::string violation_fields() {
+Paths violation_fields() {
   CollectingSink sink;
   const auto r = run_with<M>(M, true, sink);
   for (const auto& e : sink.events())
-    if (e.type == "immutability.violation") return *e.text("fields");
-  return r.ok() ? "" : "(failed without an event: " + r.error + ")";
+    if (e.type == "immutability.violation") {
+      const Paths fields = e.texts("fields").value_or(Paths{"(no fields list)"});
+      CHECK(r.changed_fields() == fields);
+      CHECK(r.stages[0].changed_fields == fields);
+      return fields;
+    }
+  CHECK(r.changed_fields().empty());
+  return r.ok() ? Paths{} : Paths{"(failed without an event: " + r.error + ")"};
 }
 
 }  // namespace
 
 TEST_CASE("every mutation route is caught with the path of the changed field", "[immutability]") {
-  CHECK(violation_fields<Mutation::message_text>() == "context.messages[2].content");
-  CHECK(violation_fields<Mutation::metadata_tier>() == "context.metadata.user.tier");
-  CHECK(violation_fields<Mutation::through_shared_ptr>() == "profile.tier");
-  CHECK(violation_fields<Mutation::mutable_member>() == "cache_hits");
+  CHECK(violation_fields<Mutation::message_text>() == Paths{"context.messages[2].content"});
+  CHECK(violation_fields<Mutation::metadata_tier>() == Paths{"context.metadata.user.tier"});
+  CHECK(violation_fields<Mutation::through_shared_ptr>() == Paths{"profile.tier"});
+  CHECK(violation_fields<Mutation::mutable_member>() == Paths{"cache_hits"});
 }
 
 TEST_CASE("no false positives: unchanged data, NaN, a rehashed unordered map", "[immutability]") {
@@ -171,11 +180,15 @@ TEST_CASE("a stage mutating an upstream output is caught, named by the producing
   Runner<CollectingSink, ImmutabilityInterceptor> runner(sink, ImmutabilityInterceptor({.crash_on_violation = false}));
   const auto r = runner.run(Pipeline<MakeProfile, SpoilProfile, ReadProfile>{}, make_snapshot());
   CHECK(r.ok());
+  CHECK(r.changed_fields() == Paths{"make_profile:age"});
+  CHECK(r.report<SpoilProfile>().changed_fields == Paths{"make_profile:age"});
+  CHECK(r.report<ReadProfile>().changed_fields.empty());
   REQUIRE(sink.count("immutability.violation") == 1);  // reported once, at the stage that did it
   for (const auto& e : sink.events())
     if (e.type == "immutability.violation") {
       CHECK(e.stage == "spoil_profile");
-      CHECK(e.text("fields") == "make_profile:age");
+      CHECK(e.texts("fields") == Paths{"make_profile:age"});
+      CHECK(e.texts("changes") == Paths{"modified"});
     }
 }
 

@@ -53,6 +53,8 @@ class Walker {
       structure(value);
     } else if constexpr (is_specialization_of<U, serialization::NamedValues>) {
       named_values(value);
+    } else if constexpr (std::is_same_v<U, serialization::ValueImage>) {
+      value.replay(visitor_);  // the recorded value's walk, as it was (depth was checked then)
     } else if constexpr (std::is_same_v<U, bool>) {
       visitor_.boolean(value);
     } else if constexpr (std::is_same_v<U, char>) {
@@ -144,7 +146,11 @@ class Walker {
     visitor_.begin_struct(count);
     std::size_t index = 0;
     hana::for_each(hana::accessors<T>(), [&](auto accessor) {
-      visitor_.member(member_name(hana::first(accessor)), index++);
+      // Hana's member names have static storage: a visitor may keep the address (ValueImage does).
+      if constexpr (requires { visitor_.static_member(std::string_view(), index); })
+        visitor_.static_member(member_name(hana::first(accessor)), index++);
+      else
+        visitor_.member(member_name(hana::first(accessor)), index++);
       this->value(hana::second(accessor)(object));
     });
     visitor_.end_struct(count);
