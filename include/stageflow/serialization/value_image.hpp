@@ -16,7 +16,9 @@
 // an image pays one tag byte per value and a copy of each text, and the comparison is the memcmp
 // floor itself. What changed is worked out from the two images only when they differ.
 //
-// Equal images mean equal values in the fingerprint's sense (fingerprint.hpp): pointers are
+// Compare images of values of one type, as the interceptor does: a Hana struct's member names are
+// recorded by the address of their static table, not copied. Within one type, equal images mean
+// equal values in the fingerprint's sense (fingerprint.hpp): pointers are
 // followed, NaN is one value, 7 and 7u are one number, a variant's alternative counts, and hash
 // containers record their entries in a canonical order (sorted by their bytes), so neither bucket
 // order nor insertion order makes a difference.
@@ -62,7 +64,8 @@ enum class ImageTag : std::uint8_t {
   variant,       // the alternative's index; its value follows
   begin_struct,  // member count; then member records, each followed by its value
   member,        // length-prefixed name
-  static_member, // a Hana member's name, by address and size: the text is static, so it is not copied
+  begin_named_struct,  // a Hana struct: the address of its static table of member names and their
+                       // count; then the members' values, without names (the text is not copied)
   end_struct,
   begin_array,   // Order byte; then values
   end_array,
@@ -133,15 +136,14 @@ class ImageWriter {
 
   void begin_struct(std::size_t count) { fixed(ImageTag::begin_struct, static_cast<std::uint64_t>(count)); }
   void member(std::string_view name, std::size_t) { sized_with<std::uint64_t>(ImageTag::member, name); }
-  /// A member name with static storage (a Hana struct's): recorded by address, read at replay.
-  void static_member(std::string_view name, std::size_t) {
-    const char* const data = name.data();
-    const auto size = static_cast<std::uint32_t>(name.size());
-    char* p = reserve(1 + sizeof data + sizeof size);
-    *p = static_cast<char>(ImageTag::static_member);
-    std::memcpy(p + 1, &data, sizeof data);
-    std::memcpy(p + 1 + sizeof data, &size, sizeof size);
-    b_.size += 1 + sizeof data + sizeof size;
+  /// A Hana struct, whose member names are a static table (walker.hpp's member_names).
+  void begin_struct(std::size_t count, const std::string_view* names) {
+    const auto size = static_cast<std::uint32_t>(count);
+    char* p = reserve(1 + sizeof names + sizeof size);
+    *p = static_cast<char>(ImageTag::begin_named_struct);
+    std::memcpy(p + 1, &names, sizeof names);
+    std::memcpy(p + 1 + sizeof names, &size, sizeof size);
+    b_.size += 1 + sizeof names + sizeof size;
   }
   void end_struct(std::size_t) { tag(ImageTag::end_struct); }
 
@@ -340,6 +342,18 @@ struct ImageReplay {
       case Tag::string: v.string(text(p)); return p;
       case Tag::string_long: v.string(text<std::uint64_t>(p)); return p;
       case Tag::uuid: v.uuid(uuid_at(p)); return p;
+      case Tag::begin_named_struct: {
+        const auto* const names = read<const std::string_view*>(p);
+        const auto count = static_cast<std::size_t>(read<std::uint32_t>(p + sizeof names));
+        p += sizeof names + sizeof(std::uint32_t);
+        v.begin_struct(count);
+        for (std::size_t i = 0; i < count; ++i) {
+          v.member(names[i], i);
+          p = value(p);
+        }
+        v.end_struct(count);
+        return p + 1;  // Tag::end_struct
+      }
       case Tag::variant:
         v.begin_variant(static_cast<std::size_t>(read<std::uint64_t>(p)));
         return value(p + 8);
@@ -348,13 +362,8 @@ struct ImageReplay {
         p += 8;
         v.begin_struct(count);
         for (std::size_t i = 0; static_cast<Tag>(*p) != Tag::end_struct; ++i) {
-          if (static_cast<Tag>(*p++) == Tag::static_member) {
-            const char* const name = read<const char*>(p);
-            v.member(std::string_view(name, read<std::uint32_t>(p + sizeof name)), i);
-            p += sizeof name + sizeof(std::uint32_t);
-          } else {
-            v.member(text<std::uint64_t>(p), i);
-          }
+          ++p;  // Tag::member
+          v.member(text<std::uint64_t>(p), i);
           p = value(p);
         }
         v.end_struct(count);

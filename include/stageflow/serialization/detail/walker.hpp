@@ -17,6 +17,7 @@
 #include <boost/uuid/uuid.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -34,6 +35,16 @@ template <class Hana>
 std::string_view member_name(Hana) noexcept {
   return {boost::hana::to<char const*>(Hana{}), decltype(boost::hana::length(Hana{}))::value};
 }
+
+/// A Hana struct's member names, in declaration order; static, so their address may be kept.
+template <class T>
+inline const auto member_names = [] {
+  namespace hana = boost::hana;
+  std::array<std::string_view, decltype(hana::length(hana::accessors<T>()))::value> names{};
+  std::size_t i = 0;
+  hana::for_each(hana::accessors<T>(), [&](auto accessor) { names[i++] = member_name(hana::first(accessor)); });
+  return names;
+}();
 
 template <class Visitor>
 class Walker {
@@ -143,16 +154,18 @@ class Walker {
     namespace hana = boost::hana;
     constexpr std::size_t count = decltype(hana::length(hana::accessors<T>()))::value;
     const DepthGuard guard(*this);
-    visitor_.begin_struct(count);
-    std::size_t index = 0;
-    hana::for_each(hana::accessors<T>(), [&](auto accessor) {
-      // Hana's member names have static storage: a visitor may keep the address (ValueImage does).
-      if constexpr (requires { visitor_.static_member(std::string_view(), index); })
-        visitor_.static_member(member_name(hana::first(accessor)), index++);
-      else
+    if constexpr (requires { visitor_.begin_struct(count, member_names<T>.data()); }) {
+      // The visitor takes the names once, as a static table (ValueImage keeps its address).
+      visitor_.begin_struct(count, member_names<T>.data());
+      hana::for_each(hana::accessors<T>(), [&](auto accessor) { this->value(hana::second(accessor)(object)); });
+    } else {
+      visitor_.begin_struct(count);
+      std::size_t index = 0;
+      hana::for_each(hana::accessors<T>(), [&](auto accessor) {
         visitor_.member(member_name(hana::first(accessor)), index++);
-      this->value(hana::second(accessor)(object));
-    });
+        this->value(hana::second(accessor)(object));
+      });
+    }
     visitor_.end_struct(count);
   }
 
