@@ -45,7 +45,7 @@ struct StageReport {
   /// The fields found changed across this stage by the ImmutabilityInterceptor, as paths
   /// ("messages[2].content", "enrich:tier"; see <stageflow/pipeline/immutability_interceptor.hpp>).
   /// Empty when nothing changed or the check is off.
-  std::vector<std::string> changed_fields;
+  std::vector<std::string> changed_fields{};
 };
 
 /// A number a policy recorded for a stage (e.g. "context_size_bytes"). Names are string literals.

@@ -125,12 +125,11 @@ class Walker {
  private:
   class DepthGuard {
    public:
+    // Entered for every container: the check stays inline, the throw (with its string) does not.
     explicit DepthGuard(Walker& walker) : walker_(walker) {
-      if (++walker_.depth_ > serialization::max_walk_depth) {
+      if (++walker_.depth_ > serialization::max_walk_depth) [[unlikely]] {
         --walker_.depth_;
-        throw serialization::SerializationError("stageflow::serialization: value nested deeper than " +
-                                                 std::to_string(serialization::max_walk_depth) +
-                                                 " levels (a pointer cycle?)");
+        too_deep();
       }
     }
     ~DepthGuard() { --walker_.depth_; }
@@ -140,6 +139,15 @@ class Walker {
    private:
     Walker& walker_;
   };
+
+#if defined(__GNUC__) || defined(__clang__)
+  [[gnu::noinline, gnu::cold]]
+#endif
+  [[noreturn]] static void too_deep() {
+    throw serialization::SerializationError("stageflow::serialization: value nested deeper than " +
+                                             std::to_string(serialization::max_walk_depth) +
+                                             " levels (a pointer cycle?)");
+  }
 
   template <class Int>
   void integer_value(Int value) {
