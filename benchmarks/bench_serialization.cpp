@@ -11,6 +11,9 @@
 #include <stageflow/serialization/fingerprint_tree.hpp>
 #include <stageflow/serialization/json_parse.hpp>
 #include <stageflow/serialization/json_writer.hpp>
+#include <stageflow/serialization/value_image.hpp>
+
+#include <cstring>
 
 #include <map>
 #include <memory>
@@ -99,18 +102,45 @@ void BM_fingerprint_tree(benchmark::State& state, const char* document) {
   state.counters["nodes"] = static_cast<double>(tree.size());
 }
 
-/// A stage boundary of the immutability check: record the snapshot after the stage, compare with
-/// the tree from before it; that tree then serves as the next stage's "before".
+/// A stage boundary of an immutability check: record the snapshot after the stage and compare the
+/// recording with the one from before it, which (unchanged) serves the next stage as its "before".
+template <class Recording, class Same>
+void check_per_stage(benchmark::State& state, const Fixture& f, Same same) {
+  Recording before;
+  Recording after;
+  before.record(f.snapshot);
+  for (auto _ : state) {
+    after.record(f.snapshot);
+    const bool unchanged = same(before, after);
+    benchmark::DoNotOptimize(unchanged);
+  }
+  set_rate(state, f);
+}
+
+/// With per-field hashes (the FingerprintTree the check used before): compare the root hashes.
 void BM_immutability_check_per_stage(benchmark::State& state, const char* document) {
   STAGEFLOW_LOAD_OR_SKIP(state, document);
-  ser::FingerprintTree before;
-  ser::FingerprintTree after;
-  before.record(f->snapshot);
+  check_per_stage<ser::FingerprintTree>(
+      state, *f, [](const auto& before, const auto& after) { return before.root_hash() == after.root_hash(); });
+}
+
+/// As the ImmutabilityInterceptor does it now: ValueImages, compared with memcmp.
+void BM_value_image_per_stage(benchmark::State& state, const char* document) {
+  STAGEFLOW_LOAD_OR_SKIP(state, document);
+  check_per_stage<ser::ValueImage>(state, *f, [](const auto& before, const auto& after) { return before == after; });
+  ser::ValueImage image;
+  image.record(f->snapshot);
+  state.counters["image_bytes"] = static_cast<double>(image.bytes().size());
+}
+
+/// The floor of any "did it change?" check: one memcmp of the canonical JSON's size.
+void BM_memcmp_floor(benchmark::State& state, const char* document) {
+  STAGEFLOW_LOAD_OR_SKIP(state, document);
+  const std::string copy = f->json;
   for (auto _ : state) {
-    after.record(f->snapshot);
-    const bool unchanged = before.root_hash() == after.root_hash();
-    benchmark::DoNotOptimize(unchanged);
-    std::swap(before, after);
+    benchmark::DoNotOptimize(copy.data());
+    const bool same = std::memcmp(copy.data(), f->json.data(), copy.size()) == 0;
+    benchmark::DoNotOptimize(same);
   }
   set_rate(state, *f);
 }
@@ -188,6 +218,8 @@ BENCHMARK_CAPTURE(BM_fingerprint, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_byte_count, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_fingerprint_tree, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_immutability_check_per_stage, twitter, "json/twitter.json");
+BENCHMARK_CAPTURE(BM_value_image_per_stage, twitter, "json/twitter.json");
+BENCHMARK_CAPTURE(BM_memcmp_floor, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_then_compare, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_reused_then_compare, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_then_size, twitter, "json/twitter.json");
@@ -196,6 +228,8 @@ BENCHMARK_CAPTURE(BM_serialize_per_stage, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_fingerprint, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_byte_count, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_fingerprint_tree, citm, "json/citm_catalog.json");
+BENCHMARK_CAPTURE(BM_value_image_per_stage, citm, "json/citm_catalog.json");
+BENCHMARK_CAPTURE(BM_memcmp_floor, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_serialize_then_compare, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_serialize_then_size, citm, "json/citm_catalog.json");
 
@@ -215,6 +249,14 @@ STAGEFLOW_BENCHMARK_RATIO("fingerprint tree vs serialize+compare (twitter)", "BM
                           "BM_serialize_then_compare/twitter", 0.2);
 STAGEFLOW_BENCHMARK_RATIO("immutability check vs serialize+compare (per stage)",
                           "BM_immutability_check_per_stage/twitter", "BM_serialize_per_stage/twitter", 0.2);
+STAGEFLOW_BENCHMARK_RATIO("value image per stage vs serialize+compare (per stage)",
+                          "BM_value_image_per_stage/twitter", "BM_serialize_per_stage/twitter", 0.2);
+STAGEFLOW_BENCHMARK_RATIO("value image per stage vs memcmp floor (twitter)", "BM_value_image_per_stage/twitter",
+                          "BM_memcmp_floor/twitter", 20);
+STAGEFLOW_BENCHMARK_RATIO("value image per stage vs memcmp floor (citm)", "BM_value_image_per_stage/citm",
+                          "BM_memcmp_floor/citm", 20);
+STAGEFLOW_BENCHMARK_RATIO("fingerprint tree per stage vs memcmp floor (twitter)",
+                          "BM_immutability_check_per_stage/twitter", "BM_memcmp_floor/twitter", 0);
 STAGEFLOW_BENCHMARK_RATIO("fingerprint vs serialize+compare (citm)", "BM_fingerprint/citm",
                           "BM_serialize_then_compare/citm", 0.2);
 STAGEFLOW_BENCHMARK_RATIO("byte_count vs serialize+size (citm)", "BM_byte_count/citm", "BM_serialize_then_size/citm",

@@ -12,6 +12,8 @@
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/stageflow.hpp>
 
+#include <boost/hana/adapt_struct.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -20,6 +22,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +44,16 @@ struct Route {
   std::string intent;
   double confidence = 0;
 };
+
+}  // namespace chat
+
+// Reflected, so the ImmutabilityInterceptor checks the outputs too (an output it cannot walk is a
+// compile error, unless its type is opted out with stageflow::pipeline::unchecked_output).
+BOOST_HANA_ADAPT_STRUCT(chat::Normalized, text, words);
+BOOST_HANA_ADAPT_STRUCT(chat::Profile, tier, locale);
+BOOST_HANA_ADAPT_STRUCT(chat::Route, intent, confidence);
+
+namespace chat {
 
 struct Normalize {
   static constexpr std::string_view name = "normalize";
@@ -175,8 +188,11 @@ struct EventCounter {
       text += std::string(field.key) + "=";
       std::visit(
           [&](const auto& value) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string_view>)
+            using V = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<V, std::string_view>)
               text += value;
+            else if constexpr (std::is_same_v<V, std::span<const std::string_view>>)
+              for (std::size_t i = 0; i < value.size(); ++i) (text += i == 0 ? "" : ",") += value[i];
             else
               text += std::to_string(value);
           },

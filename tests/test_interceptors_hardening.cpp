@@ -5,6 +5,7 @@
 #include <stageflow/serialization/json_parse.hpp>
 #include <stageflow/serialization/json_writer.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
+#include <stageflow/sinks/json_lines_sink.hpp>
 
 #include <boost/hana/adapt_struct.hpp>
 
@@ -12,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <atomic>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -93,22 +95,31 @@ auto run_with(Mutation, bool crash, CollectingSink& sink) {
   return runner.run(Pipeline<Mutate<M>>{}, snapshot);
 }
 
+using Paths = std::vector<std::string>;
+
+/// The changed fields of the violation event, checked against the RunResult's copy.
 template <Mutation M>
-std::string violation_fields() {
+Paths violation_fields() {
   CollectingSink sink;
   const auto r = run_with<M>(M, true, sink);
   for (const auto& e : sink.events())
-    if (e.type == "immutability.violation") return *e.text("fields");
-  return r.ok() ? "" : "(failed without an event: " + r.error + ")";
+    if (e.type == "immutability.violation") {
+      const Paths fields = e.texts("fields").value_or(Paths{"(no fields list)"});
+      CHECK(r.changed_fields() == fields);
+      CHECK(r.stages[0].changed_fields == fields);
+      return fields;
+    }
+  CHECK(r.changed_fields().empty());
+  return r.ok() ? Paths{} : Paths{"(failed without an event: " + r.error + ")"};
 }
 
 }  // namespace
 
 TEST_CASE("every mutation route is caught with the path of the changed field", "[immutability]") {
-  CHECK(violation_fields<Mutation::message_text>() == "context.messages[2].content");
-  CHECK(violation_fields<Mutation::metadata_tier>() == "context.metadata.user.tier");
-  CHECK(violation_fields<Mutation::through_shared_ptr>() == "profile.tier");
-  CHECK(violation_fields<Mutation::mutable_member>() == "cache_hits");
+  CHECK(violation_fields<Mutation::message_text>() == Paths{"context.messages[2].content"});
+  CHECK(violation_fields<Mutation::metadata_tier>() == Paths{"context.metadata.user.tier"});
+  CHECK(violation_fields<Mutation::through_shared_ptr>() == Paths{"profile.tier"});
+  CHECK(violation_fields<Mutation::mutable_member>() == Paths{"cache_hits"});
 }
 
 TEST_CASE("no false positives: unchanged data, NaN, a rehashed unordered map", "[immutability]") {
@@ -171,12 +182,103 @@ TEST_CASE("a stage mutating an upstream output is caught, named by the producing
   Runner<CollectingSink, ImmutabilityInterceptor> runner(sink, ImmutabilityInterceptor({.crash_on_violation = false}));
   const auto r = runner.run(Pipeline<MakeProfile, SpoilProfile, ReadProfile>{}, make_snapshot());
   CHECK(r.ok());
+  CHECK(r.changed_fields() == Paths{"make_profile:age"});
+  CHECK(r.report<SpoilProfile>().changed_fields == Paths{"make_profile:age"});
+  CHECK(r.report<ReadProfile>().changed_fields.empty());
   REQUIRE(sink.count("immutability.violation") == 1);  // reported once, at the stage that did it
   for (const auto& e : sink.events())
     if (e.type == "immutability.violation") {
       CHECK(e.stage == "spoil_profile");
-      CHECK(e.text("fields") == "make_profile:age");
+      CHECK(e.texts("fields") == Paths{"make_profile:age"});
+      CHECK(e.texts("changes") == Paths{"modified"});
     }
+}
+
+namespace {
+
+struct Connection {  // not walkable: opted out of the check below
+  int fd = 3;
+};
+struct Connect {
+  static constexpr std::string_view name = "connect";
+  Connection execute() const { return {}; }
+};
+struct UseConnection {
+  static constexpr std::string_view name = "use_connection";
+  using depends_on = after<Connect>;
+  int execute(const auto& ctx) const {
+    const_cast<Connection&>(*input<Connect>(ctx)).fd = 4;  // not seen: the type is unchecked
+    return input<Connect>(ctx)->fd;
+  }
+};
+struct UseAgain {
+  static constexpr std::string_view name = "use_again";
+  using depends_on = after<UseConnection>;
+  int execute(const auto& ctx) const { return input<Connect>(ctx)->fd; }
+};
+
+}  // namespace
+
+template <>
+struct stageflow::pipeline::unchecked_output<Connection> : std::true_type {};
+
+namespace {
+struct AddsAndChanges {
+  static constexpr std::string_view name = "adds_and_changes";
+  int execute(const auto& ctx) const {
+    auto& s = const_cast<Snapshot&>(ctx.snapshot());
+    s.context.metadata["user"]["tier"] = "platinum";
+    s.context.metadata["user"]["plan"] = "annual";
+    s.context.messages.pop_back();
+    return 0;
+  }
+};
+}  // namespace
+
+TEST_CASE("an opted-out output is not checked, and the run says so", "[immutability]") {
+  CollectingSink sink;
+  Runner<CollectingSink, ImmutabilityInterceptor> runner(sink, ImmutabilityInterceptor{});
+  const auto r = runner.run(Pipeline<Connect, UseConnection, UseAgain>{}, make_snapshot());
+  CHECK(r.ok());
+  CHECK(r.changed_fields().empty());
+  CHECK(r.metric("connect", "immutability.unchecked") == 1.0);  // once, though two stages read it
+  CHECK(std::count_if(r.metrics.begin(), r.metrics.end(), [](const Metric& m) {
+          return m.name == "immutability.unchecked";
+        }) == 1);
+  REQUIRE(sink.count("immutability.unchecked") == 1);
+  for (const auto& e : sink.events())
+    if (e.type == "immutability.unchecked") CHECK(e.texts("outputs") == Paths{"connect"});
+  CHECK(sink.count("immutability.violation") == 0);
+
+  // A pipeline whose outputs are all walkable reports nothing unchecked.
+  sink.clear();
+  const auto checked = runner.run(Pipeline<MakeProfile, SpoilProfile, ReadProfile>{}, make_snapshot());
+  CHECK(!checked.metric("make_profile", "immutability.unchecked"));
+  CHECK(sink.count("immutability.unchecked") == 0);
+}
+
+TEST_CASE("the violation event carries the paths as a list, in every sink", "[immutability][events]") {
+  std::ostringstream lines;
+  CollectingSink sink;
+  Runner<CollectingSink, JsonLinesSink<>, ImmutabilityInterceptor> runner(sink, JsonLinesSink<>(lines),
+                                                                          ImmutabilityInterceptor{});
+  const auto r = runner.run(Pipeline<AddsAndChanges>{}, make_snapshot());
+  CHECK(r.status == RunStatus::failed);
+  const Paths expected{"context.messages[2]", "context.metadata.user.plan", "context.metadata.user.tier"};
+  CHECK(r.changed_fields() == expected);
+  CHECK(r.error ==
+        "stage 'adds_and_changes' mutated what it was handed: context.messages[2] (removed), "
+        "context.metadata.user.plan (added), context.metadata.user.tier");
+  for (const auto& e : sink.events())
+    if (e.type == "immutability.violation") {
+      CHECK(e.texts("fields") == expected);
+      CHECK(e.texts("changes") == Paths{"removed", "added", "modified"});
+      CHECK(e.flag("truncated") == false);
+      CHECK(!e.text("fields"));  // a list, not a text
+    }
+  CHECK(lines.str().find(R"("fields":["context.messages[2]","context.metadata.user.plan","context.metadata.user.tier"])") !=
+        std::string::npos);
+  CHECK(lines.str().find(R"("changes":["removed","added","modified"])") != std::string::npos);
 }
 
 TEST_CASE("concurrent runs of one runner do not see each other's snapshots", "[immutability][concurrency][threads]") {

@@ -4,6 +4,9 @@
 #include <stageflow/serialization/fingerprint.hpp>
 #include <stageflow/serialization/fingerprint_tree.hpp>
 #include <stageflow/serialization/json_writer.hpp>
+#include <stageflow/serialization/value_image.hpp>
+#include <stageflow/pipeline/immutability_interceptor.hpp>
+#include <stageflow/runner/runner.hpp>
 
 #include <boost/hana/define_struct.hpp>
 
@@ -121,4 +124,46 @@ TEST_CASE("a reused JsonWriter writes into a reused string without allocating", 
           writer.append(out, shapes);
         }) == 0);
   CHECK(out == first);
+}
+
+TEST_CASE("a warm value image records and compares without allocating", "[serialization][allocation]") {
+  const Shapes shapes = sample();  // hash containers: their entries are sorted in scratch buffers
+  stageflow::serialization::ValueImage before;
+  stageflow::serialization::ValueImage after;
+  before.record(shapes);
+  after.record(shapes);
+  bool same = false;
+  CHECK(allocations_in([&] {
+          after.record(shapes);
+          same = after == before;
+        }) == 0);
+  CHECK(same);
+}
+
+namespace {
+struct Enrich {
+  static constexpr std::string_view name = "enrich";
+  std::vector<int> execute() const { return {1, 2, 3}; }  // allocates: the same in both runners
+};
+struct Reply {
+  static constexpr std::string_view name = "reply";
+  using depends_on = stageflow::after<Enrich>;
+  std::size_t execute(const auto& ctx) const { return stageflow::input<Enrich>(ctx)->size(); }
+};
+}  // namespace
+
+TEST_CASE("a warm ImmutabilityInterceptor adds no allocation to a run", "[serialization][allocation][immutability]") {
+  const Shapes shapes = sample();
+  const stageflow::Pipeline<Enrich, Reply> pipeline;
+  const stageflow::Runner<> plain;
+  const stageflow::Runner<stageflow::pipeline::ImmutabilityInterceptor> checked;
+  REQUIRE(checked.run(pipeline, shapes).ok());  // the first run on this thread grows the images
+  REQUIRE(plain.run(pipeline, shapes).ok());
+  const std::size_t baseline = allocations_in([&] { CHECK(plain.run(pipeline, shapes).ok()); });
+  CHECK(allocations_in([&] { CHECK(checked.run(pipeline, shapes).ok()); }) == baseline);
+  // Nothing kept warm (keep_warm_bytes = 0): every run grows its images anew.
+  const stageflow::Runner<stageflow::pipeline::ImmutabilityInterceptor> cold{
+      stageflow::pipeline::ImmutabilityInterceptor({.keep_warm_bytes = 0})};
+  REQUIRE(cold.run(pipeline, shapes).ok());
+  CHECK(allocations_in([&] { CHECK(cold.run(pipeline, shapes).ok()); }) > baseline);
 }

@@ -49,8 +49,8 @@ std::optional<bool> field_flag(const Variant* value) noexcept {
 }
 }  // namespace detail
 
-/// A field value: integers, floating point, booleans and text.
-using EventValue = std::variant<std::int64_t, double, bool, std::string_view>;
+/// A field value: integers, floating point, booleans, text and a list of text (e.g. field paths).
+using EventValue = std::variant<std::int64_t, double, bool, std::string_view, std::span<const std::string_view>>;
 
 struct EventField {
   std::string_view key;
@@ -60,6 +60,8 @@ struct EventField {
   EventField(std::string_view k, const char* v) noexcept : key(k), value(std::string_view(v)) {}
   EventField(std::string_view k, bool v) noexcept : key(k), value(v) {}
   EventField(std::string_view k, double v) noexcept : key(k), value(v) {}
+  /// A list of text; the strings and the span must outlive the emit call, like the event.
+  EventField(std::string_view k, std::span<const std::string_view> v) noexcept : key(k), value(v) {}
   template <class Int>
     requires(std::is_integral_v<Int> && !std::is_same_v<Int, bool>)
   EventField(std::string_view k, Int v) noexcept : key(k), value(static_cast<std::int64_t>(v)) {}
@@ -85,6 +87,13 @@ struct Event {
     const EventValue* value = field(key);
     if (value == nullptr) return std::nullopt;
     if (const auto* s = std::get_if<std::string_view>(value)) return *s;
+    return std::nullopt;
+  }
+  /// A text-list field's value; nullopt when the field is missing or not a list. Valid during the call.
+  std::optional<std::span<const std::string_view>> texts(std::string_view key) const noexcept {
+    const EventValue* value = field(key);
+    if (value == nullptr) return std::nullopt;
+    if (const auto* list = std::get_if<std::span<const std::string_view>>(value)) return *list;
     return std::nullopt;
   }
   /// A number field's value (integer or floating point); nullopt when missing or not a number.

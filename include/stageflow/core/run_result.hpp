@@ -42,6 +42,10 @@ struct StageReport {
   StageStatus status = StageStatus::not_run;
   std::chrono::nanoseconds duration{0};  // of execute() alone, policies excluded
   std::string reason;                    // why it skipped, cancelled or failed
+  /// The fields found changed across this stage by the ImmutabilityInterceptor, as paths
+  /// ("messages[2].content", "enrich:tier"; see <stageflow/pipeline/immutability_interceptor.hpp>).
+  /// Empty when nothing changed or the check is off.
+  std::vector<std::string> changed_fields{};
 };
 
 /// A number a policy recorded for a stage (e.g. "context_size_bytes"). Names are string literals.
@@ -90,6 +94,14 @@ struct RunResult<Pipeline<Stages...>, Snapshot> {
     for (const auto& stage : stages)
       if (stage.name == name) return &stage;
     return nullptr;
+  }
+
+  /// Every changed field the ImmutabilityInterceptor found, stage by stage in listing order (each
+  /// stage's are in its report's changed_fields); empty when nothing was mutated.
+  std::vector<std::string> changed_fields() const {
+    std::vector<std::string> fields;
+    for (const auto& stage : stages) fields.insert(fields.end(), stage.changed_fields.begin(), stage.changed_fields.end());
+    return fields;
   }
 
   /// The last value recorded under this stage and name, or nullopt.

@@ -61,6 +61,8 @@ class JsonWriter {
  private:
   template <class>
   friend class detail::Walker;
+  template <class>
+  friend struct detail::ImageReplay;
 
   // Visitor hooks called by walk() (see walk.hpp).
   void null() { put("null"); }

@@ -20,6 +20,7 @@
 //   boost::uuids::uuid                                                  its canonical text
 //   stageflow::JsonValue (and so stageflow::ContextSnapshot)            itself
 //   serialization::NamedValues (named_values.hpp)                       object of the named values, in order
+//   serialization::ValueImage (value_image.hpp)                         the value it recorded
 //
 // Anything else is a compile error that names the type and says how to make it walkable: adapt the
 // struct with Boost.Hana, or specialize stageflow::serialization::walk_as<T> with a static `view`
@@ -33,7 +34,9 @@
 //   null(); boolean(bool); integer(std::int64_t); integer(std::uint64_t); floating(F) for each float
 //   type; string(std::string_view); uuid(const boost::uuids::uuid&);
 //   begin_variant(index): before the active alternative's value;
-//   begin_struct(n), member(name, i) before each member's value, end_struct(n);
+//   begin_struct(n), member(name, i) before each member's value, end_struct(n); a visitor that also
+//     has begin_struct(n, const std::string_view* names) gets that instead for Hana structs, with
+//     their static table of member names, and no member() calls;
 //   begin_array(order), element(i) before each element, end_array(order, count);
 //   begin_object(order), key(k, i) before each value, end_entry(i) after it, end_object(order, count),
 //     where k is a std::string_view, std::int64_t, std::uint64_t, bool or boost::uuids::uuid.

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -22,7 +23,7 @@ namespace stageflow {
 
 /// An Event that owns its text.
 struct RecordedEvent {
-  using Value = std::variant<std::int64_t, double, bool, std::string>;
+  using Value = std::variant<std::int64_t, double, bool, std::string, std::vector<std::string>>;
 
   std::string type;
   boost::uuids::uuid pipeline_run_id{};
@@ -41,6 +42,12 @@ struct RecordedEvent {
     const auto* value = field(key);
     if (value == nullptr || !std::holds_alternative<std::string>(*value)) return std::nullopt;
     return std::get<std::string>(*value);
+  }
+  /// The items of a text-list field, or nullopt.
+  std::optional<std::vector<std::string>> texts(std::string_view key) const {
+    const auto* value = field(key);
+    if (value == nullptr || !std::holds_alternative<std::vector<std::string>>(*value)) return std::nullopt;
+    return std::get<std::vector<std::string>>(*value);
   }
   /// A number field's value (integer or floating point), or nullopt.
   std::optional<double> number(std::string_view key) const noexcept { return detail::field_number(field(key)); }
@@ -91,6 +98,9 @@ class CollectingSink {
 
  private:
   static RecordedEvent::Value own(std::string_view v) { return std::string(v); }
+  static RecordedEvent::Value own(std::span<const std::string_view> v) {
+    return std::vector<std::string>(v.begin(), v.end());
+  }
   template <class T>
   static RecordedEvent::Value own(T v) {
     return v;

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <span>
 #include <string>
 #include <variant>
 
@@ -69,6 +70,14 @@ class JsonLinesSink {
   static void append_value(std::string& line, double value) { append_number(line, value); }
   static void append_value(std::string& line, bool value) { line += value ? "true" : "false"; }
   static void append_value(std::string& line, std::string_view value) { detail::append_json_string(line, value); }
+  static void append_value(std::string& line, std::span<const std::string_view> texts) {
+    line.push_back('[');
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      if (i != 0) line.push_back(',');
+      detail::append_json_string(line, texts[i]);
+    }
+    line.push_back(']');
+  }
 
   template <class Number>
   static void append_number(std::string& line, Number value) {

@@ -23,9 +23,13 @@
 namespace stageflow::serialization {
 template <class... Ts>
 class NamedValues;  // named_values.hpp
+class ValueImage;   // value_image.hpp
 }  // namespace stageflow::serialization
 
 namespace stageflow::detail {
+
+template <class Visitor>
+struct ImageReplay;  // value_image.hpp: replays an image to a visitor, so visitors befriend it with Walker
 
 template <class T, template <class...> class Template>
 inline constexpr bool is_specialization_of = false;
@@ -116,7 +120,7 @@ concept known_kind =
     std::is_enum_v<T> || std::is_same_v<T, std::nullptr_t> || std::is_same_v<T, std::monostate> || c_string<T> ||
     char_array<T> || string_like<T> || is_specialization_of<T, std::optional> ||
     is_specialization_of<T, std::variant> || smart_pointer<T> || is_specialization_of<T, std::reference_wrapper> ||
-    is_specialization_of<T, serialization::NamedValues> || (iterable<T> && !multimap<T>) || tuple_like<T>;
+    is_specialization_of<T, serialization::NamedValues> || std::is_same_v<T, serialization::ValueImage> || (iterable<T> && !multimap<T>) || tuple_like<T>;
 
 /// Stops compilation with a message, instantiated with the offending type so the compiler names it
 /// ("In instantiation of ... [with T = YourType]").

@@ -17,6 +17,7 @@
 #include <boost/uuid/uuid.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -34,6 +35,16 @@ template <class Hana>
 std::string_view member_name(Hana) noexcept {
   return {boost::hana::to<char const*>(Hana{}), decltype(boost::hana::length(Hana{}))::value};
 }
+
+/// A Hana struct's member names, in declaration order; static, so their address may be kept.
+template <class T>
+inline const auto member_names = [] {
+  namespace hana = boost::hana;
+  std::array<std::string_view, decltype(hana::length(hana::accessors<T>()))::value> names{};
+  std::size_t i = 0;
+  hana::for_each(hana::accessors<T>(), [&](auto accessor) { names[i++] = member_name(hana::first(accessor)); });
+  return names;
+}();
 
 template <class Visitor>
 class Walker {
@@ -53,6 +64,8 @@ class Walker {
       structure(value);
     } else if constexpr (is_specialization_of<U, serialization::NamedValues>) {
       named_values(value);
+    } else if constexpr (std::is_same_v<U, serialization::ValueImage>) {
+      value.replay(visitor_);  // the recorded value's walk, as it was (depth was checked then)
     } else if constexpr (std::is_same_v<U, bool>) {
       visitor_.boolean(value);
     } else if constexpr (std::is_same_v<U, char>) {
@@ -112,12 +125,11 @@ class Walker {
  private:
   class DepthGuard {
    public:
+    // Entered for every container: the check stays inline, the throw (with its string) does not.
     explicit DepthGuard(Walker& walker) : walker_(walker) {
-      if (++walker_.depth_ > serialization::max_walk_depth) {
+      if (++walker_.depth_ > serialization::max_walk_depth) [[unlikely]] {
         --walker_.depth_;
-        throw serialization::SerializationError("stageflow::serialization: value nested deeper than " +
-                                                 std::to_string(serialization::max_walk_depth) +
-                                                 " levels (a pointer cycle?)");
+        too_deep();
       }
     }
     ~DepthGuard() { --walker_.depth_; }
@@ -127,6 +139,15 @@ class Walker {
    private:
     Walker& walker_;
   };
+
+#if defined(__GNUC__) || defined(__clang__)
+  [[gnu::noinline, gnu::cold]]
+#endif
+  [[noreturn]] static void too_deep() {
+    throw serialization::SerializationError("stageflow::serialization: value nested deeper than " +
+                                             std::to_string(serialization::max_walk_depth) +
+                                             " levels (a pointer cycle?)");
+  }
 
   template <class Int>
   void integer_value(Int value) {
@@ -141,12 +162,18 @@ class Walker {
     namespace hana = boost::hana;
     constexpr std::size_t count = decltype(hana::length(hana::accessors<T>()))::value;
     const DepthGuard guard(*this);
-    visitor_.begin_struct(count);
-    std::size_t index = 0;
-    hana::for_each(hana::accessors<T>(), [&](auto accessor) {
-      visitor_.member(member_name(hana::first(accessor)), index++);
-      this->value(hana::second(accessor)(object));
-    });
+    if constexpr (requires { visitor_.begin_struct(count, member_names<T>.data()); }) {
+      // The visitor takes the names once, as a static table (ValueImage keeps its address).
+      visitor_.begin_struct(count, member_names<T>.data());
+      hana::for_each(hana::accessors<T>(), [&](auto accessor) { this->value(hana::second(accessor)(object)); });
+    } else {
+      visitor_.begin_struct(count);
+      std::size_t index = 0;
+      hana::for_each(hana::accessors<T>(), [&](auto accessor) {
+        visitor_.member(member_name(hana::first(accessor)), index++);
+        this->value(hana::second(accessor)(object));
+      });
+    }
     visitor_.end_struct(count);
   }
 

@@ -1,0 +1,461 @@
+// ValueImage: a value's walk recorded as bytes, so "did it change?" is one memcmp.
+//
+//   ValueImage before, after;              // keep them: their buffers are reused
+//   before.record(snapshot);
+//   run_stage(snapshot);
+//   after.record(snapshot);
+//   if (after != before) {                 // size check and memcmp: the whole comparison
+//     FingerprintTree old_tree, new_tree;  // only now: an image walks as the value it recorded
+//     old_tree.record(before);
+//     new_tree.record(after);
+//     changed_fields(old_tree, new_tree);  // "messages[2].content, metadata.user.tier"
+//   }
+//
+// Why: the immutability check compares each value with itself a moment later, and nearly always
+// finds it unchanged. Hashing every field (the FingerprintTree) pays for what only a change needs;
+// an image pays one tag byte per value and a copy of each text, and the comparison is the memcmp
+// floor itself. What changed is worked out from the two images only when they differ.
+//
+// Compare images of values of one type, as the interceptor does: a Hana struct's member names are
+// recorded by the address of their static table, not copied. Within one type, equal images mean
+// equal values in the fingerprint's sense (fingerprint.hpp): pointers are
+// followed, NaN is one value, 7 and 7u are one number, a variant's alternative counts, and hash
+// containers record their entries in a canonical order (sorted by their bytes), so neither bucket
+// order nor insertion order makes a difference.
+//
+// An image is walkable (walk.hpp): walking it replays the recorded value, so to_json(image),
+// fingerprint(image) and FingerprintTree::record(image) give what they give for the value (a hash
+// container's entries come in the image's canonical order; the JSON and hashes do not depend on it).
+// It owns its bytes: it may outlive the value. The bytes are an in-process format, not for storage.
+#pragma once
+
+#include <stageflow/serialization/order.hpp>
+#include <stageflow/serialization/walk.hpp>
+
+#include <boost/uuid/uuid.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace stageflow::detail {
+
+/// What each record of an image is; a payload of fixed or length-prefixed size follows the tag.
+enum class ImageTag : std::uint8_t {
+  null,
+  boolean_false,
+  boolean_true,
+  integer,       // int64_t (and unsigned values that fit one)
+  big_unsigned,  // uint64_t above INT64_MAX
+  single,        // float
+  floating,      // double
+  not_a_number,  // any NaN, of any type
+  long_double,   // its shortest round-trip text, length-prefixed (its padding bytes have no fixed value)
+  string,        // text, its length first (4 bytes; texts of 4 GiB and more: string_long, 8 bytes)
+  string_long,
+  uuid,          // 16 bytes
+  variant,       // the alternative's index; its value follows
+  begin_struct,  // member count; then member records, each followed by its value
+  member,        // length-prefixed name
+  begin_named_struct,  // a Hana struct: the address of its static table of member names and their
+                       // count; then the members' values, without names (the text is not copied)
+  end_struct,
+  begin_array,   // Order byte; then values
+  end_array,
+  begin_object,  // Order byte; then key records, each followed by its value
+  key_text,
+  key_text_long,
+  key_integer,
+  key_big_unsigned,
+  key_false,
+  key_true,
+  key_uuid,
+  end_object,
+};
+
+/// The recording visitor of ValueImage::record.
+class ImageWriter {
+ public:
+  struct Buffers {
+    std::vector<char> bytes;  // grown, never shrunk; `size` of them are in use
+    std::size_t size = 0;
+    struct Frame {
+      std::size_t first_entry;
+      bool unordered;
+    };
+    std::vector<Frame> frames;         // open arrays and objects
+    std::vector<std::size_t> entries;  // where each entry of an open hash container starts
+    std::vector<char> scratch;         // for reordering a hash container's entries
+    struct Range {
+      std::size_t begin, end;  // an entry's bytes in scratch
+    };
+    std::vector<Range> ranges;
+  };
+
+  explicit ImageWriter(Buffers& buffers) noexcept : b_(buffers) {}
+
+  void null() { tag(ImageTag::null); }
+  void boolean(bool value) { tag(value ? ImageTag::boolean_true : ImageTag::boolean_false); }
+  void integer(std::int64_t value) { fixed(ImageTag::integer, value); }
+  void integer(std::uint64_t value) {
+    // 7 and 7u are one number, as in the fingerprint.
+    if (value <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      fixed(ImageTag::integer, static_cast<std::int64_t>(value));
+    else
+      fixed(ImageTag::big_unsigned, value);
+  }
+  template <class Float>
+  void floating(Float value) {
+    if (std::isnan(value)) {
+      tag(ImageTag::not_a_number);
+    } else if constexpr (std::is_same_v<Float, float>) {
+      fixed(ImageTag::single, value);
+    } else if constexpr (sizeof(Float) <= sizeof(double)) {
+      fixed(ImageTag::floating, static_cast<double>(value));
+    } else {
+      char text[64];
+      const char* const end = std::to_chars(text, text + sizeof text, value).ptr;
+      sized_with<std::uint32_t>(ImageTag::long_double, std::string_view(text, static_cast<std::size_t>(end - text)));
+    }
+  }
+  void string(std::string_view text) { sized(ImageTag::string, text); }
+  void uuid(const boost::uuids::uuid& id) {
+    char* p = reserve(1 + sizeof id.data);
+    *p = static_cast<char>(ImageTag::uuid);
+    std::memcpy(p + 1, id.data, sizeof id.data);
+    b_.size += 1 + sizeof id.data;
+  }
+  void begin_variant(std::size_t index) { fixed(ImageTag::variant, static_cast<std::uint64_t>(index)); }
+
+  void begin_struct(std::size_t count) { fixed(ImageTag::begin_struct, static_cast<std::uint64_t>(count)); }
+  void member(std::string_view name, std::size_t) { sized_with<std::uint64_t>(ImageTag::member, name); }
+  /// A Hana struct, whose member names are a static table (walker.hpp's member_names).
+  void begin_struct(std::size_t count, const std::string_view* names) {
+    const auto size = static_cast<std::uint32_t>(count);
+    char* p = reserve(1 + sizeof names + sizeof size);
+    *p = static_cast<char>(ImageTag::begin_named_struct);
+    std::memcpy(p + 1, &names, sizeof names);
+    std::memcpy(p + 1 + sizeof names, &size, sizeof size);
+    b_.size += 1 + sizeof names + sizeof size;
+  }
+  void end_struct(std::size_t) { tag(ImageTag::end_struct); }
+
+  void begin_array(serialization::Order order) { open(ImageTag::begin_array, order); }
+  void element(std::size_t) {
+    if (b_.frames.back().unordered) b_.entries.push_back(b_.size);
+  }
+  void end_array(serialization::Order, std::size_t) { close(ImageTag::end_array); }
+
+  void begin_object(serialization::Order order) { open(ImageTag::begin_object, order); }
+  void key(std::string_view text, std::size_t) {
+    start_entry();
+    sized(ImageTag::key_text, text);
+  }
+  void key(std::int64_t value, std::size_t) {
+    start_entry();
+    fixed(ImageTag::key_integer, value);
+  }
+  void key(std::uint64_t value, std::size_t) {
+    start_entry();
+    if (value <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      fixed(ImageTag::key_integer, static_cast<std::int64_t>(value));
+    else
+      fixed(ImageTag::key_big_unsigned, value);
+  }
+  void key(bool value, std::size_t) {
+    start_entry();
+    tag(value ? ImageTag::key_true : ImageTag::key_false);
+  }
+  void key(const boost::uuids::uuid& id, std::size_t) {
+    start_entry();
+    char* p = reserve(1 + sizeof id.data);
+    *p = static_cast<char>(ImageTag::key_uuid);
+    std::memcpy(p + 1, id.data, sizeof id.data);
+    b_.size += 1 + sizeof id.data;
+  }
+  void end_entry(std::size_t) noexcept {}
+  void end_object(serialization::Order, std::size_t) { close(ImageTag::end_object); }
+
+ private:
+  // Called for every record: the check stays inline, the growth (rare once warm) does not.
+  char* reserve(std::size_t bytes) {
+    if (b_.bytes.size() - b_.size < bytes) [[unlikely]]
+      grow(bytes);
+    return b_.bytes.data() + b_.size;
+  }
+#if defined(__GNUC__) || defined(__clang__)
+  __attribute__((noinline))
+#endif
+  void grow(std::size_t bytes) {
+    b_.bytes.resize(std::max({b_.size + bytes, b_.bytes.size() * 2, std::size_t{256}}));
+  }
+  void tag(ImageTag t) {
+    *reserve(1) = static_cast<char>(t);
+    b_.size += 1;
+  }
+  template <class Payload>
+  void fixed(ImageTag t, Payload value) {
+    char* p = reserve(1 + sizeof value);
+    *p = static_cast<char>(t);
+    std::memcpy(p + 1, &value, sizeof value);
+    b_.size += 1 + sizeof value;
+  }
+  // Text with its length first: 4 bytes, or for 4 GiB and more the next tag (the "_long" one) and 8.
+  void sized(ImageTag t, std::string_view text) {
+    if (text.size() > std::numeric_limits<std::uint32_t>::max()) [[unlikely]] {
+      sized_with<std::uint64_t>(static_cast<ImageTag>(static_cast<std::uint8_t>(t) + 1), text);
+      return;
+    }
+    sized_with<std::uint32_t>(t, text);
+  }
+  template <class Length>
+  void sized_with(ImageTag t, std::string_view text) {
+    const auto size = static_cast<Length>(text.size());
+    char* p = reserve(1 + sizeof size + text.size());
+    *p = static_cast<char>(t);
+    std::memcpy(p + 1, &size, sizeof size);
+    copy(p + 1 + sizeof size, text.data(), text.size());
+    b_.size += 1 + sizeof size + text.size();
+  }
+
+  // Most texts are keys and short values: copy up to 16 bytes with two overlapping loads and
+  // stores, which reads and writes only [0, size) yet costs no call.
+  static void copy(char* out, const char* in, std::size_t size) noexcept {
+    if (size >= 8 && size <= 16) {
+      std::uint64_t head, tail;
+      std::memcpy(&head, in, 8);
+      std::memcpy(&tail, in + size - 8, 8);
+      std::memcpy(out, &head, 8);
+      std::memcpy(out + size - 8, &tail, 8);
+    } else if (size >= 4 && size < 8) {
+      std::uint32_t head, tail;
+      std::memcpy(&head, in, 4);
+      std::memcpy(&tail, in + size - 4, 4);
+      std::memcpy(out, &head, 4);
+      std::memcpy(out + size - 4, &tail, 4);
+    } else if (size > 16) {
+      std::memcpy(out, in, size);
+    } else {
+      for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
+    }
+  }
+
+  void open(ImageTag t, serialization::Order order) {
+    char* p = reserve(2);
+    p[0] = static_cast<char>(t);
+    p[1] = static_cast<char>(order);
+    b_.size += 2;
+    b_.frames.push_back({b_.entries.size(), order == serialization::Order::unordered});
+  }
+  void start_entry() {
+    if (b_.frames.back().unordered) b_.entries.push_back(b_.size);
+  }
+  void close(ImageTag t) {
+    if (b_.frames.back().unordered) sort_entries();
+    b_.frames.pop_back();
+    tag(t);
+  }
+
+  // A hash container's entries, in the order of their bytes: the same whatever the bucket order.
+  // An entry's bytes begin with its key (or are the element), length-prefixed, so two entries
+  // never compare equal unless they are equal.
+  void sort_entries() {
+    const std::size_t first = b_.frames.back().first_entry;
+    const std::size_t count = b_.entries.size() - first;
+    if (count > 1) {
+      const std::size_t region = b_.entries[first];
+      b_.scratch.assign(b_.bytes.data() + region, b_.bytes.data() + b_.size);
+      using Range = Buffers::Range;
+      auto& ranges = b_.ranges;
+      ranges.clear();
+      for (std::size_t i = 0; i < count; ++i)
+        ranges.push_back({b_.entries[first + i] - region,
+                          (i + 1 < count ? b_.entries[first + i + 1] : b_.size) - region});
+      const char* base = b_.scratch.data();
+      std::sort(ranges.begin(), ranges.end(), [base](const Range& x, const Range& y) {
+        return std::string_view(base + x.begin, x.end - x.begin) < std::string_view(base + y.begin, y.end - y.begin);
+      });
+      char* out = b_.bytes.data() + region;
+      for (const Range& r : ranges) {
+        std::memcpy(out, base + r.begin, r.end - r.begin);
+        out += r.end - r.begin;
+      }
+    }
+    b_.entries.resize(first);
+  }
+
+  Buffers& b_;
+};
+
+/// Replays an image's records as the walk's visitor calls (ValueImage::replay).
+template <class Visitor>
+struct ImageReplay {
+  Visitor& v;
+  using Tag = detail::ImageTag;
+
+  template <class Payload>
+  static Payload read(const char* p) noexcept {
+    Payload value;
+    std::memcpy(&value, p, sizeof value);
+    return value;
+  }
+  template <class Length = std::uint32_t>
+  static std::string_view text(const char*& p) noexcept {
+    const auto size = static_cast<std::size_t>(read<Length>(p));
+    const std::string_view t(p + sizeof(Length), size);
+    p += sizeof(Length) + size;
+    return t;
+  }
+  static boost::uuids::uuid uuid_at(const char*& p) noexcept {
+    boost::uuids::uuid id;
+    std::memcpy(id.data, p, sizeof id.data);
+    p += sizeof id.data;
+    return id;
+  }
+
+  /// Replays the value whose record starts at `p`; returns the end of its records.
+  const char* value(const char* p) {
+    const auto tag = static_cast<Tag>(*p++);
+    switch (tag) {
+      case Tag::null: v.null(); return p;
+      case Tag::boolean_false: v.boolean(false); return p;
+      case Tag::boolean_true: v.boolean(true); return p;
+      case Tag::integer: v.integer(read<std::int64_t>(p)); return p + 8;
+      case Tag::big_unsigned: v.integer(read<std::uint64_t>(p)); return p + 8;
+      case Tag::single: v.floating(read<float>(p)); return p + sizeof(float);
+      case Tag::floating: v.floating(read<double>(p)); return p + sizeof(double);
+      case Tag::not_a_number: v.floating(std::numeric_limits<double>::quiet_NaN()); return p;
+      case Tag::long_double: {
+        const std::string_view t = text(p);
+        long double value = 0;
+        std::from_chars(t.data(), t.data() + t.size(), value);
+        v.floating(value);
+        return p;
+      }
+      case Tag::string: v.string(text(p)); return p;
+      case Tag::string_long: v.string(text<std::uint64_t>(p)); return p;
+      case Tag::uuid: v.uuid(uuid_at(p)); return p;
+      case Tag::begin_named_struct: {
+        const auto* const names = read<const std::string_view*>(p);
+        const auto count = static_cast<std::size_t>(read<std::uint32_t>(p + sizeof names));
+        p += sizeof names + sizeof(std::uint32_t);
+        v.begin_struct(count);
+        for (std::size_t i = 0; i < count; ++i) {
+          v.member(names[i], i);
+          p = value(p);
+        }
+        v.end_struct(count);
+        return p + 1;  // Tag::end_struct
+      }
+      case Tag::variant:
+        v.begin_variant(static_cast<std::size_t>(read<std::uint64_t>(p)));
+        return value(p + 8);
+      case Tag::begin_struct: {
+        const auto count = static_cast<std::size_t>(read<std::uint64_t>(p));
+        p += 8;
+        v.begin_struct(count);
+        for (std::size_t i = 0; static_cast<Tag>(*p) != Tag::end_struct; ++i) {
+          ++p;  // Tag::member
+          v.member(text<std::uint64_t>(p), i);
+          p = value(p);
+        }
+        v.end_struct(count);
+        return p + 1;
+      }
+      case Tag::begin_array: {
+        const auto order = static_cast<serialization::Order>(*p++);
+        v.begin_array(order);
+        std::size_t i = 0;
+        for (; static_cast<Tag>(*p) != Tag::end_array; ++i) {
+          v.element(i);
+          p = value(p);
+        }
+        v.end_array(order, i);
+        return p + 1;
+      }
+      case Tag::begin_object: {
+        const auto order = static_cast<serialization::Order>(*p++);
+        v.begin_object(order);
+        std::size_t i = 0;
+        for (; static_cast<Tag>(*p) != Tag::end_object; ++i) {
+          p = key(p, i);
+          p = value(p);
+          v.end_entry(i);
+        }
+        v.end_object(order, i);
+        return p + 1;
+      }
+      default: return p;  // not a value's first record: images are only made by record()
+    }
+  }
+
+  const char* key(const char* p, std::size_t i) {
+    const auto tag = static_cast<Tag>(*p++);
+    switch (tag) {
+      case Tag::key_text: v.key(text(p), i); return p;
+      case Tag::key_text_long: v.key(text<std::uint64_t>(p), i); return p;
+      case Tag::key_integer: v.key(read<std::int64_t>(p), i); return p + 8;
+      case Tag::key_big_unsigned: v.key(read<std::uint64_t>(p), i); return p + 8;
+      case Tag::key_false: v.key(false, i); return p;
+      case Tag::key_true: v.key(true, i); return p;
+      case Tag::key_uuid: v.key(uuid_at(p), i); return p;
+      default: return p;
+    }
+  }
+};
+
+}  // namespace stageflow::detail
+
+namespace stageflow::serialization {
+
+class ValueImage {
+ public:
+  /// Records `value` (replacing what was recorded). Throws SerializationError on a pointer cycle,
+  /// leaving the image empty.
+  template <class T>
+  void record(const T& value) {
+    clear();
+    try {
+      detail::ImageWriter writer(buffers_);
+      walk(value, writer);
+    } catch (...) {
+      clear();  // never leave a half-recorded image that could be compared
+      throw;
+    }
+  }
+
+  bool empty() const noexcept { return buffers_.size == 0; }
+  void clear() noexcept {
+    buffers_.size = 0;
+    buffers_.frames.clear();
+    buffers_.entries.clear();
+  }
+  /// The recorded bytes (an in-process format; compare them, do not store them).
+  std::string_view bytes() const noexcept { return {buffers_.bytes.data(), buffers_.size}; }
+  /// Bytes held, recorded or not: what keeping this image warm costs in memory.
+  std::size_t capacity() const noexcept { return buffers_.bytes.capacity() + buffers_.scratch.capacity(); }
+  /// Gives back the memory (an image kept warm for a very large value would hold it).
+  void release() noexcept { buffers_ = {}; }
+
+  /// Equal images: equal values, in the fingerprint's sense. A size check and a memcmp.
+  friend bool operator==(const ValueImage& a, const ValueImage& b) noexcept { return a.bytes() == b.bytes(); }
+
+  /// Calls the visitor's hooks (walk.hpp's protocol) as walking the recorded value did.
+  template <class Visitor>
+  void replay(Visitor& visitor) const {
+    if (empty()) return;
+    detail::ImageReplay<Visitor>{visitor}.value(buffers_.bytes.data());
+  }
+
+ private:
+  detail::ImageWriter::Buffers buffers_;
+};
+
+}  // namespace stageflow::serialization
