@@ -98,7 +98,7 @@ std::string violation_fields() {
   CollectingSink sink;
   const auto r = run_with<M>(M, true, sink);
   for (const auto& e : sink.events())
-    if (e.type == "immutability.violation") return *e.text("fields");
+    if (e.type == "immutability.violation") return *e.text("paths");
   return r.ok() ? "" : "(failed without an event: " + r.error + ")";
 }
 
@@ -175,7 +175,7 @@ TEST_CASE("a stage mutating an upstream output is caught, named by the producing
   for (const auto& e : sink.events())
     if (e.type == "immutability.violation") {
       CHECK(e.stage == "spoil_profile");
-      CHECK(e.text("fields") == "make_profile:age");
+      CHECK(e.text("paths") == "make_profile:age");
     }
 }
 

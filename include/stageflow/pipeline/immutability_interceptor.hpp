@@ -174,7 +174,7 @@ class ImmutabilityInterceptor {
       message = "found after stage '" + std::string(Stage::name) + "': " + changed +
                 " changed while these stages ran at the same time: " + stages;
     run.emit(stageflow::events::immutability_violation, Stage::name,
-             {{"fields", changed}, {"stages", stages}, {"message", message}});
+             {{"paths", changed}, {"stages", stages}, {"message", message}});
     if (options_.abort_on_violation) std::abort();
     if (options_.crash_on_violation) {
       if (only_this_stage)
