@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "catch2_shim.hpp"
+#include "json_lines.hpp"
 
 using namespace stageflow;
 using namespace std::chrono_literals;
@@ -282,13 +283,8 @@ TEST_CASE("concurrent stages through an AsyncSink write valid JSON lines", "[asy
   const Runner<use_executor<ParallelExecutor>, AsyncSink<json_lines_sink_st>> runner(ParallelExecutor(2), sink);
   for (int i = 0; i < 50; ++i) runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
   sink.flush();  // the stream is read only after flush: the writer alone writes to it until then
-  std::istringstream lines(out.str());
-  std::string line;
-  int count = 0;
-  while (std::getline(lines, line)) {
-    REQUIRE_NOTHROW(nlohmann::json::parse(line));
-    ++count;
-  }
-  CHECK(count == 50 * 8);
+  std::vector<nlohmann::json> parsed;
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
+  CHECK(parsed.size() == 50 * 8);
   CHECK(sink.dropped() == 0);
 }

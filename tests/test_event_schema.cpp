@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "catch2_shim.hpp"
+#include "json_lines.hpp"
 
 using namespace stageflow;
 using namespace std::chrono_literals;
@@ -179,14 +180,16 @@ struct Recorder {
   }
 };
 
+/// The input names the stage's outcome: "skip", "cancel", "fail", "mutate" (a violation), else ok.
 struct Parse {
   static constexpr std::string_view name = "parse";
   StageOutput<std::string> execute(const auto& ctx) const {
-    const auto& text = ctx.snapshot().input_text;
-    if (text == "skip") return skip("empty input");
-    if (text == "cancel") return cancel("user hung up");
-    if (text == "fail") return fail("cannot parse");
-    if (text == "mutate") const_cast<ContextSnapshot&>(ctx.snapshot()).input_text += "!";
+    const std::string& input = ctx.snapshot().input_text;
+    const std::pair<std::string_view, StageStatus> verdicts[] = {
+        {"skip", StageStatus::skip}, {"cancel", StageStatus::cancel}, {"fail", StageStatus::fail}};
+    for (const auto& [word, status] : verdicts)
+      if (input == word) return StageVerdict{status, "because the input said " + input};
+    if (input == "mutate") const_cast<ContextSnapshot&>(ctx.snapshot()).input_text += "!";
     return std::string(4096, 'x');  // outputs that grow the context
   }
 };
@@ -321,10 +324,9 @@ TEST_CASE("every event the library emits matches its documented entry", "[event_
     check_event(e);
     seen.insert(e.type);
   }
-  std::istringstream lines(recorder.out->str());
-  std::size_t count = 0;
-  for (std::string line; std::getline(lines, line); ++count) check_line(nlohmann::json::parse(line));
-  CHECK(count == events.size());
+  const auto lines = parse_json_lines(recorder.out->str());
+  for (const auto& line : lines) check_line(line);
+  CHECK(lines.size() == events.size());
 
   for (const auto& spec : schema::catalog) {
     INFO("no run emitted " << spec.type);
@@ -349,11 +351,7 @@ TEST_CASE("the envelope's keys are reserved: a policy's fields of those names st
   std::ostringstream out;
   Runner<JsonLinesSink<>, Loud> runner(JsonLinesSink<>{out});
   runner.run(Chat{}, ContextSnapshot{});
-  std::istringstream lines(out.str());
-  std::string text;
-  std::getline(lines, text);  // pipeline.started
-  std::getline(lines, text);
-  const auto line = nlohmann::json::parse(text);
+  const auto line = parse_json_lines(out.str()).at(1);  // after pipeline.started
   REQUIRE(line["type"] == "test.loud");
   CHECK(line["pipeline_run_id"] != "mine");
   CHECK(line["timestamp"] != "mine");

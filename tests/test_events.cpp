@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "catch2_shim.hpp"
+#include "json_lines.hpp"
 
 using namespace stageflow;
 using Strings = std::vector<std::string>;
@@ -123,10 +124,8 @@ TEST_CASE("the JSON Lines sink writes one valid JSON object per event", "[events
   std::ostringstream out;
   Runner<JsonLinesSink<>, Announcer> runner(JsonLinesSink<>{out});
   const auto r = runner.run(Chat{}, ContextSnapshot{.input_text = "fail"});
-  std::istringstream lines(out.str());
-  std::string line;
   std::vector<nlohmann::json> parsed;
-  while (std::getline(lines, line)) REQUIRE_NOTHROW(parsed.push_back(nlohmann::json::parse(line)));
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
   REQUIRE(parsed.size() == 5);  // started, stage.started, test.announced, stage.failed, pipeline.failed
   CHECK(parsed[0]["type"] == "pipeline.started");
   CHECK(parsed[0]["pipeline_run_id"] == boost::uuids::to_string(r.pipeline_run_id));
@@ -157,14 +156,9 @@ TEST_CASE("lines from concurrent runs do not interleave", "[events][json][concur
   std::thread a(many), b(many);
   a.join();
   b.join();
-  std::istringstream lines(out.str());
-  std::string line;
-  int count = 0;
-  while (std::getline(lines, line)) {
-    REQUIRE_NOTHROW(nlohmann::json::parse(line));
-    ++count;
-  }
-  CHECK(count == 2 * 200 * 6);
+  std::vector<nlohmann::json> parsed;
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
+  CHECK(parsed.size() == 2 * 200 * 6);
 }
 
 TEST_CASE("a sink that throws loses the event, not the run", "[events]") {
@@ -198,10 +192,8 @@ TEST_CASE("a run failed by a policy writes an empty error_stage as valid JSON", 
   Runner<JsonLinesSink<>, RefuseAtStart> runner(JsonLinesSink<>{out});
   const auto r = runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
   REQUIRE(r.error_stage.data() == nullptr);  // the case that mattered: no stage, no storage
-  std::istringstream lines(out.str());
-  std::string line;
   std::vector<nlohmann::json> parsed;
-  while (std::getline(lines, line)) REQUIRE_NOTHROW(parsed.push_back(nlohmann::json::parse(line)));
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
   REQUIRE(parsed.size() == 2);  // pipeline.started, pipeline.failed
   CHECK(parsed[1]["type"] == "pipeline.failed");
   CHECK(parsed[1]["reason"] == "refused by policy");
@@ -227,21 +219,13 @@ struct BadBytes {
   }
 };
 
-std::vector<nlohmann::json> parse_lines(const std::string& text) {
-  std::istringstream lines(text);
-  std::string line;
-  std::vector<nlohmann::json> parsed;
-  while (std::getline(lines, line)) parsed.push_back(nlohmann::json::parse(line));  // throws on bad UTF-8
-  return parsed;
-}
-
 }  // namespace
 
 TEST_CASE("a policy's fields cannot clash with the envelope's keys", "[events][json]") {
   std::ostringstream out;
   Runner<JsonLinesSink<>, Impostor> runner(JsonLinesSink<>{out});
   runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
-  const auto parsed = parse_lines(out.str());
+  const auto parsed = parse_json_lines(out.str());
   REQUIRE(parsed.size() == 7);
   const auto& impostor = parsed[1];
   CHECK(impostor["type"] == "test.impostor");  // the envelope's, not the policy's
@@ -259,7 +243,7 @@ TEST_CASE("invalid UTF-8 in a reason becomes U+FFFD: every line is valid UTF-8 J
   Runner<JsonLinesSink<>> runner(JsonLinesSink<>{out});
   runner.run(Pipeline<BadBytes>{}, ContextSnapshot{});
   std::vector<nlohmann::json> parsed;
-  REQUIRE_NOTHROW(parsed = parse_lines(out.str()));
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
   REQUIRE(parsed.size() == 4);
   // Each byte that does not begin a well-formed sequence is one U+FFFD: FF, FE, the truncated E2 82
   // (two), the surrogate ED A0 80 (three); valid é and U+1F600 are kept.
@@ -284,7 +268,7 @@ TEST_CASE("every sink takes a mutex policy; the _st ones do not lock", "[events]
       collected, json_lines_sink_st{out}, callback_sink_st([&](const Event&) { ++called; }));
   runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
   CHECK(collected.size() == 6);
-  CHECK(parse_lines(out.str()).size() == 6);
+  CHECK(parse_json_lines(out.str()).size() == 6);
   CHECK(called == 6);
 }
 
