@@ -212,7 +212,7 @@ struct SlowStageAlarm {
   std::chrono::microseconds budget{500};
   void after_stage(auto& run, auto& stage) const {
     if (stage.duration() > budget)
-      run.emit("stage.slow", stage.name, {{"budget_us", budget.count()}}, stage.duration());
+      run.emit("stage.slow", stage.name, {{"budget_ns", std::chrono::nanoseconds(budget).count()}}, stage.duration());
   }
 };
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "catch2_shim.hpp"
+#include "json_lines.hpp"
 
 using namespace stageflow;
 using Strings = std::vector<std::string>;
@@ -65,23 +66,30 @@ TEST_CASE("each stage outcome has its event, with the reason", "[events]") {
     runner.run(Chat{}, ContextSnapshot{.input_text = "skip"});
     CHECK(sink.types() == Strings{"pipeline.started", "stage.started", "stage.skipped", "stage.started",
                                   "stage.completed", "pipeline.completed"});
-    CHECK(sink.events()[2].text("reason") == "empty input");
+    CHECK(sink.events()[2].reason == "empty input");
+    CHECK(sink.events()[2].status == "skipped");
+    CHECK(sink.events()[2].fields.empty());
   }
   SECTION("cancelled") {
     runner.run(Chat{}, ContextSnapshot{.input_text = "cancel"});
     CHECK(sink.types() == Strings{"pipeline.started", "stage.started", "stage.cancelled", "pipeline.cancelled"});
-    CHECK(sink.events()[3].text("reason") == "user hung up");
+    CHECK(sink.events()[2].status == "cancelled");
+    CHECK(sink.events()[3].reason == "user hung up");
+    CHECK(sink.events()[3].status == "cancelled");
     CHECK(sink.events()[3].text("error_stage") == "parse");
   }
   SECTION("failed") {
     runner.run(Chat{}, ContextSnapshot{.input_text = "fail"});
     CHECK(sink.types() == Strings{"pipeline.started", "stage.started", "stage.failed", "pipeline.failed"});
-    CHECK(sink.events()[2].text("error") == "cannot parse");
-    CHECK(sink.events()[3].text("error") == "cannot parse");
+    CHECK(sink.events()[2].reason == "cannot parse");
+    CHECK(sink.events()[2].status == "failed");
+    CHECK(sink.events()[3].reason == "cannot parse");
+    CHECK(sink.events()[3].status == "failed");
+    CHECK_FALSE(sink.events()[3].field("error"));  // one name for why: reason
   }
   SECTION("thrown") {
     runner.run(Chat{}, ContextSnapshot{.input_text = "throw"});
-    CHECK(sink.events()[2].text("error") == "parser crashed");
+    CHECK(sink.events()[2].reason == "parser crashed");
     CHECK(sink.events()[3].type == "pipeline.failed");
   }
 }
@@ -116,22 +124,27 @@ TEST_CASE("the JSON Lines sink writes one valid JSON object per event", "[events
   std::ostringstream out;
   Runner<JsonLinesSink<>, Announcer> runner(JsonLinesSink<>{out});
   const auto r = runner.run(Chat{}, ContextSnapshot{.input_text = "fail"});
-  std::istringstream lines(out.str());
-  std::string line;
   std::vector<nlohmann::json> parsed;
-  while (std::getline(lines, line)) REQUIRE_NOTHROW(parsed.push_back(nlohmann::json::parse(line)));
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
   REQUIRE(parsed.size() == 5);  // started, stage.started, test.announced, stage.failed, pipeline.failed
   CHECK(parsed[0]["type"] == "pipeline.started");
   CHECK(parsed[0]["pipeline_run_id"] == boost::uuids::to_string(r.pipeline_run_id));
   CHECK(parsed[0]["timestamp"].get<std::string>().size() == 27);  // 2026-11-29T21:51:51.123456Z
-  CHECK(parsed[2]["note"] == "a \"quoted\"\nline");
-  CHECK(parsed[2]["count"] == 3);
-  CHECK(parsed[2]["flag"] == true);
+  CHECK(parsed[2]["fields"]["note"] == "a \"quoted\"\nline");
+  CHECK(parsed[2]["fields"]["count"] == 3);
+  CHECK(parsed[2]["fields"]["flag"] == true);
+  CHECK(parsed[2]["fields"]["ratio"] == 0.5);
   CHECK(parsed[3]["type"] == "stage.failed");
   CHECK(parsed[3]["stage"] == "parse");
-  CHECK(parsed[3]["error"] == "cannot parse");
-  CHECK(parsed[3]["duration_ms"].is_number());
-  CHECK(parsed[4]["error_stage"] == "parse");
+  CHECK(parsed[3]["status"] == "failed");
+  CHECK(parsed[3]["reason"] == "cannot parse");
+  CHECK(parsed[3]["duration_ns"].is_number_integer());
+  CHECK(parsed[3]["duration_ns"] == r.stages[0].duration.count());
+  CHECK(parsed[3]["fields"].empty());
+  CHECK(parsed[4]["fields"]["error_stage"] == "parse");
+  CHECK(parsed[4]["duration_ns"] == r.duration.count());
+  CHECK_FALSE(parsed[0].contains("stage"));     // run-level: no stage
+  CHECK_FALSE(parsed[1].contains("duration_ns"));  // stage.started: no duration yet
 }
 
 TEST_CASE("lines from concurrent runs do not interleave", "[events][json][concurrency][threads]") {
@@ -143,14 +156,9 @@ TEST_CASE("lines from concurrent runs do not interleave", "[events][json][concur
   std::thread a(many), b(many);
   a.join();
   b.join();
-  std::istringstream lines(out.str());
-  std::string line;
-  int count = 0;
-  while (std::getline(lines, line)) {
-    REQUIRE_NOTHROW(nlohmann::json::parse(line));
-    ++count;
-  }
-  CHECK(count == 2 * 200 * 6);
+  std::vector<nlohmann::json> parsed;
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
+  CHECK(parsed.size() == 2 * 200 * 6);
 }
 
 TEST_CASE("a sink that throws loses the event, not the run", "[events]") {
@@ -184,15 +192,94 @@ TEST_CASE("a run failed by a policy writes an empty error_stage as valid JSON", 
   Runner<JsonLinesSink<>, RefuseAtStart> runner(JsonLinesSink<>{out});
   const auto r = runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
   REQUIRE(r.error_stage.data() == nullptr);  // the case that mattered: no stage, no storage
-  std::istringstream lines(out.str());
-  std::string line;
   std::vector<nlohmann::json> parsed;
-  while (std::getline(lines, line)) REQUIRE_NOTHROW(parsed.push_back(nlohmann::json::parse(line)));
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
   REQUIRE(parsed.size() == 2);  // pipeline.started, pipeline.failed
   CHECK(parsed[1]["type"] == "pipeline.failed");
-  CHECK(parsed[1]["error"] == "refused by policy");
-  CHECK(parsed[1]["error_stage"] == "");
+  CHECK(parsed[1]["reason"] == "refused by policy");
+  CHECK(parsed[1]["fields"]["error_stage"] == "");
   std::string direct;
   stageflow::detail::append_json_string(direct, std::string_view{});
   CHECK(direct == "\"\"");
+}
+
+namespace {
+
+/// A policy whose own fields use the envelope's names: they stay its own, nested under "fields".
+struct Impostor {
+  void on_run_start(auto& run) const {
+    run.emit("test.impostor", {}, {{"type", "oops"}, {"stage", "nowhere"}, {"fields", 1}, {"type", "again"}});
+  }
+};
+/// Fails the stage with text that is not valid UTF-8, as an exception from a C library might.
+struct BadBytes {
+  static constexpr std::string_view name = "bad_bytes";
+  int execute(const auto&) const {
+    throw std::runtime_error("caf\xC3\xA9 \xFF\xFE end \xE2\x82 \xED\xA0\x80 \xF0\x9F\x98\x80");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a policy's fields cannot clash with the envelope's keys", "[events][json]") {
+  std::ostringstream out;
+  Runner<JsonLinesSink<>, Impostor> runner(JsonLinesSink<>{out});
+  runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  const auto parsed = parse_json_lines(out.str());
+  REQUIRE(parsed.size() == 7);
+  const auto& impostor = parsed[1];
+  CHECK(impostor["type"] == "test.impostor");  // the envelope's, not the policy's
+  CHECK_FALSE(impostor.contains("stage"));
+  CHECK(impostor["fields"]["type"] == "oops");  // a repeated key keeps its first value
+  CHECK(impostor["fields"]["stage"] == "nowhere");
+  CHECK(impostor["fields"]["fields"] == 1);
+  CHECK(impostor["fields"].size() == 3);
+  const std::string line = out.str().substr(out.str().find("test.impostor"));
+  CHECK(line.substr(0, line.find('\n')).find("again") == std::string::npos);
+}
+
+TEST_CASE("invalid UTF-8 in a reason becomes U+FFFD: every line is valid UTF-8 JSON", "[events][json]") {
+  std::ostringstream out;
+  Runner<JsonLinesSink<>> runner(JsonLinesSink<>{out});
+  runner.run(Pipeline<BadBytes>{}, ContextSnapshot{});
+  std::vector<nlohmann::json> parsed;
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
+  REQUIRE(parsed.size() == 4);
+  // Each byte that does not begin a well-formed sequence is one U+FFFD: FF, FE, the truncated E2 82
+  // (two), the surrogate ED A0 80 (three); valid é and U+1F600 are kept.
+  const std::string expected = "caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD end \xEF\xBF\xBD\xEF\xBF\xBD "
+                               "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xF0\x9F\x98\x80";
+  CHECK(parsed[2]["reason"] == expected);
+  CHECK(parsed[3]["reason"] == expected);
+}
+
+TEST_CASE("every sink takes a mutex policy; the _st ones do not lock", "[events]") {
+  STATIC_REQUIRE(std::is_same_v<CollectingSink, BasicCollectingSink<std::mutex>>);
+  STATIC_REQUIRE(std::is_same_v<collecting_sink_st, BasicCollectingSink<NullMutex>>);
+  STATIC_REQUIRE(std::is_same_v<json_lines_sink_mt, JsonLinesSink<>>);
+  STATIC_REQUIRE(std::is_same_v<callback_sink_mt, CallbackSink<>>);
+  STATIC_REQUIRE(sizeof(CallbackSink<void (*)(const Event&), NullMutex>) == sizeof(void (*)(const Event&)));
+  STATIC_REQUIRE(sizeof(json_lines_sink_st) == sizeof(std::ostream*));
+
+  collecting_sink_st collected;
+  std::ostringstream out;
+  int called = 0;
+  Runner<collecting_sink_st, json_lines_sink_st, callback_sink_st> runner(
+      collected, json_lines_sink_st{out}, callback_sink_st([&](const Event&) { ++called; }));
+  runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  CHECK(collected.size() == 6);
+  CHECK(parse_json_lines(out.str()).size() == 6);
+  CHECK(called == 6);
+}
+
+TEST_CASE("CallbackSink<> serializes calls from concurrent runs", "[events][concurrency][threads]") {
+  long calls = 0;  // not atomic: the sink's lock is what keeps this right (and TSan quiet)
+  const Runner<CallbackSink<>> runner(CallbackSink<>([&](const Event&) { ++calls; }));
+  auto many = [&] {
+    for (int i = 0; i < 200; ++i) runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  };
+  std::thread a(many), b(many);
+  a.join();
+  b.join();
+  CHECK(calls == 2 * 200 * 6);
 }

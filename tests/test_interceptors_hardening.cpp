@@ -104,7 +104,7 @@ Paths violation_fields() {
   const auto r = run_with<M>(M, true, sink);
   for (const auto& e : sink.events())
     if (e.type == "immutability.violation") {
-      const Paths fields = e.texts("fields").value_or(Paths{"(no fields list)"});
+      const Paths fields = e.texts("paths").value_or(Paths{"(no fields list)"});
       CHECK(r.changed_fields() == fields);
       CHECK(r.stages[0].changed_fields == fields);
       return fields;
@@ -189,7 +189,7 @@ TEST_CASE("a stage mutating an upstream output is caught, named by the producing
   for (const auto& e : sink.events())
     if (e.type == "immutability.violation") {
       CHECK(e.stage == "spoil_profile");
-      CHECK(e.texts("fields") == Paths{"make_profile:age"});
+      CHECK(e.texts("paths") == Paths{"make_profile:age"});
       CHECK(e.texts("changes") == Paths{"modified"});
     }
 }
@@ -271,12 +271,12 @@ TEST_CASE("the violation event carries the paths as a list, in every sink", "[im
         "context.metadata.user.plan (added), context.metadata.user.tier");
   for (const auto& e : sink.events())
     if (e.type == "immutability.violation") {
-      CHECK(e.texts("fields") == expected);
+      CHECK(e.texts("paths") == expected);
       CHECK(e.texts("changes") == Paths{"removed", "added", "modified"});
       CHECK(e.flag("truncated") == false);
-      CHECK(!e.text("fields"));  // a list, not a text
+      CHECK(!e.text("paths"));  // a list, not a text
     }
-  CHECK(lines.str().find(R"("fields":["context.messages[2]","context.metadata.user.plan","context.metadata.user.tier"])") !=
+  CHECK(lines.str().find(R"("paths":["context.messages[2]","context.metadata.user.plan","context.metadata.user.tier"])") !=
         std::string::npos);
   CHECK(lines.str().find(R"("changes":["removed","added","modified"])") != std::string::npos);
 }

@@ -64,8 +64,8 @@ TEST_CASE("before-hooks run in declaration order, after-hooks in reverse", "[pol
   CHECK(r.ok());
   CHECK(log->lines == std::vector<std::string>{
                           "a:run_start", "b:run_start",
-                          "a:before:first", "b:before:first", "b:after:first:ok", "a:after:first:ok",
-                          "a:before:second", "b:before:second", "b:after:second:ok", "a:after:second:ok",
+                          "a:before:first", "b:before:first", "b:after:first:completed", "a:after:first:completed",
+                          "a:before:second", "b:before:second", "b:after:second:completed", "a:after:second:completed",
                           "b:run_end:completed", "a:run_end:completed"});
 }
 
@@ -77,9 +77,9 @@ TEST_CASE("a failing stage calls the error hooks in reverse, then the after-hook
   CHECK(r.error == "second broke");
   CHECK(log->lines == std::vector<std::string>{
                           "a:run_start", "b:run_start",
-                          "a:before:first", "b:before:first", "b:after:first:ok", "a:after:first:ok",
+                          "a:before:first", "b:before:first", "b:after:first:completed", "a:after:first:completed",
                           "a:before:second", "b:before:second", "b:error:second", "a:error:second",
-                          "b:after:second:fail", "a:after:second:fail",
+                          "b:after:second:failed", "a:after:second:failed",
                           "b:run_end:failed", "a:run_end:failed"});
 }
 
@@ -124,7 +124,7 @@ TEST_CASE("a before-hook that fails a stage: it never runs, later policies are n
   CHECK(r.output<Counted>() == nullptr);
   // b's before-hook was not reached, so b gets no after-hook; a does.
   CHECK(log->lines == std::vector<std::string>{"a:run_start", "b:run_start", "a:before:counted",
-                                               "a:after:counted:fail", "b:run_end:failed", "a:run_end:failed"});
+                                               "a:after:counted:failed", "b:run_end:failed", "a:run_end:failed"});
 }
 
 TEST_CASE("an after-hook that fails a stage drops its output and fails the run", "[policy]") {

@@ -101,9 +101,9 @@ TEST_CASE("a run id far from the clock is reported as uuid.clock_skew", "[uuid_t
   REQUIRE(sink.count("uuid.clock_skew") == 1);
   const auto events = sink.events();
   const auto skew = *std::find_if(events.begin(), events.end(), [](auto& e) { return e.type == "uuid.clock_skew"; });
-  const double skew_ms = std::get<double>(*skew.field("skew_ms"));
-  CHECK(skew_ms < -3'590'000);  // an hour in the past
-  CHECK(skew_ms > -3'610'000);
+  const std::int64_t skew_ns = std::get<std::int64_t>(*skew.field("skew_ns"));
+  CHECK(skew_ns < -3'590'000'000'000);  // an hour in the past
+  CHECK(skew_ns > -3'610'000'000'000);
   sink.clear();
   runner.run(P{}, ContextSnapshot{.run = RunIdentity::generate()});  // fresh ids: no skew
   CHECK(sink.count("uuid.clock_skew") == 0);

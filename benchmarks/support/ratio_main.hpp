@@ -1,6 +1,7 @@
 // A main() for stageflow's benchmark programs: runs Google Benchmark as usual, then prints each
 // declared pair "ours vs baseline" as a ratio of CPU time per iteration (wall time for benchmarks
-// declared ->UseRealTime(), whose names end in "/real_time": work on other threads, waiting), with
+// declared ->UseRealTime() or ->UseManualTime(), whose names end in "/real_time" or "/manual_time":
+// work on other threads, waiting, or a timed part of each iteration), with
 // the goal it should meet.
 //
 //   STAGEFLOW_BENCHMARK_RATIO("Runner<> vs by hand", "BM_runner_empty", "BM_by_hand", 1.05);
@@ -46,7 +47,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
       if (run.run_type == Run::RT_Iteration || median) {
         // Strip the aggregate suffix so a median replaces the individual repetitions.
         std::string name = run.run_name.str();
-        const bool wall = run.run_name.time_type == "real_time";
+        const bool wall = run.run_name.time_type == "real_time" || run.run_name.time_type == "manual_time";
         const double t = wall ? run.GetAdjustedRealTime() : run.GetAdjustedCPUTime();
         if (median || !cpu_ns_.count(name)) cpu_ns_[name] = t * to_ns(run.time_unit);
       }

@@ -16,7 +16,9 @@
 #include <stageflow/runner/policy.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/runner/sequential_executor.hpp>
+#include <stageflow/sinks/async_sink.hpp>
 #include <stageflow/sinks/callback_sink.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
+#include <stageflow/sinks/event_schema.hpp>
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>

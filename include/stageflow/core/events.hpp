@@ -1,7 +1,15 @@
 // Structured events: what happened in a run, for event sinks (policies that have `emit`).
 //
 // An Event is a view: its strings and fields live only as long as the `emit` call, so building
-// one costs no allocation. A sink that keeps events copies them (see CollectingSink).
+// one costs no allocation. A sink that keeps events copies them (see CollectingSink, AsyncSink).
+//
+// One schema for every event, the library's and a policy's alike (README "Events and sinks"; the
+// list of every event type the library emits is <stageflow/sinks/event_schema.hpp>):
+//   envelope  type, timestamp, pipeline_run_id, stage, status, duration, reason: fixed members
+//             (trace_id, span_id, parent_span_id are reserved for W3C trace context);
+//   fields    what is particular to one event type, e.g. {"size_bytes", 2048}. A JSON line nests
+//             them under "fields", so a policy's key can never clash with an envelope key.
+// Statuses are the words of to_string(StageStatus) / to_string(RunStatus), durations nanoseconds.
 #pragma once
 
 #include <boost/uuid/uuid.hpp>
@@ -50,12 +58,25 @@ std::optional<bool> field_flag(const Variant* value) noexcept {
 }  // namespace detail
 
 /// A field value: integers, floating point, booleans, text and a list of text (e.g. field paths).
+/// Sinks handle it with one std::visit branch per alternative (detail::overloaded), so a new
+/// alternative is one more case in each sink, and a sink that misses it does not compile.
 using EventValue = std::variant<std::int64_t, double, bool, std::string_view, std::span<const std::string_view>>;
+
+namespace detail {
+/// The visitor of one lambda per alternative: std::visit(overloaded{[](A) {}, [](B) {}}, v).
+template <class... Cases>
+struct overloaded : Cases... {
+  using Cases::operator()...;
+};
+template <class... Cases>
+overloaded(Cases...) -> overloaded<Cases...>;
+}  // namespace detail
 
 struct EventField {
   std::string_view key;
   EventValue value;
 
+  constexpr EventField() noexcept = default;
   EventField(std::string_view k, std::string_view v) noexcept : key(k), value(v) {}
   EventField(std::string_view k, const char* v) noexcept : key(k), value(std::string_view(v)) {}
   EventField(std::string_view k, bool v) noexcept : key(k), value(v) {}
@@ -73,7 +94,9 @@ struct Event {
   std::string_view stage;                         // empty for run-level events
   std::chrono::nanoseconds duration{-1};          // negative: not applicable
   std::chrono::system_clock::time_point timestamp{};
-  std::span<const EventField> fields;             // anything else, e.g. {"error", "..."}
+  std::span<const EventField> fields;             // what is particular to this type, e.g. {"size_bytes", 2048}
+  std::string_view status;                        // outcome events: to_string(StageStatus or RunStatus)
+  std::string_view reason;                        // outcome events: why it skipped, cancelled, failed, timed out
 
   bool has_duration() const noexcept { return duration.count() >= 0; }
   /// The field with this key, or nullptr.

@@ -27,13 +27,15 @@ namespace stageflow {
 /// runner sets it.
 enum class StageStatus : std::uint8_t { not_run, ok, skip, cancel, fail, timed_out };
 
+/// The status words are the events' (stage.completed, stage.skipped, ...) and, where they mean
+/// the same, RunStatus's: one vocabulary in reports, events, logs and metrics labels.
 constexpr std::string_view to_string(StageStatus status) noexcept {
   switch (status) {
     case StageStatus::not_run: return "not_run";
-    case StageStatus::ok: return "ok";
-    case StageStatus::skip: return "skip";
-    case StageStatus::cancel: return "cancel";
-    case StageStatus::fail: return "fail";
+    case StageStatus::ok: return "completed";
+    case StageStatus::skip: return "skipped";
+    case StageStatus::cancel: return "cancelled";
+    case StageStatus::fail: return "failed";
     case StageStatus::timed_out: return "timed_out";
   }
   return "unknown";

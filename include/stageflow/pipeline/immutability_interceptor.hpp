@@ -323,7 +323,7 @@ class ImmutabilityInterceptor {
                               " changed while these stages ran at the same time: " + stages;
     const std::vector<std::string_view> fields(violation.fields.begin(), violation.fields.end());
     run.emit(stageflow::events::immutability_violation, Stage::name,
-             {{"fields", std::span<const std::string_view>(fields)},
+             {{"paths", std::span<const std::string_view>(fields)},
               {"changes", std::span<const std::string_view>(violation.kinds)},
               {"truncated", violation.truncated},
               {"stages", stages},

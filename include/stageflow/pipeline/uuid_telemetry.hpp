@@ -21,6 +21,7 @@
 #include <boost/uuid/uuid.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -76,7 +77,10 @@ class UuidTelemetry {
     }
     if (seen.skew_ms)
       run.emit(stageflow::events::uuid_clock_skew, {},
-               {{"id", text}, {"field", field}, {"category", category}, {"skew_ms", *seen.skew_ms}});
+               {{"id", text},
+                {"field", field},
+                {"category", category},
+                {"skew_ns", static_cast<std::int64_t>(*seen.skew_ms * 1e6)}});
   }
 
   std::shared_ptr<Monitor> monitor_;

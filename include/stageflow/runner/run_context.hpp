@@ -3,7 +3,7 @@
 //   template <class Run, class Stage>
 //   void after_stage(Run& run, Stage& stage) const {
 //     if (stage.status() == stageflow::StageStatus::ok && too_slow(stage.duration()))
-//       run.emit("stage.slow", Stage::name, {{"duration_ns", stage.duration().count()}});
+//       run.emit("stage.slow", Stage::name, {{"budget_ns", budget.count()}}, stage.duration());
 //   }
 //
 // Under a concurrent executor several stages, and their hooks, run at the same time. What stays
@@ -100,12 +100,19 @@ class RunContext {
     result_->metrics.push_back({stage, name, value});
   }
 
-  /// Sends an event to the runner's sinks; free when it has none.
+  /// Sends an event to the runner's sinks; free when it has none. `fields` are what is particular
+  /// to this event type (a JSON line nests them under "fields"); durations are nanoseconds.
   void emit(std::string_view type, std::string_view stage = {}, std::initializer_list<EventField> fields = {},
             std::chrono::nanoseconds duration = std::chrono::nanoseconds(-1)) const {
+    emit_outcome(type, stage, {}, {}, duration, fields);
+  }
+  /// An outcome event (stage.completed, pipeline.failed, ...): also its status, a word of
+  /// to_string(StageStatus or RunStatus), and the reason, as envelope members.
+  void emit_outcome(std::string_view type, std::string_view stage, std::string_view status, std::string_view reason,
+                    std::chrono::nanoseconds duration, std::initializer_list<EventField> fields = {}) const {
     if constexpr (has_event_sink) {
       Event event{type, result_->pipeline_run_id, stage, duration, std::chrono::system_clock::now(),
-                  std::span<const EventField>(fields.begin(), fields.size())};
+                  std::span<const EventField>(fields.begin(), fields.size()), status, reason};
       Runner::emit_to_sinks(*policies_, event);
     }
   }

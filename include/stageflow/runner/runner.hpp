@@ -409,19 +409,20 @@ class BasicRunner {
     if constexpr (has_event_sink) {
       auto& result = frame.result;
       auto& run = frame.run;
+      const auto status = to_string(result.status);
       switch (result.status) {
-        case RunStatus::completed: run.emit(events::pipeline_completed, {}, {}, result.duration); break;
+        case RunStatus::completed: run.emit_outcome(events::pipeline_completed, {}, status, {}, result.duration); break;
         case RunStatus::failed:
-          run.emit(events::pipeline_failed, {}, {{"error", result.error}, {"error_stage", result.error_stage}},
-                   result.duration);
+          run.emit_outcome(events::pipeline_failed, {}, status, result.error, result.duration,
+                           {{"error_stage", result.error_stage}});
           break;
         case RunStatus::cancelled:
-          run.emit(events::pipeline_cancelled, {}, {{"reason", result.error}, {"error_stage", result.error_stage}},
-                   result.duration);
+          run.emit_outcome(events::pipeline_cancelled, {}, status, result.error, result.duration,
+                           {{"error_stage", result.error_stage}});
           break;
         case RunStatus::timed_out:
-          run.emit(events::pipeline_timed_out, {}, {{"reason", result.error}, {"error_stage", result.error_stage}},
-                   result.duration);
+          run.emit_outcome(events::pipeline_timed_out, {}, status, result.error, result.duration,
+                           {{"error_stage", result.error_stage}, {"abandoned", false}});
           break;
       }
     }
@@ -676,19 +677,20 @@ class BasicRunner {
 
   template <class S, class Run>
   static void emit_stage_outcome(const Run& run, const StageReport& report) {
+    const auto status = to_string(report.status);
     switch (report.status) {
-      case StageStatus::ok: run.emit(events::stage_completed, S::name, {}, report.duration); break;
+      case StageStatus::ok: run.emit_outcome(events::stage_completed, S::name, status, {}, report.duration); break;
       case StageStatus::skip:
-        run.emit(events::stage_skipped, S::name, {{"reason", report.reason}}, report.duration);
+        run.emit_outcome(events::stage_skipped, S::name, status, report.reason, report.duration);
         break;
       case StageStatus::cancel:
-        run.emit(events::stage_cancelled, S::name, {{"reason", report.reason}}, report.duration);
+        run.emit_outcome(events::stage_cancelled, S::name, status, report.reason, report.duration);
         break;
       case StageStatus::fail:
-        run.emit(events::stage_failed, S::name, {{"error", report.reason}}, report.duration);
+        run.emit_outcome(events::stage_failed, S::name, status, report.reason, report.duration);
         break;
       case StageStatus::timed_out:
-        run.emit(events::stage_timed_out, S::name, {{"reason", report.reason}}, report.duration);
+        run.emit_outcome(events::stage_timed_out, S::name, status, report.reason, report.duration);
         break;
       case StageStatus::not_run: break;
     }
@@ -804,7 +806,8 @@ class BasicRunner {
     }(std::make_index_sequence<Pipeline::size>{});
 
     if constexpr (has_event_sink)
-      frame.run.emit(events::pipeline_timed_out, {}, {{"reason", out.error}, {"abandoned", true}}, out.duration);
+      frame.run.emit_outcome(events::pipeline_timed_out, {}, to_string(RunStatus::timed_out), out.error, out.duration,
+                             {{"error_stage", out.error_stage}, {"abandoned", true}});
     return out;
   }
 

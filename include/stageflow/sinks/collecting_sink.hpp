@@ -4,9 +4,13 @@
 //   stageflow::Runner<stageflow::CollectingSink> runner(sink);   // the runner holds a copy...
 //   runner.run(pipeline, snapshot);
 //   sink.types();   // ...that shares the events: {"pipeline.started", "stage.started", ...}
+//
+// CollectingSink locks (std::mutex), so concurrent stages and runs may emit; collecting_sink_st
+// (BasicCollectingSink<NullMutex>) does not, for one thread at a time.
 #pragma once
 
 #include <stageflow/core/events.hpp>
+#include <stageflow/sinks/null_mutex.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -31,7 +35,30 @@ struct RecordedEvent {
   std::chrono::nanoseconds duration{-1};
   std::chrono::system_clock::time_point timestamp{};
   std::vector<std::pair<std::string, Value>> fields;
+  std::string status;  // outcome events: to_string(StageStatus or RunStatus)
+  std::string reason;  // outcome events: why
 
+  /// A copy of the event's text and fields.
+  static RecordedEvent copy_of(const Event& event) {
+    RecordedEvent copy{std::string(event.type), event.pipeline_run_id, std::string(event.stage), event.duration,
+                       event.timestamp, {}, std::string(event.status), std::string(event.reason)};
+    copy.fields.reserve(event.fields.size());
+    for (const auto& field : event.fields)
+      copy.fields.emplace_back(std::string(field.key),
+                               std::visit(detail::overloaded{
+                                              [](std::int64_t v) -> Value { return v; },
+                                              [](double v) -> Value { return v; },
+                                              [](bool v) -> Value { return v; },
+                                              [](std::string_view v) -> Value { return std::string(v); },
+                                              [](std::span<const std::string_view> v) -> Value {
+                                                return std::vector<std::string>(v.begin(), v.end());
+                                              },
+                                          },
+                                          field.value));
+    return copy;
+  }
+
+  bool has_duration() const noexcept { return duration.count() >= 0; }
   const Value* field(std::string_view key) const noexcept {
     for (const auto& [k, v] : fields)
       if (k == key) return &v;
@@ -55,16 +82,13 @@ struct RecordedEvent {
   std::optional<bool> flag(std::string_view key) const noexcept { return detail::field_flag(field(key)); }
 };
 
-class CollectingSink {
+template <class Mutex = std::mutex>
+class BasicCollectingSink {
  public:
-  CollectingSink() : state_(std::make_shared<State>()) {}
+  BasicCollectingSink() : state_(std::make_shared<State>()) {}
 
   void emit(const Event& event) const {
-    RecordedEvent copy{std::string(event.type), event.pipeline_run_id, std::string(event.stage), event.duration,
-                       event.timestamp, {}};
-    copy.fields.reserve(event.fields.size());
-    for (const auto& field : event.fields)
-      copy.fields.emplace_back(std::string(field.key), std::visit([](const auto& v) { return own(v); }, field.value));
+    RecordedEvent copy = RecordedEvent::copy_of(event);  // outside the lock
     std::lock_guard lock(state_->mutex);
     state_->events.push_back(std::move(copy));
   }
@@ -97,20 +121,15 @@ class CollectingSink {
   }
 
  private:
-  static RecordedEvent::Value own(std::string_view v) { return std::string(v); }
-  static RecordedEvent::Value own(std::span<const std::string_view> v) {
-    return std::vector<std::string>(v.begin(), v.end());
-  }
-  template <class T>
-  static RecordedEvent::Value own(T v) {
-    return v;
-  }
-
   struct State {
-    std::mutex mutex;
+    Mutex mutex;
     std::vector<RecordedEvent> events;
   };
   std::shared_ptr<State> state_;
 };
+
+using CollectingSink = BasicCollectingSink<std::mutex>;
+using collecting_sink_mt = CollectingSink;
+using collecting_sink_st = BasicCollectingSink<NullMutex>;
 
 }  // namespace stageflow

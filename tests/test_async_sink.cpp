@@ -1,0 +1,292 @@
+// AsyncSink: events reach the inner sink in order and intact, emit never blocks (a full queue drops
+// and counts, and says so in an event), text is cut by the documented rule, flush and destruction
+// drain, no allocation per event. This program installs the allocation counter (one translation
+// unit per program may), so every operator new is counted.
+#include <stageflow/helpers/allocation_counter.hpp>
+#include <stageflow/memory/sources.hpp>
+
+#include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/runner/parallel_executor.hpp>
+#include <stageflow/runner/runner.hpp>
+#include <stageflow/sinks/async_sink.hpp>
+#include <stageflow/sinks/callback_sink.hpp>
+#include <stageflow/sinks/collecting_sink.hpp>
+#include <stageflow/sinks/json_lines_sink.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch2_shim.hpp"
+#include "json_lines.hpp"
+
+using namespace stageflow;
+using namespace std::chrono_literals;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+struct Parse {
+  static constexpr std::string_view name = "parse";
+  StageOutput<std::string> execute(const auto& ctx) const {
+    if (ctx.snapshot().input_text == "fail") return fail("cannot parse");
+    return ctx.snapshot().input_text;
+  }
+};
+struct Answer {
+  static constexpr std::string_view name = "answer";
+  using depends_on = after<Parse>;
+  std::string execute(const auto&) const { return "re"; }
+};
+struct Check {
+  static constexpr std::string_view name = "check";
+  using depends_on = after<Parse>;
+  int execute(const auto&) const { return 1; }
+};
+using Chat = Pipeline<Parse, Answer, Check>;
+
+Event numbered(std::int64_t n, std::span<const EventField> fields = {}) {
+  Event event;
+  event.type = "test.numbered";
+  event.stage = "stage";
+  event.duration = std::chrono::nanoseconds(n);
+  event.timestamp = std::chrono::system_clock::now();
+  event.fields = fields;
+  return event;
+}
+
+/// An inner sink that holds the writer inside emit until released, to fill the queue on purpose.
+struct Gate {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool entered = false;
+  bool open = false;
+};
+struct GatedSink {
+  std::shared_ptr<Gate> gate;
+  collecting_sink_st kept;
+  void emit(const Event& event) const {
+    {
+      std::unique_lock lock(gate->mutex);
+      gate->entered = true;
+      gate->cv.notify_all();
+      gate->cv.wait(lock, [&] { return gate->open; });
+    }
+    kept.emit(event);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an AsyncSink delivers what a synchronous sink gets, in order, after flush", "[async_sink]") {
+  collecting_sink_st direct;
+  AsyncSink<collecting_sink_st> async(collecting_sink_st{});
+  Runner<collecting_sink_st> sync_runner(direct);
+  Runner<AsyncSink<collecting_sink_st>> async_runner(async);
+  for (const char* input : {"hi", "fail", "again"}) {
+    sync_runner.run(Chat{}, ContextSnapshot{.input_text = input});
+    async_runner.run(Chat{}, ContextSnapshot{.input_text = input});
+  }
+  async.flush();
+  const auto expected = direct.events();
+  const auto got = async.inner().events();
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].type == expected[i].type);
+    CHECK(got[i].stage == expected[i].stage);
+    CHECK(got[i].status == expected[i].status);
+    CHECK(got[i].reason == expected[i].reason);
+    CHECK(got[i].fields == expected[i].fields);
+    CHECK(got[i].has_duration() == expected[i].has_duration());
+  }
+  CHECK(async.dropped() == 0);
+  CHECK(async.inner().count("sink.events_dropped") == 0);
+}
+
+TEST_CASE("a full queue drops and counts, never blocks, and reports the drops as an event", "[async_sink]") {
+  auto gate = std::make_shared<Gate>();
+  GatedSink inner{gate, {}};
+  AsyncSink<GatedSink> sink(inner, {.capacity = 8});
+  REQUIRE(sink.capacity() == 8);
+  sink.emit(numbered(0));
+  {
+    std::unique_lock lock(gate->mutex);
+    gate->cv.wait(lock, [&] { return gate->entered; });  // the writer holds event 0: its slot stays taken
+  }
+  for (int i = 1; i <= 12; ++i) sink.emit(numbered(i));  // 7 free slots: 1..7 fit, 8..12 dropped
+  CHECK(sink.dropped() == 5);
+  {
+    std::lock_guard lock(gate->mutex);
+    gate->open = true;
+  }
+  gate->cv.notify_all();
+  sink.flush();
+  const auto events = inner.kept.events();
+  REQUIRE(events.size() == 9);  // 0..7, then the report
+  for (int i = 0; i <= 7; ++i) CHECK(events[static_cast<std::size_t>(i)].duration.count() == i);
+  CHECK(events[8].type == "sink.events_dropped");
+  CHECK(events[8].number("dropped") == 5);
+  CHECK(events[8].number("dropped_total") == 5);
+  CHECK(events[8].stage.empty());
+
+  // Later drops are reported as their own count, with the running total.
+  gate->open = false;
+  gate->entered = false;
+  sink.emit(numbered(100));
+  {
+    std::unique_lock lock(gate->mutex);
+    gate->cv.wait(lock, [&] { return gate->entered; });
+  }
+  for (int i = 0; i < 9; ++i) sink.emit(numbered(101 + i));  // 7 fit, 2 dropped
+  {
+    std::lock_guard lock(gate->mutex);
+    gate->open = true;
+  }
+  gate->cv.notify_all();
+  sink.flush();
+  const auto later = inner.kept.events();
+  REQUIRE(later.size() == 9 + 8 + 1);
+  CHECK(later.back().type == "sink.events_dropped");
+  CHECK(later.back().number("dropped") == 2);
+  CHECK(later.back().number("dropped_total") == 7);
+  CHECK(sink.dropped() == 7);
+}
+
+TEST_CASE("text past a slot's room is cut at a character boundary and the event marked truncated",
+          "[async_sink]") {
+  AsyncSink<collecting_sink_st> sink(collecting_sink_st{}, {.capacity = 4, .text_bytes = 26});
+  SECTION("a long reason") {
+    // type (13) + stage (5) leave 8 bytes: "ab" + two 3-byte characters fit, the third would not.
+    Event event = numbered(1);
+    event.reason = "ab\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC tail";
+    sink.emit(event);
+    sink.flush();
+    const auto got = sink.inner().events().at(0);
+    CHECK(got.type == "test.numbered");
+    CHECK(got.reason == "ab\xE2\x82\xAC\xE2\x82\xAC");
+    CHECK(got.flag("truncated") == true);
+  }
+  SECTION("a field whose key does not fit is left out") {
+    const EventField fields[] = {{"n", 7}, {"a_key_much_too_long_to_fit", 1}};
+    sink.emit(numbered(1, fields));
+    sink.flush();
+    const auto got = sink.inner().events().at(0);
+    REQUIRE(got.fields.size() == 2);
+    CHECK(got.number("n") == 7);
+    CHECK(got.flag("truncated") == true);
+  }
+  SECTION("what fits is not marked") {
+    const EventField fields[] = {{"n", 7}, {"s", "xy"}};
+    sink.emit(numbered(1, fields));
+    sink.flush();
+    const auto got = sink.inner().events().at(0);
+    CHECK(got.fields.size() == 2);
+    CHECK(got.text("s") == "xy");
+    CHECK_FALSE(got.field("truncated"));
+  }
+}
+
+TEST_CASE("fields past max_fields are left out and the event marked truncated", "[async_sink]") {
+  AsyncSink<collecting_sink_st> sink(collecting_sink_st{}, {.capacity = 4});
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20; ++i) keys.push_back("k" + std::to_string(i));
+  std::vector<EventField> fields;
+  for (int i = 0; i < 20; ++i) fields.emplace_back(keys[static_cast<std::size_t>(i)], i);
+  sink.emit(numbered(1, fields));
+  sink.flush();
+  const auto got = sink.inner().events().at(0);
+  REQUIRE(got.fields.size() == AsyncSink<collecting_sink_st>::max_fields + 1);
+  CHECK(got.number("k15") == 15);
+  CHECK_FALSE(got.field("k16"));
+  CHECK(got.fields.back().first == "truncated");
+}
+
+TEST_CASE("destroying the last copy drains the queue", "[async_sink]") {
+  collecting_sink_st kept;
+  {
+    AsyncSink<collecting_sink_st> sink(kept, {.capacity = 2048, .poll_interval = 10s});  // no poll: only the drain
+    const AsyncSink<collecting_sink_st> copy = sink;
+    for (int i = 0; i < 1000; ++i) copy.emit(numbered(i));
+  }
+  REQUIRE(kept.size() == 1000);
+  CHECK(kept.events().back().duration.count() == 999);
+}
+
+TEST_CASE("the writer delivers on its own, without flush", "[async_sink]") {
+  std::atomic<int> seen{0};
+  auto count = [&seen](const Event&) { seen.fetch_add(1, std::memory_order_relaxed); };
+  AsyncSink<CallbackSink<decltype(count), NullMutex>> sink(CallbackSink<decltype(count), NullMutex>(count),
+                                                           {.poll_interval = 1ms});
+  sink.emit(numbered(1));
+  // A liveness check, not a timing one: the bound is far above the poll interval.
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (seen.load() == 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  CHECK(seen.load() == 1);
+}
+
+TEST_CASE("emit allocates nothing, whatever the event holds", "[async_sink]") {
+  REQUIRE(helpers::allocation_counter_installed());
+  std::atomic<int> seen{0};  // the events emitted below, not the writer's reports of drops
+  auto count = [&seen](const Event& e) {
+    if (e.type != events::sink_events_dropped) seen.fetch_add(1, std::memory_order_relaxed);
+  };
+  AsyncSink<CallbackSink<decltype(count), NullMutex>> sink(CallbackSink<decltype(count), NullMutex>(count),
+                                                           {.capacity = 1024});
+  const std::string long_text(2000, 'x');  // longer than a slot: cut, not allocated
+  const EventField fields[] = {{"size_bytes", 2048}, {"note", long_text}, {"ratio", 0.5}, {"ok", true}};
+  sink.emit(numbered(0, fields));  // the writer thread's first wake-up, outside the count
+  sink.flush();
+  const auto before = helpers::allocation_counts();
+  for (int i = 1; i <= 5000; ++i) sink.emit(numbered(i, fields));
+  const auto after = helpers::allocation_counts();
+  sink.flush();
+  CHECK(after->allocations == before->allocations);
+  CHECK(seen.load() + static_cast<int>(sink.dropped()) == 5001);
+}
+
+TEST_CASE("many threads emit at once: nothing lost, each thread's order kept",
+          "[async_sink][concurrency][threads]") {
+  constexpr int threads = 4, per_thread = 2000;
+  AsyncSink<collecting_sink_st> sink(collecting_sink_st{}, {.capacity = 16384});
+  std::vector<std::string> names;
+  for (int t = 0; t < threads; ++t) names.push_back("t" + std::to_string(t));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        Event event = numbered(i);
+        event.stage = names[static_cast<std::size_t>(t)];
+        sink.emit(event);
+      }
+    });
+  for (auto& w : workers) w.join();
+  sink.flush();
+  REQUIRE(sink.dropped() == 0);
+  const auto events = sink.inner().events();
+  REQUIRE(events.size() == threads * per_thread);
+  std::vector<std::int64_t> next(threads, 0);
+  for (const auto& e : events) {
+    const auto t = static_cast<std::size_t>(e.stage[1] - '0');
+    CHECK(e.duration.count() == next[t]);
+    next[t] = e.duration.count() + 1;
+  }
+}
+
+TEST_CASE("concurrent stages through an AsyncSink write valid JSON lines", "[async_sink][concurrency][threads]") {
+  std::ostringstream out;
+  AsyncSink<json_lines_sink_st> sink(json_lines_sink_st{out});
+  const Runner<use_executor<ParallelExecutor>, AsyncSink<json_lines_sink_st>> runner(ParallelExecutor(2), sink);
+  for (int i = 0; i < 50; ++i) runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  sink.flush();  // the stream is read only after flush: the writer alone writes to it until then
+  std::vector<nlohmann::json> parsed;
+  REQUIRE_NOTHROW(parsed = parse_json_lines(out.str()));
+  CHECK(parsed.size() == 50 * 8);
+  CHECK(sink.dropped() == 0);
+}
