@@ -208,6 +208,37 @@ TEST_CASE("fields past max_fields are left out and the event marked truncated", 
   CHECK(got.fields.back().first == "truncated");
 }
 
+TEST_CASE("text lists are copied whole, and items past max_list_items are left out", "[async_sink]") {
+  AsyncSink<collecting_sink_st> sink(collecting_sink_st{}, {.capacity = 4});
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < 40; ++i) paths.push_back("context.messages[" + std::to_string(i) + "]");
+  const std::vector<std::string_view> first(paths.begin(), paths.begin() + 3);
+  const std::vector<std::string_view> all(paths.begin(), paths.end());
+  const std::vector<std::string_view> kinds{"modified", "added", "removed"};
+  {
+    const EventField fields[] = {{"paths", std::span<const std::string_view>(first)},
+                                 {"changes", std::span<const std::string_view>(kinds)}};
+    sink.emit(numbered(1, fields));
+  }
+  {
+    const EventField fields[] = {{"paths", std::span<const std::string_view>(all)}};
+    sink.emit(numbered(2, fields));
+  }
+  paths.assign(paths.size(), "overwritten");  // the queued copies must not point at the caller's text
+  sink.flush();
+  const auto events = sink.inner().events();
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].texts("paths") == Strings{"context.messages[0]", "context.messages[1]", "context.messages[2]"});
+  CHECK(events[0].texts("changes") == Strings{"modified", "added", "removed"});
+  CHECK_FALSE(events[0].field("truncated"));
+  const auto cut = events[1].texts("paths");
+  REQUIRE(cut);
+  CHECK(cut->size() < 40);
+  CHECK(cut->size() <= AsyncSink<collecting_sink_st>::max_list_items);
+  CHECK(cut->back().rfind("context.messages[", 0) == 0);
+  CHECK(events[1].flag("truncated") == true);
+}
+
 TEST_CASE("destroying the last copy drains the queue", "[async_sink]") {
   collecting_sink_st kept;
   {
