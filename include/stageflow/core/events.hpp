@@ -4,6 +4,8 @@
 // one costs no allocation. A sink that keeps events copies them (see CollectingSink).
 #pragma once
 
+#include <stageflow/core/trace_context.hpp>
+
 #include <boost/uuid/uuid.hpp>
 
 #include <chrono>
@@ -72,6 +74,7 @@ struct Event {
   std::chrono::nanoseconds duration{-1};          // negative: not applicable
   std::chrono::system_clock::time_point timestamp{};
   std::span<const EventField> fields;             // anything else, e.g. {"error", "..."}
+  TraceIds trace{};                               // the run's or the stage's span (W3C trace context)
 
   bool has_duration() const noexcept { return duration.count() >= 0; }
   /// The field with this key, or nullptr.
