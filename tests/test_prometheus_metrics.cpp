@@ -129,6 +129,9 @@ static_assert(detail::counted_hardening_events[1] == events::immutability_violat
 static_assert(detail::counted_hardening_events[2] == events::context_size_exceeded);
 static_assert(detail::counted_hardening_events[3] == events::context_growth_warning);
 static_assert(detail::counted_hardening_events[4] == events::memory_growth_warning);
+// The run and stage metrics cost no event: PrometheusMetrics is not a sink; its counter is.
+static_assert(!EventSink<PrometheusMetrics>);
+static_assert(EventSink<PrometheusEventCounter>);
 
 TEST_CASE("PrometheusMetrics: runs and stages by status, durations, scraped over HTTP") {
   Served served;
@@ -203,8 +206,10 @@ TEST_CASE("PrometheusMetrics: configurable buckets and prefix; two pipelines on 
 
 TEST_CASE("PrometheusMetrics: hardening events are counted by pipeline, stage and event") {
   Served served;
-  using Hardened = Runner<PrometheusMetrics, pipeline::UuidTelemetry<>, pipeline::ContextSizeInterceptor>;
-  Hardened runner(PrometheusMetrics(served.registry, {.pipeline = "chat"}),
+  using Hardened =
+      Runner<PrometheusMetrics, PrometheusEventCounter, pipeline::UuidTelemetry<>, pipeline::ContextSizeInterceptor>;
+  PrometheusMetrics metrics(served.registry, {.pipeline = "chat"});
+  Hardened runner(metrics, metrics.event_counter(),
                   pipeline::ContextSizeInterceptor({.max_size_bytes = 64, .warn_on_growth_bytes = 1}));
   auto retry = request("a request long enough to go over a limit of sixty-four bytes, once serialized");
   (void)runner.run(Chat{}, retry);
@@ -218,6 +223,8 @@ TEST_CASE("PrometheusMetrics: hardening events are counted by pipeline, stage an
               {{"pipeline", "chat"}, {"stage", "parse"}, {"event", "context.growth_warning"}}) == 2);
   CHECK(value(text, "stageflow_hardening_events_total",
               {{"pipeline", "chat"}, {"stage", ""}, {"event", "immutability.violation"}}) == 0);
+  // The run and stage series are PrometheusMetrics' own, counted alongside.
+  CHECK(value(text, "stageflow_runs_total", {{"pipeline", "chat"}, {"status", "completed"}}) == 2);
   CHECK(value(text, "stageflow_hardening_events_total",
               {{"pipeline", "chat"}, {"stage", "answer"}, {"event", "context.growth_warning"}}) == 2);
   // The snapshot alone (ids, text) is over 64 bytes: reported at run start, naming no stage.
