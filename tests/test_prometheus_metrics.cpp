@@ -165,6 +165,8 @@ TEST_CASE("PrometheusMetrics: runs and stages by status, durations, scraped over
   // Histograms: one observation per run and per stage that ran; the +Inf bucket holds them all.
   CHECK(value(text, "stageflow_run_duration_seconds_count", {{"pipeline", "chat"}}) == 6);
   CHECK(value(text, "stageflow_run_duration_seconds_bucket", {{"pipeline", "chat"}, {"le", "+Inf"}}) == 6);
+  CHECK(value(text, "stageflow_run_duration_seconds_sum", {{"pipeline", "chat"}}) > 0);  // RunContext::duration()
+  CHECK(value(text, "stageflow_run_duration_seconds_sum", {{"pipeline", "chat"}}) < 1);
   CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "chat"}, {"stage", "parse"}}) == 6);
   CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "chat"}, {"stage", "answer"}}) == 3);
   CHECK(value(text, "stageflow_stage_duration_seconds_sum", {{"pipeline", "chat"}, {"stage", "answer"}}) > 0);

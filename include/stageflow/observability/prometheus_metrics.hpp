@@ -247,8 +247,7 @@ class PrometheusMetrics {
   template <class Run>
   void on_run_end(run_state&, Run& run) const {
     series_->runs[static_cast<std::size_t>(run.status())]->Increment();
-    series_->run_duration->Observe(
-        detail::seconds(std::chrono::duration_cast<std::chrono::nanoseconds>(run.elapsed())));
+    series_->run_duration->Observe(detail::seconds(run.duration()));
   }
 
   const PrometheusMetricsOptions& options() const noexcept { return series_->options; }

@@ -113,6 +113,9 @@ class RunContext {
     return result_->error;
   }
   typename clock::duration elapsed() const { return clock::now() - started_; }
+  /// The run's duration, known once its last stage has finished: valid in on_run_end (zero
+  /// before), where it costs no clock reading, unlike elapsed().
+  std::chrono::nanoseconds duration() const noexcept { return result_->duration; }
 
   /// The run's span in its trace (see RunOptions::traceparent); all zero when the runner has no
   /// event sink, since only events carry trace ids.
