@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "catch2_shim.hpp"
+#include "fan_out_pipeline.hpp"
 
 using namespace stageflow;
 using nlohmann::json;
@@ -26,25 +27,8 @@ namespace {
 
 constexpr std::string_view caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-struct Load {
-  static constexpr std::string_view name = "load";
-  int execute(const auto&) const { return 1; }
-};
-struct Check {
-  static constexpr std::string_view name = "check";
-  using depends_on = after<Load>;
-  StageOutput<int> execute(const auto& ctx) const {
-    if (ctx.snapshot().input_text == "bad \xff input") return fail("rejected: bad \xff input \"quoted\"");
-    if (ctx.snapshot().input_text == "skip") return skip("nothing to check");
-    return 2;
-  }
-};
-struct Enrich {
-  static constexpr std::string_view name = "enrich";
-  using depends_on = after<Load>;
-  int execute(const auto&) const { return 3; }
-};
-using Flow = Pipeline<Load, Check, Enrich>;
+using test::FanOut;
+
 
 std::vector<json> lines_of(const std::string& text) {
   std::vector<json> out;
@@ -120,7 +104,7 @@ TEST_CASE("OTLP/JSON spans: envelope, encodings, the tree in the caller's trace"
   ContextSnapshot snapshot;
   snapshot.run = RunIdentity::generate();
   const auto before = std::chrono::system_clock::now();
-  const auto result = runner.run(Flow{}, snapshot, RunOptions{.traceparent = caller});
+  const auto result = runner.run(FanOut{}, snapshot, RunOptions{.traceparent = caller});
   const auto after_run = std::chrono::system_clock::now();
   REQUIRE(result.status == RunStatus::completed);
 
@@ -177,8 +161,8 @@ TEST_CASE("OTLP/JSON spans: failures are ERROR with the reason, skips OK, valid 
   std::ostringstream out;
   Runner<OtlpJsonSpanSink<>> runner(OtlpJsonSpanSink<>(out, {.run_span_kind = SpanKind::server}));
   ContextSnapshot snapshot;
-  snapshot.input_text = "bad \xff input";
-  (void)runner.run(Flow{}, snapshot);
+  snapshot.input_text = "fail: bad \xff input \"quoted\"";
+  (void)runner.run(FanOut{}, snapshot);
   const auto requests = lines_of(out.str());
   std::map<std::string, json> by_name;
   for (const auto& request : requests) {
@@ -191,7 +175,7 @@ TEST_CASE("OTLP/JSON spans: failures are ERROR with the reason, skips OK, valid 
   const json& check = by_name["check"];
   CHECK(check.at("status").at("code") == 2);
   const std::string message = check.at("status").at("message").get<std::string>();
-  CHECK(message == "rejected: bad \xEF\xBF\xBD input \"quoted\"");  // the stray byte became U+FFFD
+  CHECK(message == "fail: bad \xEF\xBF\xBD input \"quoted\"");  // the stray byte became U+FFFD
   CHECK(attributes(check).at("stageflow.status") == "failed");
   CHECK(attributes(check).at("stageflow.reason") == message);
   const json& run = by_name["stageflow.run"];
@@ -204,7 +188,7 @@ TEST_CASE("OTLP/JSON spans: failures are ERROR with the reason, skips OK, valid 
   std::ostringstream skipped_out;
   Runner<OtlpJsonSpanSink<>> skipping{OtlpJsonSpanSink<>(skipped_out)};
   snapshot.input_text = "skip";
-  (void)skipping.run(Flow{}, snapshot);
+  (void)skipping.run(FanOut{}, snapshot);
   bool saw_skip = false;
   for (const auto& request : lines_of(skipped_out.str())) {
     const json span = span_of(request, "unknown_service");
@@ -222,7 +206,7 @@ TEST_CASE("OTLP/JSON spans: lines never interleave under ParallelExecutor [threa
   Runner<use_executor<ParallelExecutor>, OtlpJsonSpanSink<>> runner(ParallelExecutor(2), OtlpJsonSpanSink<>(out));
   for (int i = 0; i < 20; ++i) {
     ContextSnapshot snapshot;
-    (void)runner.run(Flow{}, snapshot, RunOptions{.traceparent = caller});
+    (void)runner.run(FanOut{}, snapshot, RunOptions{.traceparent = caller});
   }
   const auto requests = lines_of(out.str());
   CHECK(requests.size() == 20 * 4);

@@ -26,31 +26,14 @@
 #include <vector>
 
 #include "catch2_shim.hpp"
+#include "fan_out_pipeline.hpp"
 
 using namespace stageflow;
 
 namespace {
 
-struct Parse {
-  static constexpr std::string_view name = "parse";
-  StageOutput<std::string> execute(const auto& ctx) const {
-    const auto& text = ctx.snapshot().input_text;
-    if (text == "skip") return skip("empty input");
-    if (text == "cancel") return cancel("user hung up");
-    if (text == "fail") return fail("cannot parse");
-    if (text == "throw") throw std::runtime_error("parser crashed");
-    return text;
-  }
-};
-struct Answer {
-  static constexpr std::string_view name = "answer";
-  using depends_on = after<Parse>;
-  std::string execute(const auto& ctx) const {
-    const auto* parsed = input<Parse>(ctx);
-    return parsed ? "re: " + *parsed : "nothing to answer";
-  }
-};
-using Chat = Pipeline<Parse, Answer>;
+using test::FanOut;
+
 
 struct Other {
   static constexpr std::string_view name = "other";
@@ -138,7 +121,7 @@ TEST_CASE("PrometheusMetrics: runs and stages by status, durations, scraped over
   Runner<PrometheusMetrics> runner(PrometheusMetrics(served.registry, {.pipeline = "chat"}));
   for (const char* text : {"hello", "hi", "skip", "fail", "throw", "cancel"}) {
     auto snapshot = request(text);
-    (void)runner.run(Chat{}, snapshot);
+    (void)runner.run(FanOut{}, snapshot);
   }
   const std::string text = scrape(served.port);
   INFO(text);
@@ -154,26 +137,27 @@ TEST_CASE("PrometheusMetrics: runs and stages by status, durations, scraped over
   const auto stages = [&](const char* stage, const char* status) {
     return value(text, "stageflow_stages_total", {{"pipeline", "chat"}, {"stage", stage}, {"status", status}});
   };
-  CHECK(stages("parse", "ok") == 2);
-  CHECK(stages("parse", "skip") == 1);
-  CHECK(stages("parse", "fail") == 2);
-  CHECK(stages("parse", "cancel") == 1);
-  CHECK(stages("parse", "timed_out") == 0);
-  CHECK(stages("answer", "ok") == 3);  // after the two oks and the skip; not after a failure or cancel
-  CHECK(stages("answer", "fail") == 0);
+  CHECK(stages("load", "ok") == 6);
+  CHECK(stages("check", "ok") == 2);
+  CHECK(stages("check", "skip") == 1);
+  CHECK(stages("check", "fail") == 2);
+  CHECK(stages("check", "cancel") == 1);
+  CHECK(stages("check", "timed_out") == 0);
+  CHECK(stages("enrich", "ok") == 3);  // after the two oks and the skip; not after a failure or cancel
+  CHECK(stages("enrich", "fail") == 0);
 
   // Histograms: one observation per run and per stage that ran; the +Inf bucket holds them all.
   CHECK(value(text, "stageflow_run_duration_seconds_count", {{"pipeline", "chat"}}) == 6);
   CHECK(value(text, "stageflow_run_duration_seconds_bucket", {{"pipeline", "chat"}, {"le", "+Inf"}}) == 6);
   CHECK(value(text, "stageflow_run_duration_seconds_sum", {{"pipeline", "chat"}}) > 0);  // RunContext::duration()
   CHECK(value(text, "stageflow_run_duration_seconds_sum", {{"pipeline", "chat"}}) < 1);
-  CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "chat"}, {"stage", "parse"}}) == 6);
-  CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "chat"}, {"stage", "answer"}}) == 3);
-  CHECK(value(text, "stageflow_stage_duration_seconds_sum", {{"pipeline", "chat"}, {"stage", "answer"}}) > 0);
-  CHECK(value(text, "stageflow_stage_duration_seconds_sum", {{"pipeline", "chat"}, {"stage", "answer"}}) < 1);
+  CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "chat"}, {"stage", "check"}}) == 6);
+  CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "chat"}, {"stage", "enrich"}}) == 3);
+  CHECK(value(text, "stageflow_stage_duration_seconds_sum", {{"pipeline", "chat"}, {"stage", "enrich"}}) > 0);
+  CHECK(value(text, "stageflow_stage_duration_seconds_sum", {{"pipeline", "chat"}, {"stage", "enrich"}}) < 1);
   // Trivial stages land in the first bucket (10 µs) or close to it; the bucket counts are cumulative.
   CHECK(value(text, "stageflow_stage_duration_seconds_bucket",
-              {{"pipeline", "chat"}, {"stage", "answer"}, {"le", "10"}}) == 3);
+              {{"pipeline", "chat"}, {"stage", "enrich"}, {"le", "10"}}) == 3);
 
   // The hardening counters exist from the start, at zero.
   CHECK(value(text, "stageflow_hardening_events_total",
@@ -187,21 +171,22 @@ TEST_CASE("PrometheusMetrics: configurable buckets and prefix; two pipelines on 
   Runner<PrometheusMetrics> chat_runner(chat);
   Runner<PrometheusMetrics> other_runner(other);
   auto snapshot = request("hello");
-  (void)chat_runner.run(Chat{}, snapshot);
+  (void)chat_runner.run(FanOut{}, snapshot);
   (void)chat_runner.run(Single{}, snapshot);  // a second pipeline type through the same policy
   (void)other_runner.run(Single{}, snapshot);
   const std::string text = scrape(served.port);
   INFO(text);
-  CHECK(value(text, "svc_stage_duration_seconds_bucket", {{"pipeline", "chat"}, {"stage", "parse"}, {"le", "0.5"}}) ==
+  CHECK(value(text, "svc_stage_duration_seconds_bucket", {{"pipeline", "chat"}, {"stage", "check"}, {"le", "0.5"}}) ==
         1);
-  CHECK(value(text, "svc_stage_duration_seconds_bucket", {{"pipeline", "chat"}, {"stage", "parse"}, {"le", "1"}}) ==
+  CHECK(value(text, "svc_stage_duration_seconds_bucket", {{"pipeline", "chat"}, {"stage", "check"}, {"le", "1"}}) ==
         1);
   // Only the configured bounds (and +Inf): no default 10 µs bucket for this pipeline.
-  CHECK(value(text, "svc_stage_duration_seconds_bucket", {{"pipeline", "chat"}, {"stage", "parse"}, {"le", "1e-05"}}) ==
+  CHECK(value(text, "svc_stage_duration_seconds_bucket", {{"pipeline", "chat"}, {"stage", "check"}, {"le", "1e-05"}}) ==
         -1);
   CHECK(value(text, "svc_runs_total", {{"pipeline", "chat"}, {"status", "completed"}}) == 2);
   CHECK(value(text, "svc_runs_total", {{"pipeline", "other"}, {"status", "completed"}}) == 1);
   CHECK(value(text, "svc_stages_total", {{"pipeline", "chat"}, {"stage", "other"}, {"status", "ok"}}) == 1);
+  CHECK(value(text, "svc_stages_total", {{"pipeline", "chat"}, {"stage", "load"}, {"status", "ok"}}) == 1);
   CHECK(value(text, "svc_stages_total", {{"pipeline", "other"}, {"stage", "other"}, {"status", "ok"}}) == 1);
   CHECK(value(text, "stageflow_runs_total", {{"pipeline", "chat"}, {"status", "completed"}}) == -1);
 }
@@ -212,23 +197,21 @@ TEST_CASE("PrometheusMetrics: hardening events are counted by pipeline, stage an
       Runner<PrometheusMetrics, PrometheusEventCounter, pipeline::UuidTelemetry<>, pipeline::ContextSizeInterceptor>;
   PrometheusMetrics metrics(served.registry, {.pipeline = "chat"});
   Hardened runner(metrics, metrics.event_counter(),
-                  pipeline::ContextSizeInterceptor({.max_size_bytes = 64, .warn_on_growth_bytes = 1}));
+                  pipeline::ContextSizeInterceptor({.max_size_bytes = 64, .warn_on_growth_bytes = 0}));
   auto retry = request("a request long enough to go over a limit of sixty-four bytes, once serialized");
-  (void)runner.run(Chat{}, retry);
-  (void)runner.run(Chat{}, retry);  // the same ids again: collisions
+  (void)runner.run(FanOut{}, retry);
+  (void)runner.run(FanOut{}, retry);  // the same ids again: collisions
   const std::string text = scrape(served.port);
   INFO(text);
   // The retried run id and its two correlation ids (request_id, interaction_id) collide.
   CHECK(value(text, "stageflow_hardening_events_total",
               {{"pipeline", "chat"}, {"stage", ""}, {"event", "uuid.collision"}}) == 3);
-  CHECK(value(text, "stageflow_hardening_events_total",
-              {{"pipeline", "chat"}, {"stage", "parse"}, {"event", "context.growth_warning"}}) == 2);
-  CHECK(value(text, "stageflow_hardening_events_total",
-              {{"pipeline", "chat"}, {"stage", ""}, {"event", "immutability.violation"}}) == 0);
-  // The run and stage series are PrometheusMetrics' own, counted alongside.
-  CHECK(value(text, "stageflow_runs_total", {{"pipeline", "chat"}, {"status", "completed"}}) == 2);
-  CHECK(value(text, "stageflow_hardening_events_total",
-              {{"pipeline", "chat"}, {"stage", "answer"}, {"event", "context.growth_warning"}}) == 2);
+  // Every stage's output grows the context (by more than the 0 bytes allowed), in both runs.
+  for (const char* stage : {"load", "check", "enrich"}) {
+    INFO(stage);
+    CHECK(value(text, "stageflow_hardening_events_total",
+                {{"pipeline", "chat"}, {"stage", stage}, {"event", "context.growth_warning"}}) == 2);
+  }
   // The snapshot alone (ids, text) is over 64 bytes: reported at run start, naming no stage.
   CHECK(value(text, "stageflow_hardening_events_total",
               {{"pipeline", "chat"}, {"stage", ""}, {"event", "context.size_exceeded"}}) == 2);
@@ -244,7 +227,7 @@ TEST_CASE("PrometheusMetrics: counts add up under ParallelExecutor and concurren
     callers.emplace_back([&, t] {
       for (int i = 0; i < runs_each; ++i) {
         auto snapshot = request((i + t) % 5 == 0 ? "fail" : "hello");
-        (void)runner.run(Chat{}, snapshot);
+        (void)runner.run(FanOut{}, snapshot);
       }
     });
   for (auto& caller : callers) caller.join();
@@ -253,8 +236,13 @@ TEST_CASE("PrometheusMetrics: counts add up under ParallelExecutor and concurren
   const double completed = value(text, "stageflow_runs_total", {{"pipeline", "default"}, {"status", "completed"}});
   CHECK(failed == threads * runs_each / 5);
   CHECK(failed + completed == threads * runs_each);
-  CHECK(value(text, "stageflow_stages_total", {{"pipeline", "default"}, {"stage", "answer"}, {"status", "ok"}}) ==
-        completed);
-  CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "default"}, {"stage", "parse"}}) ==
+  // enrich runs beside check, so in a failed run it may have finished first, or never started.
+  const double enriched =
+      value(text, "stageflow_stages_total", {{"pipeline", "default"}, {"stage", "enrich"}, {"status", "ok"}});
+  CHECK(enriched >= completed);
+  CHECK(enriched <= threads * runs_each);
+  CHECK(value(text, "stageflow_stages_total", {{"pipeline", "default"}, {"stage", "check"}, {"status", "fail"}}) ==
+        failed);
+  CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "default"}, {"stage", "check"}}) ==
         threads * runs_each);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "catch2_shim.hpp"
+#include "fan_out_pipeline.hpp"
 
 using namespace stageflow;
 
@@ -18,21 +19,8 @@ namespace {
 
 constexpr std::string_view example = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-struct First {
-  static constexpr std::string_view name = "first";
-  int execute(const auto&) const { return 1; }
-};
-struct Second {
-  static constexpr std::string_view name = "second";
-  using depends_on = after<First>;
-  int execute(const auto&) const { return 2; }
-};
-struct Third {
-  static constexpr std::string_view name = "third";
-  using depends_on = after<First>;
-  StageOutput<int> execute(const auto&) const { return fail("no third"); }
-};
-using Flow = Pipeline<First, Second, Third>;
+using test::FanOut;
+
 
 /// Keeps every event with its trace ids (CollectingSink keeps the fields, not the trace).
 struct TraceRecorder {
@@ -60,8 +48,18 @@ struct TraceReader {
 /// A snapshot that carries its traceparent itself.
 struct Traced {
   std::string header;
+  std::string input_text;
   std::string_view traceparent() const { return header; }
 };
+
+/// The events of one run by a runner whose sink keeps the trace ids.
+template <class Snapshot>
+std::vector<TraceRecorder::Seen> traced_run(const Snapshot& snapshot, RunOptions options = {}) {
+  TraceRecorder recorder;
+  Runner<TraceRecorder> runner(recorder);
+  (void)runner.run(FanOut{}, snapshot, options);
+  return *recorder.seen;
+}
 
 void check_tree(const std::vector<TraceRecorder::Seen>& seen, const TraceId& trace, const SpanId& parent) {
   REQUIRE(!seen.empty());
@@ -149,7 +147,8 @@ TEST_CASE("a run joins the caller's trace from RunOptions; stages are children o
   TraceReader reader;
   Runner<TraceRecorder, TraceReader> runner(recorder, reader);
   ContextSnapshot snapshot;
-  const auto result = runner.run(Flow{}, snapshot, RunOptions{.traceparent = example});
+  snapshot.input_text = "fail";  // a failed stage is a span of the trace too
+  const auto result = runner.run(FanOut{}, snapshot, RunOptions{.traceparent = example});
   CHECK(result.status == RunStatus::failed);
   const auto parent = *TraceParent::parse(example);
   check_tree(*recorder.seen, parent.trace_id, parent.parent_id);
@@ -161,59 +160,40 @@ TEST_CASE("a run joins the caller's trace from RunOptions; stages are children o
 
 TEST_CASE("a run reads the traceparent from the snapshot; RunOptions wins over it") {
   const std::string other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-  SECTION("a snapshot's traceparent() member") {
-    TraceRecorder recorder;
-    Runner<TraceRecorder> runner(recorder);
-    (void)runner.run(Flow{}, Traced{other});
-    const auto parent = *TraceParent::parse(other);
-    check_tree(*recorder.seen, parent.trace_id, parent.parent_id);
-  }
-  SECTION("ContextSnapshot: metadata[\"traceparent\"]") {
-    TraceRecorder recorder;
-    Runner<TraceRecorder> runner(recorder);
-    ContextSnapshot snapshot;
-    snapshot.metadata["traceparent"] = other;
-    (void)runner.run(Flow{}, snapshot);
-    const auto parent = *TraceParent::parse(other);
-    check_tree(*recorder.seen, parent.trace_id, parent.parent_id);
-  }
-  SECTION("RunOptions first") {
-    TraceRecorder recorder;
-    Runner<TraceRecorder> runner(recorder);
-    (void)runner.run(Flow{}, Traced{other}, RunOptions{.traceparent = example});
-    const auto parent = *TraceParent::parse(example);
-    check_tree(*recorder.seen, parent.trace_id, parent.parent_id);
-  }
+  const auto from_snapshot = *TraceParent::parse(other);
+  // A snapshot's traceparent() member.
+  check_tree(traced_run(Traced{other, ""}), from_snapshot.trace_id, from_snapshot.parent_id);
+  // ContextSnapshot: metadata["traceparent"].
+  ContextSnapshot snapshot;
+  snapshot.metadata["traceparent"] = other;
+  check_tree(traced_run(snapshot), from_snapshot.trace_id, from_snapshot.parent_id);
+  // RunOptions first.
+  const auto from_options = *TraceParent::parse(example);
+  check_tree(traced_run(Traced{other, ""}, RunOptions{.traceparent = example}), from_options.trace_id,
+             from_options.parent_id);
 }
 
 TEST_CASE("without a traceparent, or with a malformed one, a run starts a new trace") {
+  ContextSnapshot snapshot;
   for (const std::string_view given : {std::string_view{}, std::string_view{"00-not-a-traceparent"},
                                        std::string_view{"00-00000000000000000000000000000000-00f067aa0ba902b7-01"}}) {
     INFO(given);
-    TraceRecorder recorder;
-    Runner<TraceRecorder> runner(recorder);
-    ContextSnapshot snapshot;
-    (void)runner.run(Flow{}, snapshot, RunOptions{.traceparent = given});
-    REQUIRE(!recorder.seen->empty());
-    const TraceId trace = recorder.seen->front().trace.trace_id;
+    const auto seen = traced_run(snapshot, RunOptions{.traceparent = given});
+    REQUIRE(!seen.empty());
+    const TraceId trace = seen.front().trace.trace_id;
     CHECK(trace.is_valid());
     CHECK(trace != TraceParent::parse(example)->trace_id);
-    check_tree(*recorder.seen, trace, SpanId{});  // a root span: no parent
+    check_tree(seen, trace, SpanId{});  // a root span: no parent
   }
   // Two runs, two traces.
-  TraceRecorder recorder;
-  Runner<TraceRecorder> runner(recorder);
-  ContextSnapshot snapshot;
-  (void)runner.run(Flow{}, snapshot);
-  (void)runner.run(Flow{}, snapshot);
-  CHECK(recorder.seen->front().trace.trace_id != recorder.seen->back().trace.trace_id);
+  CHECK(traced_run(snapshot).front().trace.trace_id != traced_run(snapshot).front().trace.trace_id);
 }
 
 TEST_CASE("trace ids under ParallelExecutor [threads]") {
   TraceRecorder recorder;
   Runner<use_executor<ParallelExecutor>, TraceRecorder> runner(ParallelExecutor(2), recorder);
   ContextSnapshot snapshot;
-  (void)runner.run(Flow{}, snapshot, RunOptions{.traceparent = example});
+  (void)runner.run(FanOut{}, snapshot, RunOptions{.traceparent = example});
   const auto parent = *TraceParent::parse(example);
   check_tree(*recorder.seen, parent.trace_id, parent.parent_id);
 }
@@ -222,7 +202,7 @@ TEST_CASE("a runner without sinks keeps no trace") {
   TraceReader reader;
   Runner<TraceReader> runner(reader);
   ContextSnapshot snapshot;
-  (void)runner.run(Flow{}, snapshot, RunOptions{.traceparent = example});
+  (void)runner.run(FanOut{}, snapshot, RunOptions{.traceparent = example});
   REQUIRE(reader.runs->size() == 1);
   CHECK(reader.runs->front() == TraceIds{});
 }
