@@ -158,8 +158,9 @@ class OtlpJsonSpanSink {
   void emit(const Event& event) const {
     const auto outcome = detail::span_outcome(event.type);
     if (!outcome || !event.trace.trace_id.is_valid()) return;  // not a span's end, or no trace
-    std::string line = shared_->prefix;  // {"resourceSpans":[{"resource":...,"scopeSpans":[{"scope":...,"spans":[
-    line.reserve(line.size() + 512);
+    std::string line;
+    line.reserve(shared_->prefix.size() + 512);
+    line += shared_->prefix;  // {"resourceSpans":[{"resource":...,"scopeSpans":[{"scope":...,"spans":[
     append_span(line, event, *outcome);
     line += "]}]}]}\n";
     std::lock_guard lock(shared_->mutex);
