@@ -201,7 +201,7 @@ TEST_CASE("OTLP/JSON spans: failures are ERROR with the reason, skips OK, valid 
   CHECK(saw_skip);
 }
 
-TEST_CASE("OTLP/JSON spans: lines never interleave under ParallelExecutor [threads]") {
+TEST_CASE("OTLP/JSON spans: lines never interleave under ParallelExecutor", "[threads]") {
   std::ostringstream out;
   Runner<use_executor<ParallelExecutor>, OtlpJsonSpanSink<>> runner(ParallelExecutor(2), OtlpJsonSpanSink<>(out));
   for (int i = 0; i < 20; ++i) {

@@ -41,6 +41,24 @@ struct Other {
 };
 using Single = Pipeline<Other>;
 
+/// A stage that overruns its timeout (it does not check ctx.stop_requested()).
+struct Slow {
+  static constexpr std::string_view name = "slow";
+  static constexpr auto timeout = std::chrono::milliseconds(1);
+  int execute(const auto&) const {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return 0;
+  }
+};
+
+/// A policy that refuses to let `check` start.
+struct RefuseCheck {
+  template <class Run, class Stage>
+  void before_stage(Run&, Stage& stage) const {
+    if constexpr (Stage::name == "check") stage.fail("check refused");
+  }
+};
+
 ContextSnapshot request(std::string text) {
   ContextSnapshot snapshot;
   snapshot.run = RunIdentity::generate();
@@ -164,6 +182,24 @@ TEST_CASE("PrometheusMetrics: runs and stages by status, durations, scraped over
               {{"pipeline", "chat"}, {"stage", ""}, {"event", "uuid.collision"}}) == 0);
 }
 
+TEST_CASE("PrometheusMetrics: timeouts, and stages another policy failed before they ran") {
+  Served served;
+  Runner<PrometheusMetrics, RefuseCheck> runner(PrometheusMetrics(served.registry));
+  auto snapshot = request("hello");
+  CHECK(runner.run(Pipeline<Slow>{}, snapshot).status == RunStatus::timed_out);
+  CHECK(runner.run(FanOut{}, snapshot).status == RunStatus::failed);
+  const std::string text = scrape(served.port);
+  INFO(text);
+  CHECK(value(text, "stageflow_runs_total", {{"pipeline", "default"}, {"status", "timed_out"}}) == 1);
+  CHECK(value(text, "stageflow_stages_total", {{"pipeline", "default"}, {"stage", "slow"}, {"status", "timed_out"}}) ==
+        1);
+  CHECK(value(text, "stageflow_stage_duration_seconds_sum", {{"pipeline", "default"}, {"stage", "slow"}}) >= 0.02);
+  // Declared first, PrometheusMetrics still sees the stage RefuseCheck failed.
+  CHECK(value(text, "stageflow_stages_total", {{"pipeline", "default"}, {"stage", "check"}, {"status", "fail"}}) ==
+        1);
+  CHECK(value(text, "stageflow_runs_total", {{"pipeline", "default"}, {"status", "failed"}}) == 1);
+}
+
 TEST_CASE("PrometheusMetrics: configurable buckets and prefix; two pipelines on one registry") {
   Served served;
   PrometheusMetrics chat(served.registry, {.pipeline = "chat", .stage_duration_buckets = {0.5, 1.0}, .prefix = "svc"});
@@ -217,7 +253,7 @@ TEST_CASE("PrometheusMetrics: hardening events are counted by pipeline, stage an
               {{"pipeline", "chat"}, {"stage", ""}, {"event", "context.size_exceeded"}}) == 2);
 }
 
-TEST_CASE("PrometheusMetrics: counts add up under ParallelExecutor and concurrent runs [threads]") {
+TEST_CASE("PrometheusMetrics: counts add up under ParallelExecutor and concurrent runs", "[threads]") {
   Served served;
   Runner<use_executor<ParallelExecutor>, PrometheusMetrics> runner(ParallelExecutor(2),
                                                                    PrometheusMetrics(served.registry));

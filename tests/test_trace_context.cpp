@@ -189,7 +189,7 @@ TEST_CASE("without a traceparent, or with a malformed one, a run starts a new tr
   CHECK(traced_run(snapshot).front().trace.trace_id != traced_run(snapshot).front().trace.trace_id);
 }
 
-TEST_CASE("trace ids under ParallelExecutor [threads]") {
+TEST_CASE("trace ids under ParallelExecutor", "[threads]") {
   TraceRecorder recorder;
   Runner<use_executor<ParallelExecutor>, TraceRecorder> runner(ParallelExecutor(2), recorder);
   ContextSnapshot snapshot;
