@@ -639,3 +639,26 @@ TEST_CASE("a pipeline with nothing to await completes through the handler, never
   io.run();
   CHECK(out == 42);
 }
+
+TEST_CASE("an async run joins the caller's trace: every event carries its ids, stages are child spans") {
+  asio::io_context io;
+  stageflow::CollectingSink sink;
+  const stageflow::Runner<stageflow::CollectingSink> runner{sink};
+  const Diamond pipeline;
+  const auto parent = stageflow::TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  REQUIRE(parent);
+  const auto result = run_on(
+      io, awaited_run(&runner, &pipeline, Numbers{.base = 2}, stageflow::RunOptions{.traceparent = parent->format()}));
+  REQUIRE(result.ok());
+  const auto events = sink.events();
+  REQUIRE(!events.empty());
+  stageflow::SpanId run_span;
+  for (const auto& e : events)
+    if (e.stage.empty()) run_span = e.trace.span_id;
+  CHECK(run_span.is_valid());
+  for (const auto& e : events) {
+    INFO(e.type << " " << e.stage);
+    CHECK(e.trace.trace_id == parent->trace_id);
+    CHECK(e.trace.parent_span_id == (e.stage.empty() ? parent->parent_id : run_span));
+  }
+}

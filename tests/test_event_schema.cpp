@@ -358,7 +358,24 @@ TEST_CASE("every event the library emits matches its documented entry", "[event_
   }
   const auto lines = parse_json_lines(recorder.out->str());
   for (const auto& line : lines) check_line(line);
-  CHECK(lines.size() == events.size());
+  REQUIRE(lines.size() == events.size());
+  // The trace ids: in every line of a traced run, as the event's typed members say, in lower-case hex.
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const TraceIds& ids = events[i].trace;
+    INFO(events[i].type);
+    // Every run here has a sink, so every run's events are traced; a sink's own events are not.
+    CHECK(ids.trace_id.is_valid() == (events[i].type != "sink.events_dropped"));
+    if (!ids.trace_id.is_valid()) {
+      CHECK_FALSE(lines[i].contains("trace_id"));
+      continue;
+    }
+    CHECK(lines[i]["trace_id"] == to_hex(ids.trace_id));
+    CHECK(lines[i]["span_id"] == to_hex(ids.span_id));
+    if (ids.parent_span_id.is_valid())
+      CHECK(lines[i]["parent_span_id"] == to_hex(ids.parent_span_id));
+    else
+      CHECK_FALSE(lines[i].contains("parent_span_id"));
+  }
 
   for (const auto& spec : schema::catalog) {
     INFO("no run emitted " << spec.type);

@@ -5,6 +5,7 @@
 // the goal it should meet.
 //
 //   STAGEFLOW_BENCHMARK_RATIO("Runner<> vs by hand", "BM_runner_empty", "BM_by_hand", 1.05);
+//   STAGEFLOW_BENCHMARK_COST("policy, per stage", "BM_with_policy", "BM_runner_empty", 8, 50);  // ns per unit
 //   STAGEFLOW_BENCHMARK_MAIN();
 //
 // A ratio below 1 means ours is faster. When repetitions are used, the median is compared.
@@ -32,6 +33,26 @@ inline std::vector<RatioGoal>& ratio_goals() {
   return goals;
 }
 
+/// An added cost per unit: (ours - baseline) / units, in ns, against a goal in ns (e.g. per stage).
+struct CostGoal {
+  std::string title;
+  std::string ours;
+  std::string baseline;
+  double units;
+  double max_ns;  // 0 means "report only"
+};
+
+inline std::vector<CostGoal>& cost_goals() {
+  static std::vector<CostGoal> goals;
+  return goals;
+}
+
+struct RegisterCost {
+  RegisterCost(std::string title, std::string ours, std::string baseline, double units, double max_ns) {
+    cost_goals().push_back({std::move(title), std::move(ours), std::move(baseline), units, max_ns});
+  }
+};
+
 struct RegisterRatio {
   RegisterRatio(std::string title, std::string ours, std::string baseline, double max_ratio) {
     ratio_goals().push_back({std::move(title), std::move(ours), std::move(baseline), max_ratio});
@@ -57,6 +78,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void Finalize() override {
     ConsoleReporter::Finalize();
+    print_costs();
     if (ratio_goals().empty()) return;
     std::printf("\n%-52s %12s %12s %8s %8s\n", "ours vs baseline", "ours ns", "base ns", "ratio", "goal");
     for (const auto& goal : ratio_goals()) {
@@ -73,6 +95,22 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
  private:
+  void print_costs() {
+    if (cost_goals().empty()) return;
+    std::printf("\n%-52s %12s %12s %8s %8s\n", "added cost per unit", "ours ns", "base ns", "ns/unit", "goal");
+    for (const auto& goal : cost_goals()) {
+      auto ours = cpu_ns_.find(goal.ours);
+      auto base = cpu_ns_.find(goal.baseline);
+      if (ours == cpu_ns_.end() || base == cpu_ns_.end() || goal.units <= 0) continue;  // filtered out
+      const double cost = (ours->second - base->second) / goal.units;
+      char goal_text[32] = "-";
+      if (goal.max_ns > 0)
+        std::snprintf(goal_text, sizeof goal_text, "%s%.0f", cost <= goal.max_ns ? "<=" : "MISS>", goal.max_ns);
+      std::printf("%-52s %12.1f %12.1f %8.1f %8s\n", goal.title.c_str(), ours->second, base->second, cost, goal_text);
+    }
+    std::fflush(stdout);
+  }
+
   static double to_ns(benchmark::TimeUnit unit) {
     switch (unit) {
       case benchmark::kNanosecond: return 1.0;
@@ -102,5 +140,9 @@ inline int run_benchmarks(int argc, char** argv) {
 #define STAGEFLOW_BENCHMARK_RATIO(title, ours, baseline, max_ratio)                                  \
   static const ::stageflow::bench::RegisterRatio STAGEFLOW_BENCH_CONCAT(stageflow_ratio_, __LINE__)( \
       title, ours, baseline, max_ratio)
+/// Declares an added cost to report: title, ours, baseline, units per iteration, the goal in ns per unit.
+#define STAGEFLOW_BENCHMARK_COST(title, ours, baseline, units, max_ns)                              \
+  static const ::stageflow::bench::RegisterCost STAGEFLOW_BENCH_CONCAT(stageflow_cost_, __LINE__)( \
+      title, ours, baseline, units, max_ns)
 #define STAGEFLOW_BENCHMARK_MAIN() \
   int main(int argc, char** argv) { return ::stageflow::bench::run_benchmarks(argc, argv); }

@@ -12,6 +12,8 @@
 // Statuses are the words of to_string(StageStatus) / to_string(RunStatus), durations nanoseconds.
 #pragma once
 
+#include <stageflow/core/trace_context.hpp>
+
 #include <boost/uuid/uuid.hpp>
 
 #include <chrono>
@@ -97,6 +99,7 @@ struct Event {
   std::span<const EventField> fields;             // what is particular to this type, e.g. {"size_bytes", 2048}
   std::string_view status;                        // outcome events: to_string(StageStatus or RunStatus)
   std::string_view reason;                        // outcome events: why it skipped, cancelled, failed, timed out
+  TraceIds trace{};                               // the run's or the stage's span (W3C trace context)
 
   bool has_duration() const noexcept { return duration.count() >= 0; }
   /// The field with this key, or nullptr.

@@ -296,6 +296,7 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
       auto state = std::make_shared<St>(*pipeline, *snapshot, runner->policies_, options.stop, std::move(stage_ex),
                                         H(std::forward<Handler>(handler)), std::move(work), std::move(owned));
       typename St::Frame& frame = state->frame;
+      frame.start_trace(options.traceparent);
 
       if (options.deadline && options.on_deadline == DeadlineMode::abandon) {
         frame.run.fail("async_run does not abandon stages: use DeadlineMode::wait (an async stage that honours its "

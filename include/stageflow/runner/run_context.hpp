@@ -19,6 +19,7 @@
 #include <stageflow/core/pipeline.hpp>
 #include <stageflow/core/run_result.hpp>
 #include <stageflow/core/stage_context.hpp>
+#include <stageflow/core/trace_context.hpp>
 #include <stageflow/runner/detail/run_sync.hpp>
 
 #include <boost/uuid/uuid.hpp>
@@ -42,6 +43,32 @@ class BasicRunner;
 namespace detail {
 template <class Runner, class Pipeline, class Snapshot, bool Full>
 struct RunFrame;
+
+/// The traceparent a snapshot carries: its `traceparent()` member, else the string at
+/// metadata["traceparent"] (ContextSnapshot), else none.
+template <class Snapshot>
+std::string_view snapshot_traceparent(const Snapshot& snapshot) {
+  if constexpr (requires {
+                  { snapshot.traceparent() } -> std::convertible_to<std::string_view>;
+                }) {
+    return snapshot.traceparent();
+  } else if constexpr (requires { snapshot.metadata.find(std::string_view{}); }) {
+    const auto* value = snapshot.metadata.find("traceparent");
+    if (value != nullptr && value->is_string()) return value->as_string();
+    return {};
+  } else {
+    return {};
+  }
+}
+
+/// A run's place in its trace: the trace, the run's span and its parent, one span per stage.
+template <std::size_t N>
+struct RunTrace {
+  TraceId trace_id{};
+  SpanId run_span{};
+  SpanId parent{};  // the caller's span; zero for a new trace
+  std::array<SpanId, N> stage_spans{};
+};
 }  // namespace detail
 
 /// What a policy sees of a run: the snapshot, the outputs so far, the reports; and what it can do:
@@ -86,6 +113,13 @@ class RunContext {
     return result_->error;
   }
   typename clock::duration elapsed() const { return clock::now() - started_; }
+  /// The run's duration, known once its last stage has finished: valid in on_run_end (zero
+  /// before), where it costs no clock reading, unlike elapsed().
+  std::chrono::nanoseconds duration() const noexcept { return result_->duration; }
+
+  /// The run's span in its trace (see RunOptions::traceparent); all zero when the runner has no
+  /// event sink, since only events carry trace ids.
+  TraceIds trace() const noexcept { return trace_ids({}); }
 
   /// Fails the run after the current hook; no further stage starts.
   void fail(std::string reason) { end(RunStatus::failed, std::move(reason)); }
@@ -111,8 +145,15 @@ class RunContext {
   void emit_outcome(std::string_view type, std::string_view stage, std::string_view status, std::string_view reason,
                     std::chrono::nanoseconds duration, std::initializer_list<EventField> fields = {}) const {
     if constexpr (has_event_sink) {
-      Event event{type, result_->pipeline_run_id, stage, duration, std::chrono::system_clock::now(),
-                  std::span<const EventField>(fields.begin(), fields.size()), status, reason};
+      Event event{type,
+                  result_->pipeline_run_id,
+                  stage,
+                  duration,
+                  std::chrono::system_clock::now(),
+                  std::span<const EventField>(fields.begin(), fields.size()),
+                  status,
+                  reason,
+                  trace_ids(stage)};
       Runner::emit_to_sinks(*policies_, event);
     }
   }
@@ -129,6 +170,35 @@ class RunContext {
              const std::stop_token& stop, typename clock::time_point started) noexcept
       : policies_(&policies), snapshot_(&snapshot), result_(&result), stop_(&stop), started_(started),
         last_reading_(started) {}
+
+  /// Places the run in the caller's trace (`traceparent`, else the snapshot's) or in a new one, and
+  /// draws the run's and the stages' span ids. Only runners with an event sink keep trace ids.
+  void start_trace([[maybe_unused]] std::string_view traceparent) {
+    if constexpr (has_event_sink) {
+      if (traceparent.empty()) traceparent = detail::snapshot_traceparent(*snapshot_);
+      if (const auto parent = TraceParent::parse(traceparent)) {
+        trace_.trace_id = parent->trace_id;
+        trace_.parent = parent->parent_id;
+      } else {
+        trace_.trace_id = random_trace_id();
+      }
+      trace_.run_span = random_span_id();
+      for (auto& span : trace_.stage_spans) span = random_span_id();
+    }
+  }
+
+  /// The trace ids of an event: the run's span for run-level events, the stage's span (a child of
+  /// the run's) for events naming one of the pipeline's stages.
+  TraceIds trace_ids([[maybe_unused]] std::string_view stage) const noexcept {
+    if constexpr (has_event_sink) {
+      if (!stage.empty())
+        for (std::size_t i = 0; i < Pipeline::size; ++i)
+          if (Pipeline::names[i] == stage) return {trace_.trace_id, trace_.stage_spans[i], trace_.run_span};
+      return {trace_.trace_id, trace_.run_span, trace_.parent};
+    } else {
+      return {};
+    }
+  }
 
   /// Ends the run with this status unless something already ended it: the first ending is the
   /// story, except that a failure replaces a cancellation. Returns true when this ending was kept.
@@ -166,6 +236,8 @@ class RunContext {
   STAGEFLOW_NO_UNIQUE_ADDRESS mutable detail::run_mutex<concurrent> mutex_;
   // The run's own stop source (concurrent runs), which end() fires.
   STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::stop_source*, detail::absent> stop_source_{};
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<has_event_sink, detail::RunTrace<Pipeline::size>, detail::absent>
+      trace_{};
 };
 
 /// What a policy sees of one stage's run: its identity, its context, its outcome.
@@ -186,6 +258,8 @@ class StageRun {
   const context_type& context() const noexcept { return *context_; }
   StageStatus status() const noexcept { return report().status; }
   std::chrono::nanoseconds duration() const noexcept { return report().duration; }
+  /// The stage's span, a child of the run's (all zero when the runner has no event sink).
+  TraceIds trace() const noexcept { return run_->trace_ids(name); }
   const std::string& reason() const noexcept { return report().reason; }
   /// The stage's output once it has run successfully, else nullptr.
   const output_type* output() const noexcept { return run_->result_->template output<S>(); }

@@ -16,11 +16,18 @@
 // so abandon needs the snapshot as std::shared_ptr<const Snapshot> and a concurrent executor
 // (ParallelExecutor); the runner copies the pipeline and the policies into the run. Passing abandon
 // with a snapshot by reference fails the run at once, saying why.
+//
+// `traceparent` makes the run a span of the caller's trace (W3C Trace Context, see
+// <stageflow/core/trace_context.hpp>): its events carry that trace id, the run's span has the
+// caller's span as parent, and each stage is a child span of the run. Without it the snapshot's
+// traceparent is used (a `traceparent()` member, or ContextSnapshot's metadata["traceparent"]);
+// without either, or when the text is malformed, the run starts a new trace.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <stop_token>
+#include <string_view>
 
 namespace stageflow {
 
@@ -36,6 +43,9 @@ struct RunOptions {
   /// run ends timed_out (unless every stage had already finished).
   std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt;
   DeadlineMode on_deadline = DeadlineMode::wait;
+  /// The caller's W3C `traceparent` header value; read when the run starts (it need not outlive
+  /// run()). Empty: the snapshot's, else a new trace. Malformed: a new trace.
+  std::string_view traceparent = {};
 };
 
 }  // namespace stageflow

@@ -163,7 +163,7 @@ class BasicRunner {
     if constexpr (concurrent) {
       return run_concurrent(pipeline, snapshot, RunOptions{.stop = std::move(stop)}, std::shared_ptr<const Snapshot>{});
     } else {
-      return run_sequential<false>(pipeline, snapshot, stop, nullptr);
+      return run_sequential<false>(pipeline, snapshot, stop, nullptr, {});
     }
   }
 
@@ -180,7 +180,7 @@ class BasicRunner {
     if constexpr (concurrent) {
       return run_concurrent(pipeline, snapshot, std::move(options), std::shared_ptr<const Snapshot>{});
     } else {
-      return run_sequential<true>(pipeline, snapshot, options.stop, &options.deadline);
+      return run_sequential<true>(pipeline, snapshot, options.stop, &options.deadline, options.traceparent);
     }
   }
 
@@ -364,9 +364,11 @@ class BasicRunner {
   template <bool Full, class Pipeline, class Snapshot>
   RunResult<Pipeline, Snapshot> run_sequential(
       const Pipeline& pipeline, const Snapshot& snapshot, const std::stop_token& stop,
-      [[maybe_unused]] const std::optional<std::chrono::steady_clock::time_point>* deadline) const {
+      [[maybe_unused]] const std::optional<std::chrono::steady_clock::time_point>* deadline,
+      std::string_view traceparent) const {
     RunResult<Pipeline, Snapshot> result;
     RunFrame<Pipeline, Snapshot, Full> frame(pipeline, snapshot, policies_, stop, &result);
+    frame.run.start_trace(traceparent);
     if constexpr (Full) frame.watch_deadline(*deadline);
     drive(frame);
     return result;
@@ -707,6 +709,7 @@ class BasicRunner {
     if (!(options.deadline && options.on_deadline == DeadlineMode::abandon)) {
       RunResult<Pipeline, Snapshot> result;
       Frame frame(pipeline, snapshot, policies_, options.stop, &result);
+      frame.run.start_trace(options.traceparent);
       frame.watch_deadline(options.deadline);
       run_concurrent_frame(frame, std::shared_ptr<Frame>{}, std::nullopt);
       return result;
@@ -718,6 +721,7 @@ class BasicRunner {
       auto owned = std::make_unique<RunResult<Pipeline, Snapshot>>();
       auto frame = std::make_shared<Frame>(pipeline, snapshot, policies_, options.stop, owned.get());
       frame->abandonment.result_owner = std::move(owned);
+      frame->run.start_trace(options.traceparent);
       frame->own_everything(std::move(owner));
       frame->watch_deadline(options.deadline);
       if (auto left = run_concurrent_frame(*frame, frame, options.deadline)) return std::move(*left);

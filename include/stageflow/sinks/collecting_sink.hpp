@@ -37,11 +37,12 @@ struct RecordedEvent {
   std::vector<std::pair<std::string, Value>> fields;
   std::string status;  // outcome events: to_string(StageStatus or RunStatus)
   std::string reason;  // outcome events: why
+  TraceIds trace{};    // the event's trace and span (all zero without a trace)
 
   /// A copy of the event's text and fields.
   static RecordedEvent copy_of(const Event& event) {
     RecordedEvent copy{std::string(event.type), event.pipeline_run_id, std::string(event.stage), event.duration,
-                       event.timestamp, {}, std::string(event.status), std::string(event.reason)};
+                       event.timestamp, {}, std::string(event.status), std::string(event.reason), event.trace};
     copy.fields.reserve(event.fields.size());
     for (const auto& field : event.fields)
       copy.fields.emplace_back(std::string(field.key),

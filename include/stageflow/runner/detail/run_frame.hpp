@@ -85,6 +85,9 @@ struct RunFrame {
   RunFrame(const RunFrame&) = delete;
   RunFrame& operator=(const RunFrame&) = delete;
 
+  /// The run's trace: joins `traceparent` (else the snapshot's), or starts a new one.
+  void start_trace(std::string_view traceparent) { run.start_trace(traceparent); }
+
   /// At the deadline the run's stop source fires; the stage checks then end the run timed_out.
   void watch_deadline(const std::optional<std::chrono::steady_clock::time_point>& deadline)
     requires Full

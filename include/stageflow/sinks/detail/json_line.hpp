@@ -10,6 +10,7 @@
 #pragma once
 
 #include <stageflow/core/events.hpp>
+#include <stageflow/core/trace_context.hpp>
 #include <stageflow/json/detail/escape.hpp>
 #include <stageflow/json/detail/utf8.hpp>
 #include <stageflow/sinks/detail/utc_timestamp.hpp>
@@ -116,6 +117,14 @@ class JsonObjectWriter {
                },
                value);
   }
+  /// Bytes as a lower-case hex string (trace and span ids).
+  template <std::size_t N>
+  void hex(std::string_view key, const std::array<std::uint8_t, N>& bytes) {
+    name(key);
+    out_->push_back('"');
+    append_hex(*out_, bytes);
+    out_->push_back('"');
+  }
   /// Starts a nested object as this member's value; close it with its own close().
   JsonObjectWriter object(std::string_view key) {
     name(key);
@@ -142,7 +151,11 @@ inline void append_json_line(std::string& out, const Event& event) {
   line.text("type", event.type);
   line.timestamp("timestamp", event.timestamp);
   line.uuid("pipeline_run_id", event.pipeline_run_id);
-  // Reserved for W3C trace context: trace_id, span_id, parent_span_id (lower-case hex) go here.
+  if (event.trace.trace_id.is_valid()) {  // W3C trace context, lower-case hex; none without a trace
+    line.hex("trace_id", event.trace.trace_id.bytes);
+    line.hex("span_id", event.trace.span_id.bytes);
+    if (event.trace.parent_span_id.is_valid()) line.hex("parent_span_id", event.trace.parent_span_id.bytes);
+  }
   if (!event.stage.empty()) line.text("stage", event.stage);
   if (!event.status.empty()) line.text("status", event.status);
   if (event.has_duration()) line.integer("duration_ns", event.duration.count());
