@@ -27,7 +27,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -146,11 +145,7 @@ class PipelineRunner {
   static Engine make_engine(const Options& o) {
     OptionalPolicy<CallbackSink<>> sink;
     if (o.on_event)
-      sink = OptionalPolicy<CallbackSink<>>(CallbackSink<>(
-          [callback = o.on_event, lock = std::make_shared<std::mutex>()](const Event& event) {
-            std::lock_guard guard(*lock);
-            callback(event);
-          }));
+      sink = OptionalPolicy<CallbackSink<>>(CallbackSink<>(o.on_event));  // CallbackSink<> serializes its calls
     OptionalPolicy<pipeline::UuidTelemetry<>> uuid;
     if (o.enable_uuid_monitor) {
       if (o.uuid_monitor) {

@@ -329,10 +329,7 @@ class ImmutabilityInterceptor {
               {"stages", stages},
               {"message", message}});
     // The RunResult's copy of the paths, in the report of the stage after which they were found.
-    // Only this stage's hooks write its report while it runs (as StageRun::fail does), so this
-    // write races with nothing; the runner has no hook for it yet.
-    auto& report = const_cast<stageflow::StageReport&>(run.stages()[Stage::index]);
-    report.changed_fields.insert(report.changed_fields.end(), violation.fields.begin(), violation.fields.end());
+    stage.record_changed_fields(violation.fields);
     if (options_.abort_on_violation) std::abort();
     if (options_.crash_on_violation) {
       if (only_this_stage)

@@ -26,6 +26,7 @@
 
 #include <array>
 #include <atomic>
+#include <iterator>
 #include <chrono>
 #include <cstddef>
 #include <initializer_list>
@@ -280,6 +281,15 @@ class StageRun {
     r.reason = std::move(reason);
     std::get<index>(run_->result_->outputs).reset();
     run_->outputs_[index] = nullptr;
+  }
+
+  /// Adds field paths a policy found changed around this stage to its report
+  /// (StageReport::changed_fields, RunResult::changed_fields()). Only this stage's hooks write
+  /// its report while it runs, so this races with nothing.
+  template <class Paths>
+  void record_changed_fields(const Paths& paths) {
+    auto& fields = run_->result_->stages[index].changed_fields;
+    fields.insert(fields.end(), std::begin(paths), std::end(paths));
   }
 
  private:
