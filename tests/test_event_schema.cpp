@@ -37,16 +37,26 @@ namespace schema = stageflow::event_schema;
 namespace pl = stageflow::pipeline;
 
 // The names the library's code emits are the names the schema lists.
-static_assert(schema::find(events::pipeline_started) && schema::find(events::pipeline_completed) &&
-              schema::find(events::pipeline_failed) && schema::find(events::pipeline_cancelled) &&
-              schema::find(events::pipeline_timed_out) && schema::find(events::stage_started) &&
-              schema::find(events::stage_completed) && schema::find(events::stage_skipped) &&
-              schema::find(events::stage_cancelled) && schema::find(events::stage_failed) &&
-              schema::find(events::stage_timed_out) && schema::find(events::uuid_collision) &&
-              schema::find(events::uuid_clock_skew) && schema::find(events::memory_sample) &&
-              schema::find(events::memory_growth_warning) && schema::find(events::context_size_exceeded) &&
-              schema::find(events::context_growth_warning) && schema::find(events::immutability_violation) &&
-              schema::find(events::sink_events_dropped));
+static_assert(schema::is_documented(events::pipeline_started) &&
+              schema::is_documented(events::pipeline_completed) &&
+              schema::is_documented(events::pipeline_failed) &&
+              schema::is_documented(events::pipeline_cancelled) &&
+              schema::is_documented(events::pipeline_timed_out) &&
+              schema::is_documented(events::stage_started) &&
+              schema::is_documented(events::stage_completed) &&
+              schema::is_documented(events::stage_skipped) &&
+              schema::is_documented(events::stage_cancelled) &&
+              schema::is_documented(events::stage_failed) &&
+              schema::is_documented(events::stage_timed_out) &&
+              schema::is_documented(events::uuid_collision) &&
+              schema::is_documented(events::uuid_clock_skew) &&
+              schema::is_documented(events::memory_sample) &&
+              schema::is_documented(events::memory_growth_warning) &&
+              schema::is_documented(events::context_size_exceeded) &&
+              schema::is_documented(events::context_growth_warning) &&
+              schema::is_documented(events::immutability_violation) &&
+              schema::is_documented(events::immutability_unchecked) &&
+              schema::is_documented(events::sink_events_dropped));
 
 namespace {
 

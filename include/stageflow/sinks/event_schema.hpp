@@ -119,6 +119,13 @@ inline constexpr std::array<EventSpec, 20> catalog = {{
      detail::sink_events_dropped},
 }};
 
+/// Whether the library emits this event type (a constant expression, also under UBSan).
+constexpr bool is_documented(std::string_view type) noexcept {
+  for (const auto& spec : catalog)
+    if (spec.type == type) return true;
+  return false;
+}
+
 /// The entry of this event type, or nullptr for a type the library does not emit (a policy's own).
 constexpr const EventSpec* find(std::string_view type) noexcept {
   for (const auto& spec : catalog)
