@@ -149,21 +149,43 @@ inline char* write_json_escape(char* out, unsigned char c) noexcept {
 
 /// Writes the escaped body of a string (no quotes) at `out`, which has room for
 /// json_string_size(text) - 2 bytes; returns the end.
+// Not for_each_escaped_byte: here the tail is cheap next to the copying, and this loop measured
+// fewer instructions in the writer (callgrind, twitter.json).
 inline char* write_json_string_body(char* out, std::string_view text) noexcept {
-  std::size_t copied = 0;  // bytes of text before this index are written
-  auto copy_upto = [&](std::size_t upto) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  const char* run = p;  // start of the bytes not yet copied
+  auto flush = [&](const char* upto) {
     // A default-constructed string_view has a null data(): memcpy from null is undefined even for
     // 0 bytes, so empty runs are not copied at all.
-    if (upto == copied) return;
-    std::memcpy(out, text.data() + copied, upto - copied);
-    out += upto - copied;
+    if (upto == run) return;
+    std::memcpy(out, run, static_cast<std::size_t>(upto - run));
+    out += upto - run;
   };
-  for_each_escaped_byte(text, [&](std::size_t i) {
-    copy_upto(i);
-    out = write_json_escape(out, static_cast<unsigned char>(text[i]));
-    copied = i + 1;
-  });
-  copy_upto(text.size());
+#if defined(__SSE2__)
+  for (; end - p >= 16; p += 16) {
+    for (unsigned mask = escape_mask16(p); mask != 0; mask &= mask - 1) {
+      const char* const special = p + __builtin_ctz(mask);
+      flush(special);
+      out = write_json_escape(out, static_cast<unsigned char>(*special));
+      run = special + 1;
+    }
+  }
+#endif
+  while (p != end) {
+    if (end - p >= 8 && escape_bits(load_u64(p)) == 0) {
+      p += 8;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(*p);
+    if (json_escape_extra[c] != 0) {
+      flush(p);
+      out = write_json_escape(out, c);
+      run = p + 1;
+    }
+    ++p;
+  }
+  flush(end);
   return out;
 }
 
