@@ -1,5 +1,6 @@
 // Canonical JSON (to_json) and its exact size (byte_count): one walk, the same bytes.
 #include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/json/detail/escape.hpp>
 #include <stageflow/serialization/byte_count.hpp>
 #include <stageflow/serialization/json_parse.hpp>
 #include <stageflow/serialization/json_writer.hpp>
@@ -194,6 +195,100 @@ TEST_CASE("every byte at every position of the fast path is escaped and counted 
   std::string high;
   for (int byte = 0x80; byte < 0x100; ++byte) high += static_cast<char>(byte);
   CHECK(json_of(high) == "\"" + high + "\"");
+}
+
+namespace {
+
+/// The escaping rules written the plainest way, one byte at a time: what the block scanner of
+/// json/detail/escape.hpp must reproduce to the byte.
+std::string reference_json_string(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 0xF];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+/// Checks the escaper, the counter and to_json against the reference, on a copy of `text` in a heap
+/// block of exactly its size (so a sanitizer build catches any read past either end).
+void check_against_reference(const std::string& text) {
+  const std::unique_ptr<char[]> exact(new char[text.size()]);
+  std::memcpy(exact.get(), text.data(), text.size());
+  const std::string_view view(exact.get(), text.size());
+  const std::string expected = reference_json_string(text);
+  std::string written = "[";  // appended after other text, as the writer does
+  stageflow::detail::append_json_string(written, view);
+  REQUIRE(written == "[" + expected);
+  REQUIRE(stageflow::detail::json_string_size(view) == expected.size());
+  REQUIRE(to_json(text) == expected);
+  REQUIRE(byte_count(text) == expected.size());
+}
+
+}  // namespace
+
+TEST_CASE("the block escaper matches a byte-at-a-time reference", "[serialization][json]") {
+  SECTION("the empty string and default-constructed views") {
+    CHECK(stageflow::detail::json_string_size(std::string_view()) == 2);
+    std::string out;
+    stageflow::detail::append_json_string(out, std::string_view());
+    CHECK(out == "\"\"");
+    check_against_reference("");
+  }
+  SECTION("every byte value at every position of every length 1..40, also beside a quote") {
+    // Lengths cover the short gather (1..7), the overlapping 8-byte tail (8..15) and the
+    // overlapping 16-byte tail (16..40); each byte value sits at each offset.
+    for (std::size_t length = 1; length <= 40; ++length) {
+      for (std::size_t at = 0; at < length; ++at) {
+        for (int byte = 0; byte < 256; ++byte) {
+          std::string text(length, 'x');
+          text[at] = static_cast<char>(byte);
+          check_against_reference(text);
+          if (length > 1) {
+            text[(at + 1) % length] = '\\';  // two escapes, one of them maybe wrapped to the front
+            check_against_reference(text);
+          }
+        }
+      }
+    }
+  }
+  SECTION("strings made only of escapes, and bytes next to the special ones") {
+    for (std::size_t length = 0; length <= 40; ++length) {
+      for (const char c : {'"', '\\', '\n', '\x01', '\x1f', ' ', '!', '#', '[', ']', '\x7f', '\x80', '\xff'}) {
+        check_against_reference(std::string(length, c));
+      }
+    }
+  }
+  SECTION("random strings of random lengths, biased towards the bytes that matter") {
+    std::mt19937_64 random(20261201);
+    const std::string interesting = std::string("\"\\\b\f\n\r\t\x1f\x20\x21\x5b\x5d\x7f\x80\xc3\xa9\xff", 17) + '\0';
+    for (int round = 0; round < 20000; ++round) {
+      const std::size_t length = round < 10000 ? random() % 41 : random() % 300;
+      std::string text(length, '\0');
+      for (auto& c : text) {
+        const auto pick = random() % 4;
+        c = pick == 0 ? interesting[random() % interesting.size()] : static_cast<char>(pick == 1 ? random() % 256 : 'a' + random() % 26);
+      }
+      check_against_reference(text);
+    }
+  }
 }
 
 TEST_CASE("Hana structs are objects with members in declaration order", "[serialization][json]") {

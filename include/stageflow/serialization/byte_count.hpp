@@ -5,7 +5,7 @@
 // Exactly to_json(value).size() (both use the byte rules of json/detail/escape.hpp and number_text.hpp): UTF-8 bytes, not
 // characters, and no escaping of non-ASCII text. One walk, no allocation; order does not change a
 // size, so hash containers are not sorted. The costly part is floating point, whose shortest text
-// must be formatted to be measured; strings are scanned 8 bytes at a time.
+// must be formatted to be measured; strings are scanned 16 or 8 bytes at a time, tails included.
 #pragma once
 
 #include <stageflow/json/detail/escape.hpp>
