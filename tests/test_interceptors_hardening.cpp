@@ -47,6 +47,14 @@ BOOST_HANA_ADAPT_STRUCT(test::Snapshot, context, profile, cache_hits, scores, sc
 
 namespace {
 
+/// prefix + i, built by appending: GCC 12 at -O3 warns falsely (-Wrestrict) on "k" + std::to_string(i).
+std::string key(std::string_view prefix, int i) {
+  std::string k(prefix);
+  k += std::to_string(i);
+  return k;
+}
+
+
 using test::Snapshot;
 
 test::Snapshot make_snapshot() {
@@ -54,7 +62,7 @@ test::Snapshot make_snapshot() {
   s.context.input_text = "hello";
   s.context.messages = {{"user", "hi"}, {"assistant", "hello"}, {"user", "what is my plan?"}};
   s.context.metadata = JsonValue::object({{"user", JsonValue::object({{"tier", "gold"}, {"id", 7}})}});
-  for (int i = 0; i < 20; ++i) s.scores["k" + std::to_string(i)] = i;
+  for (int i = 0; i < 20; ++i) s.scores[key("k", i)] = i;
   return s;
 }
 

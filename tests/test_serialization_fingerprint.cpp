@@ -33,6 +33,14 @@ using stageflow::serialization::FingerprintTree;
 
 namespace {
 
+/// prefix + i, built by appending: GCC 12 at -O3 warns falsely (-Wrestrict) on "k" + std::to_string(i).
+std::string key(std::string_view prefix, int i) {
+  std::string k(prefix);
+  k += std::to_string(i);
+  return k;
+}
+
+
 struct Profile {
   BOOST_HANA_DEFINE_STRUCT(Profile, (std::string, tier), (std::vector<std::string>, tags));
 };
@@ -167,8 +175,8 @@ TEST_CASE("NaN is never a false positive", "[serialization][fingerprint]") {
 TEST_CASE("hash containers give one fingerprint whatever their history", "[serialization][fingerprint]") {
   std::unordered_map<std::string, std::vector<int>> forward;
   std::unordered_map<std::string, std::vector<int>> backward(3);
-  for (int i = 0; i < 200; ++i) forward["k" + std::to_string(i)] = {i, i + 1};
-  for (int i = 199; i >= 0; --i) backward["k" + std::to_string(i)] = {i, i + 1};
+  for (int i = 0; i < 200; ++i) forward[key("k", i)] = {i, i + 1};
+  for (int i = 199; i >= 0; --i) backward[key("k", i)] = {i, i + 1};
   CHECK(fingerprint(forward) == fingerprint(backward));
   const std::uint64_t before_rehash = fingerprint(forward);
   forward.rehash(10000);
@@ -275,7 +283,7 @@ TEST_CASE("field paths through maps, optionals, pointers and variants", "[serial
   Context context;
   context.profile = std::make_shared<Profile>(Profile{"gold", {"a"}});
   context.names = {{2, "two"}, {10, "ten"}};
-  for (int i = 0; i < 30; ++i) context.weights["w" + std::to_string(i)] = i;
+  for (int i = 0; i < 30; ++i) context.weights[key("w", i)] = i;
 
   SECTION("hash map keys, even after a rehash between the two recordings") {
     const FieldDiff diff = diff_after(context, [](Context& c) {
