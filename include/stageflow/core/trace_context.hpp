@@ -25,25 +25,27 @@
 
 namespace stageflow {
 
+namespace detail {
+/// Whether an id has a non-zero byte (all zero means "none" for trace and span ids alike).
+template <std::size_t N>
+constexpr bool any_byte_set(const std::array<std::uint8_t, N>& bytes) noexcept {
+  for (auto b : bytes)
+    if (b != 0) return true;
+  return false;
+}
+}  // namespace detail
+
 /// 16 bytes; all zero means "none" (invalid in a traceparent).
 struct TraceId {
   std::array<std::uint8_t, 16> bytes{};
-  bool is_valid() const noexcept {
-    for (auto b : bytes)
-      if (b != 0) return true;
-    return false;
-  }
+  bool is_valid() const noexcept { return detail::any_byte_set(bytes); }
   friend bool operator==(const TraceId&, const TraceId&) = default;
 };
 
 /// 8 bytes; all zero means "none" (a root span has no parent).
 struct SpanId {
   std::array<std::uint8_t, 8> bytes{};
-  bool is_valid() const noexcept {
-    for (auto b : bytes)
-      if (b != 0) return true;
-    return false;
-  }
+  bool is_valid() const noexcept { return detail::any_byte_set(bytes); }
   friend bool operator==(const SpanId&, const SpanId&) = default;
 };
 
