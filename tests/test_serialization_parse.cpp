@@ -66,6 +66,9 @@ TEST_CASE("numbers out of range are errors, not approximations", "[serialization
 TEST_CASE("strings are unescaped; objects keep the last of repeated keys", "[serialization][parse]") {
   CHECK(parse_json(R"("caf\u00e9 \ud834\udd1e \/ \n")").as_string() == "café 𝄞 / \n");
   CHECK(parse_json(R"({"a": 1, "a": 2})") == JsonValue::object({{"a", 2}}));
+  CHECK(parse_json(R"({"b": 1, "a": 1, "b": 2, "a": 3, "c": 0, "b": 4})") ==
+        JsonValue::object({{"a", 3}, {"b", 4}, {"c", 0}}));
+  CHECK(parse_json(R"({"a": 1, "b": 2, "b": 3})").size() == 2);
   const JsonValue object = parse_json(R"({"z": {}, "a": [], "m": null})");
   CHECK(object.as_object().begin()->first == "a");
   CHECK(object.at("z").is_object());

@@ -4,16 +4,23 @@
 // stage boundary in hardened builds, so the value type must be cheap to walk and canonical to
 // write. JsonValue keeps integers and floating point apart (1 and 1.0 are different values),
 // keeps object keys sorted (the canonical JSON and the fingerprint need no sort), and costs a
-// fraction of the compile time of a general-purpose JSON library. Parsing lives in
+// fraction of the compile time of a general-purpose JSON library.
+//
+// Objects are sorted vectors (boost::container::flat_map, what C++23 names std::flat_map), not
+// node-based maps: walking a snapshot is then a scan of contiguous memory, which made every walk
+// of a large document (the immutability check, the byte count, to_json) 1.3 to 2.5 times faster
+// than with std::map. The price is the one of any vector: inserting a key moves the later members,
+// and invalidates references and iterators into the object. Parsing lives in
 // <stageflow/json/parse.hpp>, writing in <stageflow/serialization/json_writer.hpp>; this header has
 // only the value.
 #pragma once
+
+#include <boost/container/flat_map.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,8 +34,9 @@ namespace stageflow {
 class JsonValue {
  public:
   using Array = std::vector<JsonValue>;
-  /// Keys are kept sorted, so iteration order is canonical whatever the insertion order.
-  using Object = std::map<std::string, JsonValue, std::less<>>;
+  /// Keys are kept sorted, so iteration order is canonical whatever the insertion order. A sorted
+  /// vector: inserting a key invalidates references and iterators into this object (see above).
+  using Object = boost::container::flat_map<std::string, JsonValue, std::less<>>;
 
   enum class Kind : std::uint8_t { null, boolean, integer, unsigned_integer, floating, string, array, object };
 
