@@ -86,11 +86,13 @@ class ImageWriter {
   struct Buffers {
     std::vector<char> bytes;  // grown, never shrunk; `size` of them are in use
     std::size_t size = 0;
+    std::size_t depth = 0;  // open arrays and objects
     struct Frame {
       std::size_t first_entry;
-      bool unordered;
+      std::size_t depth;
     };
-    std::vector<Frame> frames;         // open arrays and objects
+    std::vector<Frame> frames;         // the open hash containers (only they need bookkeeping)
+    std::size_t unordered_depth = 0;   // depth of the innermost open hash container; 0: none
     std::vector<std::size_t> entries;  // where each entry of an open hash container starts
     std::vector<char> scratch;         // for reordering a hash container's entries
     struct Range {
@@ -148,10 +150,8 @@ class ImageWriter {
   void end_struct(std::size_t) { tag(ImageTag::end_struct); }
 
   void begin_array(serialization::Order order) { open(ImageTag::begin_array, order); }
-  void element(std::size_t) {
-    if (b_.frames.back().unordered) b_.entries.push_back(b_.size);
-  }
-  void end_array(serialization::Order, std::size_t) { close(ImageTag::end_array); }
+  void element(std::size_t) { start_entry(); }
+  void end_array(serialization::Order order, std::size_t) { close(ImageTag::end_array, order); }
 
   void begin_object(serialization::Order order) { open(ImageTag::begin_object, order); }
   void key(std::string_view text, std::size_t) {
@@ -181,10 +181,14 @@ class ImageWriter {
     b_.size += 1 + sizeof id.data;
   }
   void end_entry(std::size_t) noexcept {}
-  void end_object(serialization::Order, std::size_t) { close(ImageTag::end_object); }
+  void end_object(serialization::Order order, std::size_t) { close(ImageTag::end_object, order); }
 
  private:
-  // Called for every record: the check stays inline, the growth (rare once warm) does not.
+  // Called for every record: the check stays inline (GCC would otherwise call it), the growth
+  // (rare once warm) does not.
+#if defined(__GNUC__) || defined(__clang__)
+  __attribute__((always_inline))
+#endif
   char* reserve(std::size_t bytes) {
     if (b_.bytes.size() - b_.size < bytes) [[unlikely]]
       grow(bytes);
@@ -247,19 +251,30 @@ class ImageWriter {
     }
   }
 
+  // Sequences and ordered maps (nearly every container) cost a depth count; only hash containers
+  // push a frame, whose entries are sorted when it closes.
   void open(ImageTag t, serialization::Order order) {
     char* p = reserve(2);
     p[0] = static_cast<char>(t);
     p[1] = static_cast<char>(order);
     b_.size += 2;
-    b_.frames.push_back({b_.entries.size(), order == serialization::Order::unordered});
+    ++b_.depth;
+    if (order == serialization::Order::unordered) [[unlikely]] {
+      b_.frames.push_back({b_.entries.size(), b_.depth});
+      b_.unordered_depth = b_.depth;
+    }
   }
   void start_entry() {
-    if (b_.frames.back().unordered) b_.entries.push_back(b_.size);
+    if (b_.depth == b_.unordered_depth) [[unlikely]]
+      b_.entries.push_back(b_.size);
   }
-  void close(ImageTag t) {
-    if (b_.frames.back().unordered) sort_entries();
-    b_.frames.pop_back();
+  void close(ImageTag t, serialization::Order order) {
+    if (order == serialization::Order::unordered) [[unlikely]] {
+      sort_entries();
+      b_.frames.pop_back();
+      b_.unordered_depth = b_.frames.empty() ? 0 : b_.frames.back().depth;
+    }
+    --b_.depth;
     tag(t);
   }
 
@@ -434,6 +449,8 @@ class ValueImage {
   bool empty() const noexcept { return buffers_.size == 0; }
   void clear() noexcept {
     buffers_.size = 0;
+    buffers_.depth = 0;
+    buffers_.unordered_depth = 0;
     buffers_.frames.clear();
     buffers_.entries.clear();
   }
