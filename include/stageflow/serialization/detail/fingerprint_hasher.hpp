@@ -254,8 +254,12 @@ class FingerprintHasher {
     const std::size_t count = hashes.size() - frame.first_hash;
     if (frame.order == serialization::Order::unordered) std::sort(first, first + count);
     const std::uint64_t value_hash = hash(first, count * sizeof(std::uint64_t), frame.seed);
-    hashes.resize(frame.first_hash + 1);  // the children give way to the container's own hash
-    hashes[frame.first_hash] = value_hash;
+    if (count == 0) {
+      hashes.push_back(value_hash);
+    } else {
+      hashes.resize(frame.first_hash + 1);  // the children give way to the container's own hash
+      hashes[frame.first_hash] = value_hash;
+    }
     if constexpr (Record) {
       auto& node = buffers_.nodes[frame.node];
       node.hash = value_hash;
