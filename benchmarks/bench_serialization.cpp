@@ -12,12 +12,18 @@
 #include <stageflow/serialization/json_parse.hpp>
 #include <stageflow/serialization/json_writer.hpp>
 #include <stageflow/serialization/value_image.hpp>
+#include <stageflow/serialization/walk.hpp>
 
+#include <boost/uuid/uuid.hpp>
+
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "ratio_main.hpp"
@@ -145,6 +151,47 @@ void BM_memcmp_floor(benchmark::State& state, const char* document) {
   set_rate(state, *f);
 }
 
+/// The floor of anything that walks the value: a visitor that only counts what it is shown. The
+/// fingerprint, the byte count and to_json all pay this walk and then their own work on each node.
+struct CountingVisitor {
+  std::size_t nodes = 0;
+  void null() noexcept { ++nodes; }
+  void boolean(bool) noexcept { ++nodes; }
+  void integer(std::int64_t) noexcept { ++nodes; }
+  void integer(std::uint64_t) noexcept { ++nodes; }
+  template <class Float>
+  void floating(Float) noexcept {
+    ++nodes;
+  }
+  void string(std::string_view) noexcept { ++nodes; }
+  void uuid(const boost::uuids::uuid&) noexcept { ++nodes; }
+  void begin_variant(std::size_t) noexcept {}
+  void begin_struct(std::size_t) noexcept { ++nodes; }
+  void member(std::string_view, std::size_t) noexcept {}
+  void end_struct(std::size_t) noexcept {}
+  void begin_array(ser::Order) noexcept { ++nodes; }
+  void element(std::size_t) noexcept {}
+  void end_array(ser::Order, std::size_t) noexcept {}
+  void begin_object(ser::Order) noexcept { ++nodes; }
+  template <class Key>
+  void key(const Key&, std::size_t) noexcept {}
+  void end_entry(std::size_t) noexcept {}
+  void end_object(ser::Order, std::size_t) noexcept {}
+};
+
+void BM_walk_floor(benchmark::State& state, const char* document) {
+  STAGEFLOW_LOAD_OR_SKIP(state, document);
+  std::size_t nodes = 0;
+  for (auto _ : state) {
+    CountingVisitor visitor;
+    ser::walk(f->snapshot, visitor);
+    nodes = visitor.nodes;
+    benchmark::DoNotOptimize(nodes);
+  }
+  set_rate(state, *f);
+  state.counters["values"] = static_cast<double>(nodes);
+}
+
 // ---- The Python original's method, in C++ with our fast writer ---------------------------------
 
 /// Serialize into a fresh string (what json.dumps does), compare with the string taken before.
@@ -220,6 +267,7 @@ BENCHMARK_CAPTURE(BM_fingerprint_tree, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_immutability_check_per_stage, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_value_image_per_stage, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_memcmp_floor, twitter, "json/twitter.json");
+BENCHMARK_CAPTURE(BM_walk_floor, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_then_compare, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_reused_then_compare, twitter, "json/twitter.json");
 BENCHMARK_CAPTURE(BM_serialize_then_size, twitter, "json/twitter.json");
@@ -230,6 +278,7 @@ BENCHMARK_CAPTURE(BM_byte_count, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_fingerprint_tree, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_value_image_per_stage, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_memcmp_floor, citm, "json/citm_catalog.json");
+BENCHMARK_CAPTURE(BM_walk_floor, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_serialize_then_compare, citm, "json/citm_catalog.json");
 BENCHMARK_CAPTURE(BM_serialize_then_size, citm, "json/citm_catalog.json");
 
@@ -261,6 +310,16 @@ STAGEFLOW_BENCHMARK_RATIO("fingerprint vs serialize+compare (citm)", "BM_fingerp
                           "BM_serialize_then_compare/citm", 0.2);
 STAGEFLOW_BENCHMARK_RATIO("byte_count vs serialize+size (citm)", "BM_byte_count/citm", "BM_serialize_then_size/citm",
                           0.2);
+// What any walk costs before it does anything: the lowest ratio a fingerprint or a byte count
+// (one walk each, plus a hash or a size per value) could reach against to_json.
+STAGEFLOW_BENCHMARK_RATIO("walk doing nothing vs serialize+size (twitter)", "BM_walk_floor/twitter",
+                          "BM_serialize_then_size/twitter", 0);
+STAGEFLOW_BENCHMARK_RATIO("walk doing nothing vs serialize+size (citm)", "BM_walk_floor/citm",
+                          "BM_serialize_then_size/citm", 0);
+STAGEFLOW_BENCHMARK_RATIO("fingerprint vs walk doing nothing (twitter)", "BM_fingerprint/twitter",
+                          "BM_walk_floor/twitter", 0);
+STAGEFLOW_BENCHMARK_RATIO("byte_count vs walk doing nothing (twitter)", "BM_byte_count/twitter",
+                          "BM_walk_floor/twitter", 0);
 STAGEFLOW_BENCHMARK_RATIO("fingerprint tree vs fingerprint (twitter)", "BM_fingerprint_tree/twitter",
                           "BM_fingerprint/twitter", 0);
 #ifdef STAGEFLOW_HAVE_NLOHMANN
