@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
+#include <tuple>
 #include <vector>
 
 #include "catch2_shim.hpp"
@@ -137,6 +138,39 @@ TEST_CASE("equal values give equal images whatever their history", "[serializati
   ia.record(std::vector<std::int64_t>{7, -1});
   ib.record(std::tuple<std::uint64_t, int>{7, -1});
   CHECK(ia == ib);  // 7 and 7u are one number, as in the fingerprint
+}
+
+TEST_CASE("hash containers nested in sequences and in each other are each put in canonical order",
+          "[serialization][image]") {
+  // Only hash containers keep a frame while recording: a hash map of sequences of hash sets, with
+  // a sequence and a sibling hash set after it, checks that each closes into its own order.
+  using Nested = std::tuple<std::unordered_map<std::string, std::vector<std::unordered_set<int>>>, std::vector<int>,
+                            std::unordered_set<std::string>>;
+  Nested a{{{"p", {{1, 2, 3}, {}}}, {"q", {{9}}}}, {5, 4}, {"x", "y", "z"}};
+  Nested b;
+  auto& map = std::get<0>(b);
+  map.rehash(64);
+  map["q"] = {{9}};
+  std::unordered_set<int> first;
+  first.rehash(32);
+  for (int i : {3, 1, 2}) first.insert(i);
+  map["p"] = {first, {}};
+  std::get<1>(b) = {5, 4};
+  for (const char* s : {"z", "x", "y"}) std::get<2>(b).insert(s);
+
+  ValueImage ia, ib;
+  ia.record(a);
+  ib.record(b);
+  CHECK(ia == ib);
+  CHECK(ser::to_json(ib) == ser::to_json(a));
+
+  std::get<0>(b)["p"][0].insert(4);  // deep inside
+  ib.record(b);
+  CHECK(ia != ib);
+  std::get<0>(b)["p"][0].erase(4);
+  std::get<1>(b) = {4, 5};  // a sequence's order counts
+  ib.record(b);
+  CHECK(ia != ib);
 }
 
 TEST_CASE("every change makes another image, and is named from the images", "[serialization][image]") {
