@@ -101,7 +101,11 @@ class ImageWriter {
     std::vector<Range> ranges;
   };
 
-  explicit ImageWriter(Buffers& buffers) noexcept : b_(buffers) {}
+  explicit ImageWriter(Buffers& buffers) noexcept
+      : b_(buffers), cur_(buffers.bytes.data() + buffers.size), limit_(buffers.bytes.data() + buffers.bytes.size()) {}
+
+  /// Stores the recorded size in the buffers (the writer keeps it in a pointer while it runs).
+  void finish() noexcept { b_.size = offset(); }
 
   void null() { tag(ImageTag::null); }
   void boolean(bool value) { tag(value ? ImageTag::boolean_true : ImageTag::boolean_false); }
@@ -132,7 +136,7 @@ class ImageWriter {
     char* p = reserve(1 + sizeof id.data);
     *p = static_cast<char>(ImageTag::uuid);
     std::memcpy(p + 1, id.data, sizeof id.data);
-    b_.size += 1 + sizeof id.data;
+    cur_ += 1 + sizeof id.data;
   }
   void begin_variant(std::size_t index) { fixed(ImageTag::variant, static_cast<std::uint64_t>(index)); }
 
@@ -145,7 +149,7 @@ class ImageWriter {
     *p = static_cast<char>(ImageTag::begin_named_struct);
     std::memcpy(p + 1, &names, sizeof names);
     std::memcpy(p + 1 + sizeof names, &size, sizeof size);
-    b_.size += 1 + sizeof names + sizeof size;
+    cur_ += 1 + sizeof names + sizeof size;
   }
   void end_struct(std::size_t) { tag(ImageTag::end_struct); }
 
@@ -178,7 +182,7 @@ class ImageWriter {
     char* p = reserve(1 + sizeof id.data);
     *p = static_cast<char>(ImageTag::key_uuid);
     std::memcpy(p + 1, id.data, sizeof id.data);
-    b_.size += 1 + sizeof id.data;
+    cur_ += 1 + sizeof id.data;
   }
   void end_entry(std::size_t) noexcept {}
   void end_object(serialization::Order order, std::size_t) { close(ImageTag::end_object, order); }
@@ -190,26 +194,29 @@ class ImageWriter {
   __attribute__((always_inline))
 #endif
   char* reserve(std::size_t bytes) {
-    if (b_.bytes.size() - b_.size < bytes) [[unlikely]]
+    if (static_cast<std::size_t>(limit_ - cur_) < bytes) [[unlikely]]
       grow(bytes);
-    return b_.bytes.data() + b_.size;
+    return cur_;
   }
 #if defined(__GNUC__) || defined(__clang__)
   __attribute__((noinline))
 #endif
   void grow(std::size_t bytes) {
-    b_.bytes.resize(std::max({b_.size + bytes, b_.bytes.size() * 2, std::size_t{256}}));
+    const std::size_t used = offset();
+    b_.bytes.resize(std::max({used + bytes, b_.bytes.size() * 2, std::size_t{256}}));
+    cur_ = b_.bytes.data() + used;
+    limit_ = b_.bytes.data() + b_.bytes.size();
   }
   void tag(ImageTag t) {
     *reserve(1) = static_cast<char>(t);
-    b_.size += 1;
+    cur_ += 1;
   }
   template <class Payload>
   void fixed(ImageTag t, Payload value) {
     char* p = reserve(1 + sizeof value);
     *p = static_cast<char>(t);
     std::memcpy(p + 1, &value, sizeof value);
-    b_.size += 1 + sizeof value;
+    cur_ += 1 + sizeof value;
   }
   // Text with its length first: 4 bytes, or for 4 GiB and more the next tag (the "_long" one) and 8.
   void sized(ImageTag t, std::string_view text) {
@@ -226,7 +233,7 @@ class ImageWriter {
     *p = static_cast<char>(t);
     std::memcpy(p + 1, &size, sizeof size);
     copy(p + 1 + sizeof size, text.data(), text.size());
-    b_.size += 1 + sizeof size + text.size();
+    cur_ += 1 + sizeof size + text.size();
   }
 
   // Most texts are keys and short values: copy up to 16 bytes with two overlapping loads and
@@ -257,7 +264,7 @@ class ImageWriter {
     char* p = reserve(2);
     p[0] = static_cast<char>(t);
     p[1] = static_cast<char>(order);
-    b_.size += 2;
+    cur_ += 2;
     ++b_.depth;
     if (order == serialization::Order::unordered) [[unlikely]] {
       b_.frames.push_back({b_.entries.size(), b_.depth});
@@ -266,7 +273,7 @@ class ImageWriter {
   }
   void start_entry() {
     if (b_.depth == b_.unordered_depth) [[unlikely]]
-      b_.entries.push_back(b_.size);
+      b_.entries.push_back(offset());
   }
   void close(ImageTag t, serialization::Order order) {
     if (order == serialization::Order::unordered) [[unlikely]] {
@@ -286,13 +293,13 @@ class ImageWriter {
     const std::size_t count = b_.entries.size() - first;
     if (count > 1) {
       const std::size_t region = b_.entries[first];
-      b_.scratch.assign(b_.bytes.data() + region, b_.bytes.data() + b_.size);
+      b_.scratch.assign(b_.bytes.data() + region, cur_);
       using Range = Buffers::Range;
       auto& ranges = b_.ranges;
       ranges.clear();
       for (std::size_t i = 0; i < count; ++i)
         ranges.push_back({b_.entries[first + i] - region,
-                          (i + 1 < count ? b_.entries[first + i + 1] : b_.size) - region});
+                          (i + 1 < count ? b_.entries[first + i + 1] : offset()) - region});
       const char* base = b_.scratch.data();
       std::sort(ranges.begin(), ranges.end(), [base](const Range& x, const Range& y) {
         return std::string_view(base + x.begin, x.end - x.begin) < std::string_view(base + y.begin, y.end - y.begin);
@@ -306,7 +313,14 @@ class ImageWriter {
     b_.entries.resize(first);
   }
 
+  std::size_t offset() const noexcept { return static_cast<std::size_t>(cur_ - b_.bytes.data()); }
+
   Buffers& b_;
+  // The write position and the buffer's end as pointers: a record costs one compare and one
+  // add, where an index into the vector meant reloading its data and size after every byte
+  // stored (a char store may alias them).
+  char* cur_;
+  char* limit_;
 };
 
 /// Replays an image's records as the walk's visitor calls (ValueImage::replay).
@@ -440,6 +454,7 @@ class ValueImage {
     try {
       detail::ImageWriter writer(buffers_);
       walk(value, writer);
+      writer.finish();
     } catch (...) {
       clear();  // never leave a half-recorded image that could be compared
       throw;
