@@ -173,6 +173,25 @@ TEST_CASE("hash containers nested in sequences and in each other are each put in
   CHECK(ia != ib);
 }
 
+TEST_CASE("texts of every length up to 130 bytes are recorded whole", "[serialization][image]") {
+  // The recorder copies short texts with overlapping block moves: every length and every position
+  // of a changed byte must show.
+  ValueImage before, after;
+  for (std::size_t size = 0; size <= 130; ++size) {
+    std::string text(size, ' ');
+    for (std::size_t i = 0; i < size; ++i) text[i] = static_cast<char>('a' + i % 26);
+    before.record(text);
+    REQUIRE(ser::to_json(before) == ser::to_json(text));
+    for (std::size_t i = 0; i < size; ++i) {
+      std::string changed = text;
+      changed[i] = '#';
+      after.record(changed);
+      REQUIRE(after != before);
+      REQUIRE(ser::to_json(after) == ser::to_json(changed));
+    }
+  }
+}
+
 TEST_CASE("every change makes another image, and is named from the images", "[serialization][image]") {
   Everything value = sample();
   CHECK(image_diff(value, [](Everything&) {}).empty());

@@ -236,8 +236,8 @@ class ImageWriter {
     cur_ += 1 + sizeof size + text.size();
   }
 
-  // Most texts are keys and short values: copy up to 16 bytes with two overlapping loads and
-  // stores, which reads and writes only [0, size) yet costs no call.
+  // Most texts are keys and short values: copy up to 64 bytes with overlapping loads and stores,
+  // which read and write only [0, size) yet cost no call.
   static void copy(char* out, const char* in, std::size_t size) noexcept {
     if (size >= 8 && size <= 16) {
       std::uint64_t head, tail;
@@ -251,7 +251,16 @@ class ImageWriter {
       std::memcpy(&tail, in + size - 4, 4);
       std::memcpy(out, &head, 4);
       std::memcpy(out + size - 4, &tail, 4);
-    } else if (size > 16) {
+    } else if (size > 16 && size <= 64) {
+      // 16-byte blocks, the last one overlapping: no call for the texts most values are.
+      char block[16];
+      for (std::size_t i = 0; i + 16 < size; i += 16) {
+        std::memcpy(block, in + i, 16);
+        std::memcpy(out + i, block, 16);
+      }
+      std::memcpy(block, in + size - 16, 16);
+      std::memcpy(out + size - 16, block, 16);
+    } else if (size > 64) {
       std::memcpy(out, in, size);
     } else {
       for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
