@@ -2,6 +2,13 @@
 
 #include "catch2_shim.hpp"
 
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 using stageflow::JsonValue;
 
 TEST_CASE("JsonValue keeps numbers, booleans and strings apart", "[json_value]") {
@@ -44,4 +51,74 @@ TEST_CASE("JsonValue member and element access", "[json_value]") {
   CHECK_THROWS_AS(doc.at("missing"), std::out_of_range);
   CHECK_THROWS_AS(doc.at("tags").as_string(), std::bad_variant_access);
   CHECK(JsonValue(3).find("x") == nullptr);
+}
+
+TEST_CASE("JsonObject keeps its members sorted, each key once, through every kind of change", "[json_value]") {
+  using stageflow::JsonObject;
+  JsonObject object;
+  CHECK(object.empty());
+  CHECK(object.try_emplace("m", 1).second);
+  CHECK(object.emplace("c", "three").second);
+  CHECK(object.insert({"x", true}).second);
+  CHECK_FALSE(object.try_emplace("m", 2).second);  // present: left alone
+  CHECK(object.at("m") == JsonValue(1));
+  CHECK_FALSE(object.insert({"c", 0}).second);
+  CHECK(object.at("c") == JsonValue("three"));
+  CHECK_FALSE(object.insert_or_assign("m", 5).second);  // present: assigned
+  CHECK(object.at("m") == JsonValue(5));
+  CHECK(object.insert_or_assign("a", nullptr).second);
+  object["b"] = 2.5;  // inserted as null, then assigned
+
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : object) keys.push_back(key);
+  CHECK(keys == std::vector<std::string>{"a", "b", "c", "m", "x"});
+  CHECK(object.size() == 5);
+  CHECK(object.count("x") == 1);
+  CHECK(object.count("y") == 0);
+  CHECK(object.find("y") == object.end());
+  CHECK(object.lower_bound("d")->first == "m");
+  CHECK(object.lower_bound("zz") == object.end());
+  CHECK_THROWS_AS(object.at("y"), std::out_of_range);
+
+  CHECK(object.erase("c") == 1);
+  CHECK(object.erase("c") == 0);
+  object.erase(object.find("a"));
+  keys.clear();
+  for (const auto& member : object) keys.push_back(member.first);
+  CHECK(keys == std::vector<std::string>{"b", "m", "x"});
+  object.clear();
+  CHECK(object.empty());
+}
+
+TEST_CASE("JsonObject from a list keeps the first of a repeated key, from members the last", "[json_value]") {
+  using stageflow::JsonObject;
+  const JsonObject listed{{"b", 1}, {"a", 2}, {"b", 3}};  // as std::map would
+  CHECK(listed.size() == 2);
+  CHECK(listed.at("b") == JsonValue(1));
+  CHECK(listed.begin()->first == "a");
+
+  JsonObject::container_type members;  // as a JSON parser sees them
+  for (auto [key, value] : {std::pair{"b", 1}, {"a", 2}, {"b", 3}, {"c", 4}, {"a", 5}})
+    members.emplace_back(key, value);
+  const JsonObject parsed = JsonObject::from_members(std::move(members));
+  CHECK(parsed == JsonObject{{"a", 5}, {"b", 3}, {"c", 4}});
+
+  JsonObject::container_type sorted;
+  sorted.emplace_back("a", 1);
+  sorted.emplace_back("b", 2);
+  CHECK(JsonObject::from_members(std::move(sorted)) == JsonObject{{"a", 1}, {"b", 2}});
+  CHECK(JsonObject::from_members({}).empty());
+}
+
+TEST_CASE("JsonObject lookups take any string view, keys of any bytes", "[json_value]") {
+  JsonValue doc;
+  const std::string with_nul("a\0b", 3);
+  doc[with_nul] = 1;
+  doc["a"] = 2;
+  doc["\xC3\xA9"] = 3;  // sorted by bytes, unsigned: after every ASCII key
+  doc["z"] = 4;
+  REQUIRE(doc.find(std::string_view(with_nul)) != nullptr);
+  CHECK(*doc.find(std::string_view(with_nul)) == JsonValue(1));
+  CHECK(doc.as_object().begin()->first == "a");
+  CHECK(std::prev(doc.as_object().end())->first == "\xC3\xA9");
 }

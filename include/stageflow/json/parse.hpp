@@ -24,28 +24,13 @@
 
 #include <simdjson.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace stageflow::detail {
-
-/// Removes all but the last of each run of equal keys from entries sorted stably by key.
-template <class Entries>
-void keep_last_of_each_key(Entries& entries) {
-  auto out = entries.begin();
-  for (auto it = entries.begin(); it != entries.end(); ++it) {
-    const auto next = std::next(it);
-    if (next != entries.end() && next->first == it->first) continue;  // a later one has this key
-    if (out != it) *out = std::move(*it);
-    ++out;
-  }
-  entries.erase(out, entries.end());
-}
 
 inline JsonValue to_json_value(simdjson::dom::element element) {
   using simdjson::dom::element_type;
@@ -61,18 +46,11 @@ inline JsonValue to_json_value(simdjson::dom::element element) {
       // Members are collected in document order, then sorted once (inserting each in place would
       // move the later ones every time). A repeated key keeps its last value, as in most parsers.
       const simdjson::dom::object members = element.get_object().value_unsafe();
-      JsonValue::Object::sequence_type entries;
+      JsonValue::Object::container_type entries;
       entries.reserve(members.size());
       for (const simdjson::dom::key_value_pair member : members)
         entries.emplace_back(std::string(member.key), to_json_value(member.value));
-      const auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
-      const auto not_before = [](const auto& a, const auto& b) { return !(a.first < b.first); };
-      if (std::adjacent_find(entries.begin(), entries.end(), not_before) != entries.end()) {  // unsorted or repeated
-        std::stable_sort(entries.begin(), entries.end(), by_key);
-        keep_last_of_each_key(entries);
-      }
-      JsonValue::Object object;
-      object.adopt_sequence(boost::container::ordered_unique_range, std::move(entries));
+      JsonValue::Object object = JsonValue::Object::from_members(std::move(entries));
       return JsonValue(std::move(object));
     }
     case element_type::INT64: return JsonValue(element.get_int64().value_unsafe());
