@@ -94,7 +94,7 @@ class JsonObject {
   size_type erase(std::string_view key);
   iterator erase(const_iterator position);
 
-  friend bool operator==(const JsonObject&, const JsonObject&) = default;
+  friend bool operator==(const JsonObject& a, const JsonObject& b);
 
  private:
   container_type members_;
@@ -230,6 +230,7 @@ std::pair<JsonObject::iterator, bool> JsonObject::emplace(std::string_view key, 
   return try_emplace(key, std::forward<Value>(value));
 }
 inline JsonObject::iterator JsonObject::erase(const_iterator position) { return members_.erase(position); }
+inline bool operator==(const JsonObject& a, const JsonObject& b) { return a.members_ == b.members_; }
 
 inline JsonObject::JsonObject(std::initializer_list<value_type> members) {
   members_.reserve(members.size());
