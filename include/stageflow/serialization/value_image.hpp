@@ -86,13 +86,11 @@ class ImageWriter {
   struct Buffers {
     std::vector<char> bytes;  // grown, never shrunk; `size` of them are in use
     std::size_t size = 0;
-    std::size_t depth = 0;  // open arrays and objects
     struct Frame {
       std::size_t first_entry;
       std::size_t depth;
     };
     std::vector<Frame> frames;         // the open hash containers (only they need bookkeeping)
-    std::size_t unordered_depth = 0;   // depth of the innermost open hash container; 0: none
     std::vector<std::size_t> entries;  // where each entry of an open hash container starts
     std::vector<char> scratch;         // for reordering a hash container's entries
     struct Range {
@@ -274,23 +272,23 @@ class ImageWriter {
     p[0] = static_cast<char>(t);
     p[1] = static_cast<char>(order);
     cur_ += 2;
-    ++b_.depth;
+    ++depth_;
     if (order == serialization::Order::unordered) [[unlikely]] {
-      b_.frames.push_back({b_.entries.size(), b_.depth});
-      b_.unordered_depth = b_.depth;
+      b_.frames.push_back({b_.entries.size(), depth_});
+      unordered_depth_ = depth_;
     }
   }
   void start_entry() {
-    if (b_.depth == b_.unordered_depth) [[unlikely]]
+    if (depth_ == unordered_depth_) [[unlikely]]
       b_.entries.push_back(offset());
   }
   void close(ImageTag t, serialization::Order order) {
     if (order == serialization::Order::unordered) [[unlikely]] {
       sort_entries();
       b_.frames.pop_back();
-      b_.unordered_depth = b_.frames.empty() ? 0 : b_.frames.back().depth;
+      unordered_depth_ = b_.frames.empty() ? 0 : b_.frames.back().depth;
     }
-    --b_.depth;
+    --depth_;
     tag(t);
   }
 
@@ -330,6 +328,8 @@ class ImageWriter {
   // stored (a char store may alias them).
   char* cur_;
   char* limit_;
+  std::size_t depth_ = 0;            // open arrays and objects
+  std::size_t unordered_depth_ = 0;  // depth of the innermost open hash container; 0: none
 };
 
 /// Replays an image's records as the walk's visitor calls (ValueImage::replay).
@@ -473,8 +473,6 @@ class ValueImage {
   bool empty() const noexcept { return buffers_.size == 0; }
   void clear() noexcept {
     buffers_.size = 0;
-    buffers_.depth = 0;
-    buffers_.unordered_depth = 0;
     buffers_.frames.clear();
     buffers_.entries.clear();
   }
