@@ -50,8 +50,7 @@ inline JsonValue to_json_value(simdjson::dom::element element) {
       entries.reserve(members.size());
       for (const simdjson::dom::key_value_pair member : members)
         entries.emplace_back(std::string(member.key), to_json_value(member.value));
-      JsonValue::Object object = JsonValue::Object::from_members(std::move(entries));
-      return JsonValue(std::move(object));
+      return JsonValue(JsonValue::Object::from_members(std::move(entries)));
     }
     case element_type::INT64: return JsonValue(element.get_int64().value_unsafe());
     case element_type::UINT64: return JsonValue(element.get_uint64().value_unsafe());
