@@ -33,6 +33,13 @@
 
 namespace stageflow {
 
+namespace detail {
+/// The one error of a member lookup that finds nothing (JsonValue::at, JsonObject::at).
+[[noreturn]] inline void throw_missing_member(std::string_view key) {
+  throw std::out_of_range("JsonValue: no member \"" + std::string(key) + "\"");
+}
+}  // namespace detail
+
 class JsonValue;
 
 /// A JSON object: its members in one vector, sorted by key, each key once. The interface is the
@@ -177,7 +184,7 @@ class JsonValue {
   /// The member; throws std::out_of_range naming the key when it is missing.
   const JsonValue& at(std::string_view key) const {
     if (const auto* member = find(key)) return *member;
-    throw std::out_of_range("JsonValue: no member \"" + std::string(key) + "\"");
+    detail::throw_missing_member(key);
   }
 
   /// Appends to an array; a null value becomes an empty array first.
@@ -275,11 +282,11 @@ inline JsonObject::const_iterator JsonObject::find(std::string_view key) const n
 }
 inline JsonValue& JsonObject::at(std::string_view key) {
   if (const auto it = find(key); it != end()) return it->second;
-  throw std::out_of_range("JsonValue: no member \"" + std::string(key) + "\"");
+  detail::throw_missing_member(key);
 }
 inline const JsonValue& JsonObject::at(std::string_view key) const {
   if (const auto it = find(key); it != end()) return it->second;
-  throw std::out_of_range("JsonValue: no member \"" + std::string(key) + "\"");
+  detail::throw_missing_member(key);
 }
 inline JsonValue& JsonObject::operator[](std::string_view key) { return try_emplace(key).first->second; }
 
