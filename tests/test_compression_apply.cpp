@@ -294,3 +294,68 @@ TEST_CASE("apply_delta_to hands the result over in pieces, all or nothing", "[co
                                          [&](std::string_view piece) { small += piece; });
   CHECK(small == R"({"a":1,"b":[true]})");
 }
+
+namespace {
+// `copies` operations that each copy the whole document into one of its own members: the
+// document doubles with each (issue 25, defect 13: 24 of them, 1,142 bytes, took 2.6 GB).
+std::string doubling_patch(int copies) {
+  std::string patch = "[";
+  for (int i = 0; i < copies; ++i) {
+    if (i) patch += ',';
+    patch += R"({"op":"copy","from":"","path":"/k)" + std::to_string(i) + "\"}";
+  }
+  return patch + "]";
+}
+}  // namespace
+
+TEST_CASE("apply_delta bounds the document it builds: copies that double it fail before allocating",
+          "[compression][apply][limits]") {
+  using stageflow::compression::ApplyOptions;
+  using stageflow::compression::DocumentLimitError;
+  const std::string base = R"({"x":")" + std::string(1000, 'a') + "\"}";
+  // 12 doublings: about 4 MB, past the default bound (4 x the inputs + 1 MiB).
+  const std::string bomb = doubling_patch(12);
+  const std::size_t limit = stageflow::compression::default_max_document_bytes(base.size(), bomb.size());
+  CHECK(limit == 4 * (base.size() + bomb.size()) + (std::size_t{1} << 20));
+  try {
+    const std::string result = apply_delta(base, bomb);
+    FAIL("no DocumentLimitError; result of " << result.size() << " bytes");
+  } catch (const DocumentLimitError& error) {
+    CHECK(error.limit() == limit);
+    CHECK(error.op() == "copy");
+    CHECK(error.operation_index() >= 8);  // copy i makes 2^(i+1) KB: past 1 MiB at the 11th
+    CHECK(error.operation_index() < 12);
+    CHECK_THAT(error.what(), Catch::Contains("over the limit of " + std::to_string(limit) + " bytes"));
+    CHECK_THAT(error.what(), Catch::Contains("max_document_bytes"));
+  }
+  // Many more (the reported 30 ended in bad_alloc): the same clear error, at once.
+  CHECK_THROWS_AS(apply_delta(base, doubling_patch(64)), DocumentLimitError);
+  bool called = false;
+  CHECK_THROWS_AS(stageflow::compression::apply_delta_to(base, doubling_patch(64), [&](std::string_view) { called = true; }),
+                  DocumentLimitError);
+  CHECK_FALSE(called);
+
+  // A few doublings stay within the default bound and give the exact document.
+  const std::string small = R"({"x":0})";
+  const std::string two = apply_delta(small, doubling_patch(2));
+  CHECK(json_equal(two, R"({"x":0,"k0":{"x":0},"k1":{"x":0,"k0":{"x":0}}})"));
+
+  // The bound is an option: raised, the 12 doublings apply; the size it counts covers the result.
+  const std::string big = apply_delta(base, bomb, ApplyOptions{.max_document_bytes = std::size_t{64} << 20});
+  CHECK(big.size() > (std::size_t{3} << 20));
+  CHECK(big.size() < (std::size_t{64} << 20));
+  CHECK_THROWS_AS(apply_delta(base, bomb, ApplyOptions{.max_document_bytes = big.size() - 1}), DocumentLimitError);
+  CHECK(apply_delta(base, bomb, ApplyOptions{.max_document_bytes = 3 * big.size()}) == big);
+
+  // It bounds every growing operation, and removing makes room again.
+  const ApplyOptions tight{.max_document_bytes = 20};
+  CHECK_THROWS_AS(apply_delta(small, doubling_patch(64)), DocumentLimitError);
+  CHECK(apply_delta(small, R"([{"op":"add","path":"/y","value":[1,2]}])", tight) == R"({"x":0,"y":[1,2]})");
+  CHECK_THROWS_AS(apply_delta(small, R"([{"op":"add","path":"/y","value":[1,2,3,4,5,6]}])", tight), DocumentLimitError);
+  CHECK_THROWS_AS(apply_delta(small, R"([{"op":"replace","path":"/x","value":"0123456789abcdef"}])", tight),
+                  DocumentLimitError);
+  CHECK(apply_delta(small, R"([{"op":"remove","path":"/x"},{"op":"add","path":"/z","value":"0123456789"}])", tight) ==
+        R"({"z":"0123456789"})");
+  // A base larger than the bound may still shrink.
+  CHECK(apply_delta(small, R"([{"op":"remove","path":"/x"}])", ApplyOptions{.max_document_bytes = 1}) == "{}");
+}

@@ -26,7 +26,10 @@ namespace stageflow::detail::compression {
 
 class Patcher {
  public:
-  Patcher(const IndexedJson& base, const IndexedJson& delta) : overlay_(base, delta) {}
+  /// `max_document_bytes`: the bound on the patched document's size (see size_of()); an operation
+  /// that would pass it throws DocumentLimitError before it allocates anything.
+  Patcher(const IndexedJson& base, const IndexedJson& delta, std::size_t max_document_bytes)
+      : overlay_(base, delta), limit_(max_document_bytes), size_(base.text.size()) {}
 
   /// Applies every operation of the delta; throws DeltaError at the first that does not fit.
   void apply_all() {
@@ -271,10 +274,53 @@ class Patcher {
     return node;
   }
 
+  // --- the document's size ----------------------------------------------------------------------
+
+  // An upper bound on the bytes `node` takes once written: a raw value counts its source text
+  // (whitespace included), an edited container its members. O(1) for a raw value, a walk of the
+  // edited part otherwise (a part that an operation built, and so paid for once already).
+  std::size_t size_of(NodeRef node) {
+    if (node.is_raw()) {
+      overlay_.settle(node);
+      return overlay_.doc_of(node).value_text(node.token, node.span).size();
+    }
+    std::size_t bytes = 2;  // the brackets
+    if (node.kind == NodeRef::Kind::array) {
+      for (const NodeRef& item : overlay_.arrays[node.body].items) bytes += size_of(item) + 1;
+      return bytes;
+    }
+    for (const PatchMember& member : overlay_.objects[node.body].members())
+      if (!member.erased) bytes += member_bytes(member.key) + size_of(member.value);
+    return bytes;
+  }
+
+  static std::size_t member_bytes(std::string_view key) noexcept { return key.size() + 4; }  // "":,
+
+  [[noreturn]] void fail_limit(const Operation& operation, std::size_t bytes) const {
+    throw stageflow::compression::DocumentLimitError(
+        operation.index, std::string(operation.op),
+        operation.has_path ? std::optional<std::string>(operation.path) : std::nullopt,
+        "the patched document would reach " + std::to_string(bytes) + " bytes, over the limit of " +
+            std::to_string(limit_) + " bytes (ApplyOptions::max_document_bytes, stageflow-delta --max-document-bytes)",
+        operation.from ? std::optional<std::string>(*operation.from) : std::nullopt, limit_);
+  }
+
+  static std::size_t saturating_add(std::size_t a, std::size_t b) noexcept { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
+
+  // The document's size becomes size_ - removed + added: refused when that passes the limit.
+  void account(const Operation& operation, std::size_t removed, std::size_t added) {
+    const std::size_t kept = size_ - std::min(size_, removed);
+    if (added > limit_ || kept > limit_ - added) fail_limit(operation, saturating_add(kept, added));
+    size_ = kept + added;
+  }
+
   // --- operations --------------------------------------------------------------------------------
 
-  void add(const Operation& operation, const std::vector<std::string>& tokens, NodeRef value) {
+  // `bytes`: size_of(value), or nullopt for a move (the value only changes place).
+  void add(const Operation& operation, const std::vector<std::string>& tokens, NodeRef value,
+           std::optional<std::size_t> bytes) {
     if (tokens.empty()) {
+      if (bytes) account(operation, size_of(overlay_.root), *bytes);
       overlay_.root = value;
       return;
     }
@@ -282,10 +328,19 @@ class Patcher {
     overlay_.materialize(parent);
     const std::string& last = tokens.back();
     if (parent.kind == NodeRef::Kind::object) {
-      overlay_.objects[parent.body].set(overlay_.own_key(last), NodeRef::unknown, value);
+      ObjectBody& body = overlay_.objects[parent.body];
+      if (bytes) {
+        const std::uint32_t at = body.find(last);
+        if (at == ObjectBody::npos)
+          account(operation, 0, member_bytes(last) + *bytes);
+        else
+          account(operation, size_of(body.value_at(at)), *bytes);
+      }
+      body.set(overlay_.own_key(last), NodeRef::unknown, value);
     } else if (parent.kind == NodeRef::Kind::array) {
       auto& items = overlay_.arrays[parent.body].items;
       if (last == "-") {
+        if (bytes) account(operation, 0, *bytes + 1);
         items.push_back(value);
         return;
       }
@@ -294,6 +349,7 @@ class Patcher {
       if (*at > items.size())
         fail(operation, "index " + last + " is out of range for add (the array at " +
                             location(tokens, tokens.size() - 1) + " has " + element_count(items.size()) + ")");
+      if (bytes) account(operation, 0, *bytes + 1);
       items.insert(items.begin() + static_cast<std::ptrdiff_t>(*at), value);
     } else {
       fail(operation, "cannot add a member to " + location(tokens, tokens.size() - 1) + ": it is " +
@@ -301,7 +357,8 @@ class Patcher {
     }
   }
 
-  NodeRef remove(const Operation& operation, const std::vector<std::string>& tokens) {
+  // `counted`: false for a move (the value comes back at its new place).
+  NodeRef remove(const Operation& operation, const std::vector<std::string>& tokens, bool counted) {
     if (tokens.empty()) fail(operation, "cannot remove the whole document");
     const std::size_t last = tokens.size() - 1;
     NodeRef& parent = resolve(operation, tokens, last);
@@ -311,6 +368,7 @@ class Patcher {
       const std::uint32_t at = body.find(tokens[last]);
       if (at == ObjectBody::npos) fail_no_member(operation, tokens, last);
       const NodeRef removed = body.value_at(at);
+      if (counted) account(operation, member_bytes(tokens[last]) + size_of(removed), 0);
       body.erase(tokens[last]);
       return removed;
     }
@@ -319,6 +377,7 @@ class Patcher {
       const auto at = parse_array_index(tokens[last]);
       if (!at || *at >= items.size()) fail_index(operation, tokens, last, at.has_value(), items.size());
       const NodeRef removed = items[*at];
+      if (counted) account(operation, size_of(removed) + 1, 0);
       items.erase(items.begin() + static_cast<std::ptrdiff_t>(*at));
       return removed;
     }
@@ -339,12 +398,15 @@ class Patcher {
         fail(operation, "invalid \"from\": " + reason);
     };
     if (op == "add") {
-      add(operation, path_tokens_, require_value());
+      const NodeRef value = require_value();
+      add(operation, path_tokens_, value, size_of(value));
     } else if (op == "remove") {
-      remove(operation, path_tokens_);
+      remove(operation, path_tokens_, true);
     } else if (op == "replace") {
       const NodeRef value = require_value();
-      resolve(operation, path_tokens_, path_tokens_.size()) = value;
+      NodeRef& target = resolve(operation, path_tokens_, path_tokens_.size());
+      account(operation, size_of(target), size_of(value));
+      target = value;
     } else if (op == "move") {
       read_from();
       const bool into_itself = from_tokens_.size() < path_tokens_.size() &&
@@ -354,12 +416,16 @@ class Patcher {
         (void)lookup(following_from(operation), from_tokens_);  // must exist; moving a value onto itself changes nothing
         return;
       }
-      const NodeRef value = remove(following_from(operation), from_tokens_);
-      add(operation, path_tokens_, value);
+      const NodeRef value = remove(following_from(operation), from_tokens_, false);
+      add(operation, path_tokens_, value, std::nullopt);
     } else if (op == "copy") {
       read_from();
-      const NodeRef value = overlay_.clone(lookup(following_from(operation), from_tokens_));
-      add(operation, path_tokens_, value);
+      // The only operation that can multiply the document (a copy of a copy of ...): its size is
+      // checked before the clone is made.
+      const NodeRef source = lookup(following_from(operation), from_tokens_);
+      const std::size_t bytes = size_of(source);
+      if (bytes >= limit_ || size_ > limit_ - bytes - 1) fail_limit(operation, saturating_add(size_, saturating_add(bytes, 1)));
+      add(operation, path_tokens_, overlay_.clone(source), bytes);
     } else if (op == "test") {
       const NodeRef expected = require_value();
       const NodeRef actual = lookup(operation, path_tokens_);
@@ -371,6 +437,8 @@ class Patcher {
   }
 
   PatchOverlay overlay_;
+  std::size_t limit_;
+  std::size_t size_;  // an upper bound on the patched document's size, kept by account()
   std::vector<std::string> path_tokens_, from_tokens_;
 };
 
