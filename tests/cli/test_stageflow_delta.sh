@@ -127,6 +127,19 @@ if [ -x /usr/bin/time ] && [ -z "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then  # 
   [ "$peak_kib" -lt $(( (32 + 16) * 1024 )) ] || fail "reading /dev/zero to a 32 MiB limit peaked at $peak_kib KiB"
 fi
 
+# Issue 25, defect 3: integers beyond 64 bits (as JavaScript writes them) are read as doubles and
+# keep their text; a number beyond the double range is still refused.
+printf '{"a": -9223372036854776000, "b": 1}' >"$work/js-base.json"
+printf '{"a": -9223372036854776000, "b": 18446744073709551616}' >"$work/js-current.json"
+expect_status 0 "$tool" diff --metrics=none "$work/js-base.json" "$work/js-current.json"
+expect_stdout '[{"op":"replace","path":"/b","value":18446744073709551616}]'
+cp "$work/out" "$work/js-delta.json"
+expect_status 0 "$tool" apply "$work/js-base.json" "$work/js-delta.json"
+expect_stdout '{"a":-9223372036854776000,"b":18446744073709551616}'
+printf '[1e400]' >"$work/huge.json"
+expect_status 1 "$tool" diff "$work/js-base.json" "$work/huge.json"
+expect_stderr_has "out of range"
+
 # Issue 25, defect 13: copies that double the document end with status 1 and a clear error before
 # they allocate (24 of them took 2.6 GB; 40 here would be 2^40 copies of the base).
 {
