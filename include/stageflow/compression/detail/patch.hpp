@@ -286,7 +286,8 @@ class Patcher {
     }
     std::size_t bytes = 2;  // the brackets
     if (node.kind == NodeRef::Kind::array) {
-      for (const NodeRef& item : overlay_.arrays[node.body].items) bytes += size_of(item) + 1;
+      const auto& items = overlay_.arrays[node.body].items;
+      for (std::size_t i = 0; i < items.size(); ++i) bytes += size_of(items[i]) + 1;
       return bytes;
     }
     for (const PatchMember& member : overlay_.objects[node.body].members())
@@ -350,7 +351,7 @@ class Patcher {
         fail(operation, "index " + last + " is out of range for add (the array at " +
                             location(tokens, tokens.size() - 1) + " has " + element_count(items.size()) + ")");
       if (bytes) account(operation, 0, *bytes + 1);
-      items.insert(items.begin() + static_cast<std::ptrdiff_t>(*at), value);
+      items.insert(*at, value);
     } else {
       fail(operation, "cannot add a member to " + location(tokens, tokens.size() - 1) + ": it is " +
                           std::string(kind_name(overlay_.type_of(parent))));
@@ -378,7 +379,7 @@ class Patcher {
       if (!at || *at >= items.size()) fail_index(operation, tokens, last, at.has_value(), items.size());
       const NodeRef removed = items[*at];
       if (counted) account(operation, size_of(removed) + 1, 0);
-      items.erase(items.begin() + static_cast<std::ptrdiff_t>(*at));
+      items.erase(*at);
       return removed;
     }
     fail_scalar(operation, tokens, last, overlay_.type_of(parent));
