@@ -7,6 +7,7 @@
 
 #include <stageflow/compression/detail/indexed_json.hpp>
 #include <stageflow/compression/detail/patch_equality.hpp>
+#include <stageflow/compression/detail/patch_messages.hpp>
 #include <stageflow/compression/detail/patch_output.hpp>
 #include <stageflow/compression/detail/patch_overlay.hpp>
 #include <stageflow/compression/errors.hpp>
@@ -26,7 +27,7 @@ namespace stageflow::detail::compression {
 
 class Patcher {
  public:
-  /// `max_document_bytes`: the bound on the patched document's size (see size_of()); an operation
+  /// `max_document_bytes`: the bound on the patched document's size (PatchOverlay::size_bound); an operation
   /// that would pass it throws DocumentLimitError before it allocates anything.
   Patcher(const IndexedJson& base, const IndexedJson& delta, std::size_t max_document_bytes)
       : overlay_(base, delta), limit_(max_document_bytes), size_(base.text.size()) {}
@@ -93,20 +94,6 @@ class Patcher {
     return copy;
   }
 
-  static std::string_view kind_name(char type) noexcept {
-    switch (type) {
-      case '{': return "an object";
-      case '[': return "an array";
-      case '"': return "a string";
-      case 'l':
-      case 'u':
-      case 'd': return "a number";
-      case 't':
-      case 'f': return "a boolean";
-      default: return "null";
-    }
-  }
-
   [[noreturn]] void fail(const Operation& operation, std::string reason) const {
     throw stageflow::compression::DeltaError(
         operation.index, std::string(operation.op),
@@ -153,31 +140,6 @@ class Patcher {
   }
 
   // --- paths: resolving them, and saying where they fail -----------------------------------------
-
-  // The pointer of the first `count` tokens, for messages.
-  static std::string pointer_prefix(const std::vector<std::string>& tokens, std::size_t count) {
-    std::string pointer;
-    for (std::size_t i = 0; i < count; ++i) {
-      pointer += '/';
-      for (const char c : tokens[i]) {
-        if (c == '~')
-          pointer += "~0";
-        else if (c == '/')
-          pointer += "~1";
-        else
-          pointer += c;
-      }
-    }
-    return pointer;
-  }
-
-  static std::string element_count(std::size_t n) {
-    return std::to_string(n) + (n == 1 ? " element" : " elements");
-  }
-
-  static std::string location(const std::vector<std::string>& tokens, std::size_t count) {
-    return count == 0 ? std::string("the document root") : "\"" + pointer_prefix(tokens, count) + "\"";
-  }
 
   [[noreturn]] void fail_no_member(const Operation& operation, const std::vector<std::string>& tokens,
                                    std::size_t i) const {
@@ -276,25 +238,6 @@ class Patcher {
 
   // --- the document's size ----------------------------------------------------------------------
 
-  // An upper bound on the bytes `node` takes once written: a raw value counts its source text
-  // (whitespace included), an edited container its members. O(1) for a raw value, a walk of the
-  // edited part otherwise (a part that an operation built, and so paid for once already).
-  std::size_t size_of(NodeRef node) {
-    if (node.is_raw()) {
-      overlay_.settle(node);
-      return overlay_.doc_of(node).value_text(node.token, node.span).size();
-    }
-    std::size_t bytes = 2;  // the brackets
-    if (node.kind == NodeRef::Kind::array) {
-      const auto& items = overlay_.arrays[node.body].items;
-      for (std::size_t i = 0; i < items.size(); ++i) bytes += size_of(items[i]) + 1;
-      return bytes;
-    }
-    for (const PatchMember& member : overlay_.objects[node.body].members())
-      if (!member.erased) bytes += member_bytes(member.key) + size_of(member.value);
-    return bytes;
-  }
-
   static std::size_t member_bytes(std::string_view key) noexcept { return key.size() + 4; }  // "":,
 
   [[noreturn]] void fail_limit(const Operation& operation, std::size_t bytes) const {
@@ -317,11 +260,11 @@ class Patcher {
 
   // --- operations --------------------------------------------------------------------------------
 
-  // `bytes`: size_of(value), or nullopt for a move (the value only changes place).
+  // `bytes`: overlay_.size_bound(value), or nullopt for a move (the value only changes place).
   void add(const Operation& operation, const std::vector<std::string>& tokens, NodeRef value,
            std::optional<std::size_t> bytes) {
     if (tokens.empty()) {
-      if (bytes) account(operation, size_of(overlay_.root), *bytes);
+      if (bytes) account(operation, overlay_.size_bound(overlay_.root), *bytes);
       overlay_.root = value;
       return;
     }
@@ -335,7 +278,7 @@ class Patcher {
         if (at == ObjectBody::npos)
           account(operation, 0, member_bytes(last) + *bytes);
         else
-          account(operation, size_of(body.value_at(at)), *bytes);
+          account(operation, overlay_.size_bound(body.value_at(at)), *bytes);
       }
       body.set(overlay_.own_key(last), NodeRef::unknown, value);
     } else if (parent.kind == NodeRef::Kind::array) {
@@ -369,7 +312,7 @@ class Patcher {
       const std::uint32_t at = body.find(tokens[last]);
       if (at == ObjectBody::npos) fail_no_member(operation, tokens, last);
       const NodeRef removed = body.value_at(at);
-      if (counted) account(operation, member_bytes(tokens[last]) + size_of(removed), 0);
+      if (counted) account(operation, member_bytes(tokens[last]) + overlay_.size_bound(removed), 0);
       body.erase(tokens[last]);
       return removed;
     }
@@ -378,7 +321,7 @@ class Patcher {
       const auto at = parse_array_index(tokens[last]);
       if (!at || *at >= items.size()) fail_index(operation, tokens, last, at.has_value(), items.size());
       const NodeRef removed = items[*at];
-      if (counted) account(operation, size_of(removed) + 1, 0);
+      if (counted) account(operation, overlay_.size_bound(removed) + 1, 0);
       items.erase(*at);
       return removed;
     }
@@ -400,13 +343,13 @@ class Patcher {
     };
     if (op == "add") {
       const NodeRef value = require_value();
-      add(operation, path_tokens_, value, size_of(value));
+      add(operation, path_tokens_, value, overlay_.size_bound(value));
     } else if (op == "remove") {
       remove(operation, path_tokens_, true);
     } else if (op == "replace") {
       const NodeRef value = require_value();
       NodeRef& target = resolve(operation, path_tokens_, path_tokens_.size());
-      account(operation, size_of(target), size_of(value));
+      account(operation, overlay_.size_bound(target), overlay_.size_bound(value));
       target = value;
     } else if (op == "move") {
       read_from();
@@ -424,7 +367,7 @@ class Patcher {
       // The only operation that can multiply the document (a copy of a copy of ...): its size is
       // checked before the clone is made.
       const NodeRef source = lookup(following_from(operation), from_tokens_);
-      const std::size_t bytes = size_of(source);
+      const std::size_t bytes = overlay_.size_bound(source);
       if (bytes >= limit_ || size_ > limit_ - bytes - 1) fail_limit(operation, saturating_add(size_, saturating_add(bytes, 1)));
       add(operation, path_tokens_, overlay_.clone(source), bytes);
     } else if (op == "test") {

@@ -210,6 +210,25 @@ struct PatchOverlay {
     }
   }
 
+  // An upper bound on the bytes `node` takes once written: a raw value counts its source text
+  // (whitespace included), an edited container its members. O(1) for a raw value, a walk of the
+  // edited part otherwise (a part that an operation built, and so paid for once already).
+  std::size_t size_bound(NodeRef node) {
+    if (node.is_raw()) {
+      settle(node);
+      return doc_of(node).value_text(node.token, node.span).size();
+    }
+    std::size_t bytes = 2;  // the brackets
+    if (node.kind == NodeRef::Kind::array) {
+      const auto& items = arrays[node.body].items;
+      for (std::size_t i = 0; i < items.size(); ++i) bytes += size_bound(items[i]) + 1;
+      return bytes;
+    }
+    for (const PatchMember& member : objects[node.body].members())
+      if (!member.erased) bytes += (member.key.size() + 4) + size_bound(member.value);
+    return bytes;
+  }
+
   std::string_view own_key(const std::string& key) { return owned_keys.emplace_back(key); }
 
   NodeRef clone(const NodeRef& node) {
