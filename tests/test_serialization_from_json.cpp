@@ -183,6 +183,9 @@ TEST_CASE("a mismatch names its path", "[serialization][from_json]") {
   CHECK(error_of([] { from_json<std::map<std::string, std::vector<int>>>(R"({"k":[1,"x"]})"); }) ==
         R"(["k"][1]: expected an integer, found a string)");
   CHECK(error_of([] { from_json<std::map<int, int>>(R"({"01":1})"); }) == R"(["01"]: expected an integer key)");
+  // Keys in the path are escaped: a NUL in a key does not cut the message short (found by fuzz_from_json).
+  CHECK(error_of([] { from_json<std::map<std::string, int>>(R"({"a\u0000\"b":"x"})"); }) ==
+        R"(["a\u0000\"b"]: expected an integer, found a string)");
   CHECK(error_of([] { from_json<std::map<std::uint8_t, int>>(R"({"300":1})"); }) ==
         R"(["300"]: integer 300 out of range [0, 255])");
   CHECK(error_of([] { from_json<std::map<bool, int>>(R"({"yes":1})"); }) == R"(["yes"]: expected the key true or false)");

@@ -3,6 +3,7 @@
 // Internal to <stageflow/serialization/from_json.hpp>.
 #pragma once
 
+#include <stageflow/json/detail/escape.hpp>
 #include <stageflow/json/value.hpp>
 #include <stageflow/serialization/detail/kinds.hpp>
 #include <stageflow/serialization/error.hpp>
@@ -334,13 +335,12 @@ class JsonReader {
     }
   }
 
+  // A key in the path is a JSON string: quotes, backslashes and control bytes (a NUL would cut
+  // what() short) are escaped.
   static std::string quoted(std::string_view key) {
-    std::string out = "\"";
-    for (const char c : key) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    return out + '"';
+    std::string out;
+    append_json_string(out, key);
+    return out;
   }
 
   template <class Key>
