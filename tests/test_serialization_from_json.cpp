@@ -146,6 +146,7 @@ TEST_CASE("every walkable kind round-trips through to_json and from_json", "[ser
   // From a JsonValue as well as from text.
   CHECK(from_json<Everything>(stageflow::serialization::parse_json(text)) == original);
   CHECK(read.choice.index() == 2);
+  CHECK(read.money == Money(1234));  // rebuilt through walk_as<Money>::from_view
   CHECK(!read.absent.has_value());
   CHECK(read.null_owned == nullptr);
 }
