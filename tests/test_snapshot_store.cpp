@@ -375,6 +375,36 @@ TEMPLATE_TEST_CASE("two processes append to one run at once: every accepted vers
   WARN("conflicts met and retried: parent " << parent_conflicts << ", child " << child_conflicts);
 }
 
+TEMPLATE_TEST_CASE("one store object shared by threads", "[store][threads]", STORE_FIXTURES) {
+  TestType fixture;
+  REQUIRE_BACKEND(fixture);
+  auto store = fixture.open({.rebase_every = 5});
+  const std::string shared_run = "shared-" + unique_suffix();
+  constexpr int threads = 4;
+  constexpr int per_thread = 12;
+  std::vector<std::thread> workers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      try {
+        const std::string own = shared_run + "-own-" + std::to_string(t);
+        for (int i = 1; i <= per_thread; ++i) {
+          if (store->append(own, document(i)) != i) ++failures;
+          store->append(shared_run, document(100 * t + i));  // one object: appends never conflict
+        }
+      } catch (...) {
+        ++failures;
+      }
+    });
+  for (auto& worker : workers) worker.join();
+  CHECK(failures == 0);
+  CHECK(store_versions_are(store->versions(shared_run), threads * per_thread));
+  for (int t = 0; t < threads; ++t) {
+    const std::string own = shared_run + "-own-" + std::to_string(t);
+    for (int i = 1; i <= per_thread; ++i) CHECK(same_json(store->load(own, i), document(i)));
+  }
+}
+
 TEMPLATE_TEST_CASE("retention: runs not appended to for max_age are removed", "[store]", STORE_FIXTURES) {
   TestType fixture;
   REQUIRE_BACKEND(fixture);
