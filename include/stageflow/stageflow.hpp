@@ -22,3 +22,4 @@
 #include <stageflow/sinks/event_schema.hpp>
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>
+#include <stageflow/version.hpp>

@@ -34,6 +34,7 @@
 #include <stageflow/sinks/detail/json_line.hpp>
 #include <stageflow/sinks/null_mutex.hpp>
 #include <stageflow/uuid/text.hpp>
+#include <stageflow/version.hpp>
 
 #include <array>
 #include <charconv>
@@ -60,7 +61,7 @@ struct OtlpJsonSpanSinkOptions {
   SpanKind run_span_kind = SpanKind::internal;
   /// The instrumentation scope: stageflow and its version.
   std::string scope_name = "stageflow";
-  std::string scope_version = "0.1.0";
+  std::string scope_version{stageflow::version()};
 };
 
 namespace detail {
