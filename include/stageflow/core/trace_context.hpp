@@ -179,7 +179,7 @@ struct TraceParent {
     return out;
   }
 
-  /// Version 00 text: 00-<trace id>-<parent id>-<flags>, lowercase.
+  /// Version 00 text: `00-<trace id>-<parent id>-<flags>`, lowercase.
   std::string format() const {
     std::string out;
     out.reserve(size);

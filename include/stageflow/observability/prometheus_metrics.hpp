@@ -73,7 +73,7 @@ struct PrometheusMetricsOptions {
   /// Upper bounds in seconds, strictly increasing (prometheus-cpp rejects others).
   prometheus::Histogram::BucketBoundaries run_duration_buckets = default_duration_buckets();
   prometheus::Histogram::BucketBoundaries stage_duration_buckets = default_duration_buckets();
-  /// The metric names' prefix: <prefix>_runs_total, ...
+  /// The metric names' prefix: `<prefix>_runs_total`, ...
   std::string prefix = "stageflow";
 };
 
