@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks that every place that states stageflow's version agrees with <stageflow/version.hpp>,
 where it is written: Meson's project(), the generated pkg-config file and CMake package version
-file, the root CMakeLists.txt's reading of the header (cmake -P), and `stageflow-delta --version`.
+file, the root CMakeLists.txt's reading of the header (cmake -P), and `stageflow-delta --version`;
+and that the pkg-config file and both CMake ways carry the license Meson's project() names.
 
   check_version.py --header H --meson V --pc FILE --cmake-version FILE [--cmake CMAKE --cmake-script F]
                    [--cli PROGRAM]
@@ -32,6 +33,9 @@ def main():
     parser.add_argument('--cmake-version', required=True)
     parser.add_argument('--cmake-script')
     parser.add_argument('--cli')
+    parser.add_argument('--license', help="meson.build's license: the .pc file and the CMake packages must carry it")
+    parser.add_argument('--cmake-config', help='the generated stageflowConfig.cmake')
+    parser.add_argument('--cmake-lists', help='the root CMakeLists.txt')
     args = parser.parse_args()
 
     truth = header_version(args.header)
@@ -53,6 +57,20 @@ def main():
     else:
         skipped.append('stageflow-delta: not built (-Dtools=false)')
 
+    license_problems = []
+    if args.license:
+        carriers = {'stageflow.pc (license variable)': re.search(r'^license=(\S+)', pc, re.MULTILINE)}
+        if args.cmake_config:
+            carriers['stageflowConfig.cmake'] = re.search(r'set\(stageflow_LICENSE "([^"]*)"\)',
+                                                          open(args.cmake_config, encoding='utf-8').read())
+        if args.cmake_lists:
+            carriers['CMakeLists.txt'] = re.search(r'set\(stageflow_LICENSE "([^"]*)"\)',
+                                                   open(args.cmake_lists, encoding='utf-8').read())
+        for where, m in carriers.items():
+            value = m.group(1) if m else None
+            print(f'{"ok  " if value == args.license else "DIFF"} license in {where}: {value}')
+            if value != args.license:
+                license_problems.append(where)
     wrong = {where: v for where, v in found.items() if v != truth}
     for where, v in found.items():
         print(f'{"ok  " if v == truth else "DIFF"} {where}: {v}')
@@ -60,6 +78,8 @@ def main():
         print(f'not checked: {reason}')
     if wrong:
         sys.exit(f'include/stageflow/version.hpp says {truth}; these differ: {wrong}')
+    if license_problems:
+        sys.exit(f'meson.build says license {args.license}; these do not: {license_problems}')
     print(f'version {truth} everywhere')
 
 
