@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # The version, read from include/stageflow/version.hpp (the one place it is written). Sets
 # STAGEFLOW_VERSION ("MAJOR.MINOR.PATCH"). Run as a script (cmake -P) it prints the version:
 # tests/version/check_version.py compares it with Meson's, pkg-config's and the CLI's.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The main demo: a chat request going through normalize -> (enrich | route) -> reply -> guard,
 // run many times by a production runner (on ParallelExecutor, so enrich and route run at the same
 // time; UUID telemetry; deep checks debug_only, so gone in this release build) and by an audit

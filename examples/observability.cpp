@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Observability demo: a chat pipeline served with Prometheus metrics and OTLP/JSON spans.
 //
 // The runner has PrometheusMetrics (runs and stages by outcome, durations), the hardening event

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // stageflow-delta: RFC 6902 deltas between JSON documents, from the command line.
 //
 //   stageflow-delta diff BASE.json CURRENT.json > delta.json     (metrics on stderr)

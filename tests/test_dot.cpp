@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // to_dot: a pipeline type's DAG, and one run on it, in Graphviz DOT. Rendering the text with
 // Graphviz itself is tests/visual/render_dot.py's part (it runs tests/visual/dot_sample.cpp).
 #include <stageflow/stageflow.hpp>

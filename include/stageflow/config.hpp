@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // stageflow configuration macros.
 //
 // STAGEFLOW_HARDENING decides whether `debug_only<P>` keeps P (1) or removes it (0).

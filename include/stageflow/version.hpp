@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The version of stageflow: the one place it is written. Meson (meson.build), CMake
 // (cmake/stageflow-version.cmake), the pkg-config file, the CMake package, stageflow-delta
 // --version and the OTLP span sink all read it from here; tests/version checks that they agree.

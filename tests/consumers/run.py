@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Builds and runs tests/consumers/program/consumer.cpp from outside the repository, one way a
 user would consume stageflow, and checks that it sees the hardening that build must have.
 

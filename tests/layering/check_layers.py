@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Checks that the includes of include/stageflow follow the floor plan (docs/contributing.md, "How the code is laid out").
 
 Floors, lowest first; a header may include its own folder (feature) and anything on a lower floor:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Prints why each skipped test skipped, after `meson test`: Meson shows SKIP but keeps the reason
 (the test's own SKIP line) in its log. Reads BUILDDIR/meson-logs/testlog.json.
 

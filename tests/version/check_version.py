@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Checks that every place that states stageflow's version agrees with <stageflow/version.hpp>,
 where it is written: Meson's project(), the generated pkg-config file and CMake package version
 file, the root CMakeLists.txt's reading of the header (cmake -P), and `stageflow-delta --version`;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Writes the DOT of a pipeline and of a failed run on it, for tests/visual/render_dot.py to render
 // with Graphviz:  dot_sample PIPELINE.dot RUN.dot
 #include <stageflow/stageflow.hpp>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Renders to_dot's output with Graphviz (`dot -Tsvg`) and checks the SVG: it parses as XML, has
 one node per stage with the stage's name as its text, and one edge per dependency.
 

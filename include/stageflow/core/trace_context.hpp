@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // W3C Trace Context (https://www.w3.org/TR/trace-context/): the ids that make a run a span of the
 // caller's trace, and the `traceparent` header they travel in.
 //

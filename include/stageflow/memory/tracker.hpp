@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Memory growth tracking: labelled samples of heap and resident memory, kept in a bounded ring, with
 // growth warnings when memory rises past a threshold from its baseline or rises steadily (a leak).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PrometheusMetrics: run and stage counters and duration histograms, and counters of the hardening
 // events, on the user's own prometheus::Registry (prometheus-cpp). Optional: this header needs
 // prometheus-cpp (pkg-config prometheus-cpp-core); the rest of stageflow does not.

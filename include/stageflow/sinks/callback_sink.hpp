@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // CallbackSink: hands each event to a function, e.g. to forward it to your logger or metrics.
 //
 //   stageflow::CallbackSink<> sink([](const stageflow::Event& e) { log(e.type, e.stage); });

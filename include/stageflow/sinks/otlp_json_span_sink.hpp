@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OtlpJsonSpanSink: the runs and stages as OpenTelemetry spans, written as OTLP/JSON, one
 // ExportTraceServiceRequest per line: the format the OpenTelemetry Collector's `otlpjsonfile`
 // receiver reads (and the file exporter writes).

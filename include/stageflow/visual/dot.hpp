@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A pipeline as a picture: its DAG in Graphviz DOT, and optionally one run on it.
 //
 //   std::cout << stageflow::to_dot<Chat>();                  // stages as boxes, dependencies as arrows

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The frame of one run: everything a run changes, for BasicRunner's steps. On the stack of run()
 // under SequentialExecutor, and under a concurrent executor unless the run may be abandoned; then on
 // the heap, shared with the executor's tasks, owning what a late stage can still touch.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The synchronization a run needs, chosen at compile time: real locks and atomics under a concurrent
 // executor, nothing at all under SequentialExecutor (where the hooks and stages of a run take turns
 // on one thread, so a lock would be pure cost).

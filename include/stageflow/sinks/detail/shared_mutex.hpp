@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The mutex a sink and its copies share (a runner holds a copy of each sink it is given), or
 // nothing at all for NullMutex.
 #pragma once
