@@ -1,6 +1,6 @@
 // UuidTelemetry: the runner policy over UuidCollisionMonitor.
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 

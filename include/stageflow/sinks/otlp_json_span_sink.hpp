@@ -11,8 +11,9 @@
 // .skipped, .cancelled, .failed, .timed_out) and one per run (pipeline.completed, .failed,
 // .cancelled, .timed_out), in the trace the run joined (see RunOptions::traceparent). A stage's
 // span is a child of the run's span; the run's span is a child of the caller's span (none for a
-// new trace). Its end is the event's timestamp, its start that minus the event's duration (for a
-// stage, the duration of execute(), so the after-hooks fall outside the span).
+// new trace). Its end is the event's timestamp, its start that minus the event's duration, both
+// measured by the runner (for a stage, the duration of execute(), so the after-hooks fall outside
+// the span), so a stage's span always lies within its run's.
 //
 // Encoding, per the OTLP protobuf JSON mapping: ids are lowercase hex strings (traceId 32
 // characters, spanId and parentSpanId 16; parentSpanId left out for a root span), times are
