@@ -5,6 +5,7 @@
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>
+#include <stageflow/sinks/tee_sink.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -351,4 +352,25 @@ TEST_CASE("a huge line does not keep its buffer: the thread's memory comes back"
 
   sink.emit(small);  // a normal line after it still works, from a small buffer
   CHECK(detail::thread_line_buffer().capacity() <= json_lines_sink_st::kept_line_bytes);
+}
+
+TEST_CASE("TeeSink hands each event to every sink, even past one that throws", "[events]") {
+  collecting_sink_st first, last;
+  int thrown = 0;
+  auto thrower = [&](const Event&) {
+    ++thrown;
+    throw std::runtime_error("sink down");
+  };
+  using Tee = TeeSink<collecting_sink_st, CallbackSink<decltype(thrower), NullMutex>, collecting_sink_st>;
+  const Tee tee(first, CallbackSink<decltype(thrower), NullMutex>(thrower), last);
+  Event event;
+  event.type = "test.tee";
+  CHECK_THROWS_WITH(tee.emit(event), "sink down");  // the runner catches and counts it
+  CHECK(first.count("test.tee") == 1);
+  CHECK(last.count("test.tee") == 1);
+  CHECK(thrown == 1);
+  CHECK(tee.get<2>().size() == 1);
+  Runner<Tee> runner(tee);
+  runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  CHECK(last.size() == 1 + 6);  // a throwing sink does not fail the run, nor starve the others
 }
