@@ -13,6 +13,7 @@
 
 #include <stageflow/core/events.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstring>
