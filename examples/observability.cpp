@@ -16,7 +16,7 @@
 // It ends with the metrics as a scrape shows them, and checks that they add up.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/observability/prometheus_metrics.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/otlp_json_span_sink.hpp>

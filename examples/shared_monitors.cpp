@@ -7,8 +7,8 @@
 //   build/release/examples/shared_monitors
 #include <stageflow/helpers/memory_tracker.hpp>
 #include <stageflow/helpers/uuid_utils.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/stageflow.hpp>
 #include <stageflow/tools/executor.hpp>
 

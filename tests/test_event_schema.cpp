@@ -3,10 +3,10 @@
 // the table of docs/events.md says the same as that list, and runs that trigger every event type produce
 // events (typed, and as JSON lines) that match their entry exactly.
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/context_size_interceptor.hpp>
-#include <stageflow/pipeline/immutability_interceptor.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/context_size_interceptor.hpp>
+#include <stageflow/hardening/immutability_interceptor.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/runner.hpp>

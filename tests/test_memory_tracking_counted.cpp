@@ -3,7 +3,7 @@
 #include <stageflow/helpers/allocation_counter.hpp>  // this program's operator new/delete count
 
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/runner/async_run.hpp>
 #include <stageflow/runner/runner.hpp>
 

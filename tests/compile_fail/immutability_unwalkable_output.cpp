@@ -8,7 +8,7 @@
 // expect-error: probe::Handle
 // expect-max-errors: 2
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/immutability_interceptor.hpp>
+#include <stageflow/hardening/immutability_interceptor.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <type_traits>

@@ -8,7 +8,8 @@ Floors, lowest first; a header may include its own folder (feature) and anything
   1  json/, uuid/, memory/                     foundations, independent of each other
   2  core/                                     the pipeline model
   3  serialization/, compression/, runner/, sinks/, observability/, visual/
-  4  helpers/, pipeline/, tools/, compression.hpp, stageflow.hpp   the seed's addresses: faces and facades
+  4  helpers/, pipeline/, tools/, compression.hpp, stageflow.hpp   the seed's addresses: faces and facades;
+     hardening/                                 the hardening policies, faced by pipeline/
      store/                                    snapshot stores (over compression and serialization)
 
 Features on one floor do not include each other, except for the edges in SIBLING_EDGES; on the top
@@ -28,7 +29,7 @@ FLOORS = {
     'json': 1, 'uuid': 1, 'memory': 1,
     'core': 2,
     'serialization': 3, 'compression': 3, 'runner': 3, 'sinks': 3, 'observability': 3, 'visual': 3,
-    'helpers': 4, 'pipeline': 4, 'tools': 4, 'compression.hpp': 4, 'stageflow.hpp': 4,
+    'helpers': 4, 'pipeline': 4, 'hardening': 4, 'tools': 4, 'compression.hpp': 4, 'stageflow.hpp': 4,
     'store': 4,
 }
 TOP_FLOOR = 4

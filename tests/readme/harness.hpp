@@ -9,8 +9,8 @@
 #include <stageflow/helpers/run_utils.hpp>
 #include <stageflow/helpers/uuid_utils.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/stageflow.hpp>
 #include <stageflow/tools/executor.hpp>
 

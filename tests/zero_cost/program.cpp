@@ -5,7 +5,7 @@
 // (variant 2: must differ from 0, which shows the measurement can see a policy).
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <cstdint>

@@ -19,8 +19,8 @@
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/core/shared.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/optional_policy.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>

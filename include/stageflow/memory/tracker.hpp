@@ -53,10 +53,11 @@ struct MemoryTrackerOptions {
   /// Samples kept, the newest ones; 0 keeps none (warnings and listeners still work).
   std::size_t sample_capacity = 1024;
   /// Warn when the heap is this many bytes above the baseline (the first sample after start()),
-  /// then again at each further multiple. 0 turns it off.
-  std::size_t heap_growth_threshold_bytes = std::size_t{128} << 20;
+  /// then again at each further multiple. Checked from the first sample, warm-up or not, so a big
+  /// leak (1 MiB per run) is reported within a few dozen runs. 0 turns it off.
+  std::size_t heap_growth_threshold_bytes = std::size_t{32} << 20;
   /// The same for the resident set size.
-  std::size_t rss_growth_threshold_bytes = std::size_t{256} << 20;
+  std::size_t rss_growth_threshold_bytes = std::size_t{32} << 20;
   /// Samples in the sustained-growth window (0 turns the check off, else 3 to 1024; each
   /// observation costs two passes over it). A warning empties the window, so a continuing leak
   /// warns once per window.

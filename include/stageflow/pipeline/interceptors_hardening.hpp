@@ -4,5 +4,5 @@
 #pragma once
 
 #include <stageflow/config.hpp>  // first: the C++20 check
-#include <stageflow/pipeline/context_size_interceptor.hpp>
-#include <stageflow/pipeline/immutability_interceptor.hpp>
+#include <stageflow/hardening/context_size_interceptor.hpp>
+#include <stageflow/hardening/immutability_interceptor.hpp>

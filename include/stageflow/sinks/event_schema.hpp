@@ -5,7 +5,7 @@
 //
 // A JSON line (JsonLinesSink) is one object:
 //   type             text, always          the event type, "scope.what"
-//   timestamp        text, always          ISO 8601 UTC with microseconds, when the event was emitted
+//   timestamp        text, always          ISO 8601 UTC with microseconds, when the event was emitted (outcome events: the measured end)
 //   pipeline_run_id  text, always          the run's UUID (the nil UUID outside a run)
 //   trace_id, span_id, parent_span_id      reserved for W3C trace context (lower-case hex)
 //   stage            text, when the event is about one stage
