@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What each hardening policy costs per run, against Runner<> on the same pipeline and snapshot.
 // (A disabled policy costs nothing: see bench_runner and scripts/zero-cost-check.)
 #include <stageflow/core/context_snapshot.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One monitor and one tracker for a whole service: a chat pipeline's runs and the agent's tool
 // calls report to the same UuidCollisionMonitor and the same MemoryTracker. A tool call that
 // replays a run's id is a collision the monitor sees, whichever component observed it first; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // AsyncSink: events reach the inner sink in order and intact, emit never blocks (a full queue drops
 // and counts, and says so in an event), text is cut by the documented rule, flush and destruction
 // drain, no allocation per event. This program installs the allocation counter (one translation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Async stages (execute returns boost::asio::awaitable) and runner.async_run: mixed with
 // synchronous stages on a diamond, every completion token, stop tokens that cancel timer waits
 // (a failing sibling, a deadline, the caller, a stage timeout), 1,000 runs in flight on one

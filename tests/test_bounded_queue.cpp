@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // detail::BoundedQueue, AsyncSink's queue on its own: full and empty are reported, not waited on;
 // values come out in claim order; under concurrent producers and consumers nothing is lost or
 // duplicated and each producer's order is kept (run under ThreadSanitizer by the `threads` suite).

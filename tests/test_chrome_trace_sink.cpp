@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ChromeTraceSink: the Trace Event Format's required fields on every event (name, ph, ts, pid, tid;
 // dur for a complete event; args.name for thread_name metadata), one complete event per stage that
 // ran and per run, a track per thread with its name, the run id and status as args, valid JSON

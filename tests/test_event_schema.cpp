@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one event schema: every event the library emits is in <stageflow/sinks/event_schema.hpp>,
 // the table of docs/events.md says the same as that list, and runs that trigger every event type produce
 // events (typed, and as JSON lines) that match their entry exactly.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Events: the lifecycle sequence for each outcome, and the sinks (JSON Lines, collecting, callback).
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/runner/runner.hpp>

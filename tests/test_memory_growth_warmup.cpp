@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Warm-up is not a leak (issue 16, defect 3): a flat pipeline with every hardening policy on, run
 // 100k times with default options, raised a memory.growth_warning in its first 500 runs (caches and
 // the UUID monitor's window filling up). The sustained-growth check now lets a warm-up pass; a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // MemoryTracking: the runner policy over MemoryTracker (heap from the allocator; the exact
 // figures with the allocation counter are in test_memory_tracking_counted.cpp).
 #include <stageflow/core/context_snapshot.hpp>

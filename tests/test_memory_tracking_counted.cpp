@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // MemoryTracking with the exact allocation counter installed in this program.
 #include <stageflow/helpers/allocation_counter.hpp>  // this program's operator new/delete count
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OtlpJsonSpanSink: every line is an OTLP/JSON ExportTraceServiceRequest whose field names and
 // encodings follow the OTLP protobuf JSON mapping, and the spans form the run's tree in the caller's
 // trace.

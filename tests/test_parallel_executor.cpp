@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ParallelExecutor: concurrency, the same results as sequential, stop reaching running stages,
 // stage timeouts, run deadlines (wait and abandon), a stopped pool. No timing asserts: waits are
 // bounded by timeouts that fail the test instead of hanging.

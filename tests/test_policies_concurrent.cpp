@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Every shipped policy and sink under ParallelExecutor: exact counts from four threads, immutability
 // blame that never pins a change on one of several running stages, context growth attributed to the
 // stage whose output grew it, memory figures that say how they were attributed. Runs under TSan in CI.

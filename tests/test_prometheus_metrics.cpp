@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PrometheusMetrics, as an operator sees it: runs go through a runner with the policy, prometheus-cpp's
 // Exposer serves the registry on a loopback port, the test scrapes /metrics over HTTP and reads the
 // values back from the text format.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Runner<>: run semantics on a diamond DAG (every status at every position), outputs, run ids,
 // durations, stop tokens.
 #include <stageflow/core/context_snapshot.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // "No allocation on the hot path", checked: this program counts every operator new.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/serialization/byte_count.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One monitor and one tracker per service: shared by UuidTelemetry, MemoryTracking, PipelineRunner
 // and ToolExecutor under the one ownership rule of <stageflow/core/shared.hpp>; typed event field
 // readers; the snapshot-level metric name. The threaded case runs under TSan in CI.

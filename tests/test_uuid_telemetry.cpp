@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UuidTelemetry: the runner policy over UuidCollisionMonitor.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/hardening/uuid_telemetry.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A static runner on a ParallelExecutor; a run abandoned at its deadline while a stage with a
 // timeout still runs. At exit the runner's pool joins that stage, whose timeout alarm is disarmed
 // then: after the watchdog's own static reference is gone (statics die in reverse order of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Zero cost when disabled: a disabled policy leaves nothing in the runner's type.
 // Compiled as a release-like build would: hardening off, whatever this build's setting.
 #undef STAGEFLOW_HARDENING

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The umbrella header: the pipeline model, the runner, the event sinks and a ready snapshot type.
 // The hardening features have their own headers (see docs/README.md); include what you use.
 #pragma once
@@ -25,3 +26,4 @@
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>
 #include <stageflow/sinks/tee_sink.hpp>
+#include <stageflow/version.hpp>

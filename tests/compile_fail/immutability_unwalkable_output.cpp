@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A stage reading an upstream output the ImmutabilityInterceptor cannot walk is a compile error
 // naming the reading stage and the output's type, never a silent gap; the control variant opts
 // the type out (unchecked_output), which compiles.

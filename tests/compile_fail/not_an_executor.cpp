@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: use_executor<E>: E is not an executor
 // expect-max-errors: 4
 #include <stageflow/runner/runner.hpp>

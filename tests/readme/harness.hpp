@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the README's and docs/'s `// fragment` blocks take for granted: the headers their sections name, and the
 // placeholder names they use (the reader's own functions and data), declared so that each
 // fragment compiles (tests/readme/check_snippets.py). In a namespace of their own, so a fragment

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The program scripts/zero-cost-check builds three times and counts instructions of, under
 // callgrind: with Runner<> (variant 0); with the hardening policies and a custom check, all
 // debug_only, in a release build (variant 1: must be identical to 0); and with Runner<Check>

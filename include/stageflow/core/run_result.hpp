@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RunResult: everything a run produced.
 //
 //   auto result = runner.run(pipeline, snapshot);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Minimal type-list tools for the pipeline model. Plain pack expansion instead of Boost.Hana here:
 // these run in every translation unit that names a Pipeline, so they must be cheap to compile.
 #pragma once

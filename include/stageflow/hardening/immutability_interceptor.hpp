@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ImmutabilityInterceptor: proves that no stage mutated what it was handed.
 //
 //   stageflow::Runner<stageflow::pipeline::ImmutabilityInterceptor> runner{

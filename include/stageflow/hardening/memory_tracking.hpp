@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // MemoryTracking: the runner policy that samples memory around runs and stages.
 //
 //   auto tracker = std::make_shared<stageflow::helpers::MemoryTracker>();

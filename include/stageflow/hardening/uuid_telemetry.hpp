@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UuidTelemetry: the runner policy that watches every run's ids for collisions and clock skew.
 //
 //   stageflow::Runner<stageflow::JsonLinesSink<>, stageflow::pipeline::UuidTelemetry<>> runner(

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PipelineRunner: the seed's runtime-flag runner, for when the checks are chosen at run time.
 //
 //   stageflow::helpers::PipelineRunner runner({.enable_memory_tracker = true, .memory_tracker_auto_start = true});

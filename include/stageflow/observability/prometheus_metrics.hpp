@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PrometheusMetrics: run and stage counters and duration histograms, and counters of the hardening
 // events, on the user's own prometheus::Registry (prometheus-cpp). Optional: this header needs
 // prometheus-cpp (pkg-config prometheus-cpp-core); the rest of stageflow does not.
@@ -77,7 +78,7 @@ struct PrometheusMetricsOptions {
   /// Upper bounds in seconds, strictly increasing (prometheus-cpp rejects others).
   prometheus::Histogram::BucketBoundaries run_duration_buckets = default_duration_buckets();
   prometheus::Histogram::BucketBoundaries stage_duration_buckets = default_duration_buckets();
-  /// The metric names' prefix: <prefix>_runs_total, ...
+  /// The metric names' prefix: `<prefix>_runs_total`, ...
   std::string prefix = "stageflow";
 };
 
@@ -205,7 +206,7 @@ class PrometheusSeries {
 
 /// The event sink that counts the hardening events into PrometheusMetrics' series: get it from
 /// PrometheusMetrics::event_counter(); it also adds AsyncSink's drop reports to
-/// <prefix>_sink_events_dropped_total. Any other event is passed over with a few length compares.
+/// `<prefix>_sink_events_dropped_total`. Any other event is passed over with a few length compares.
 class PrometheusEventCounter {
  public:
   void emit(const Event& event) const {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed's `stageflow.pipeline.interceptors_hardening`: the two hardening interceptors, as
 // Runner policies. Each has its own header; this one includes both.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // async_run: pipelines whose stages co_await, run as Boost.Asio asynchronous operations.
 //
 //   struct Enrich {

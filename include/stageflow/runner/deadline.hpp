@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Deadline: the one form a run's deadline takes, from RunOptions to the last check.
 //
 //   stageflow::Deadline by(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));

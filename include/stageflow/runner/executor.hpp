@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The executor protocol: how a Runner hands the stages of one run to whatever decides when and
 // where they start. SequentialExecutor (the default) and ParallelExecutor implement it; so can yours.
 //

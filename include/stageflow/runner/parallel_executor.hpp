@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ParallelExecutor: runs the independent stages of a run at the same time, on Boost.Asio.
 //
 //   stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, Policies...> runner{

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RunContext and StageRun: what a policy's hooks see of a run and of one stage's execution.
 //
 //   template <class Run, class Stage>

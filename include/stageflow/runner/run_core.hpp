@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RunCore: the mutable state of one run, in one place. RunContext and StageRun
 // (<stageflow/runner/run_context.hpp>) are the views a policy's hooks get of it; the engine
 // (<stageflow/runner/detail/>) is the only writer of the rest. Nothing here is for policies to

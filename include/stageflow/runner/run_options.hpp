@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RunOptions: how one run may be stopped, and by when it must answer.
 //
 //   auto result = runner.run(pipeline, snapshot, stageflow::RunOptions{

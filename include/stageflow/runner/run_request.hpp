@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RunRequest: one run as the engine receives it, built by Runner's run()/async_run() overloads from
 // their arguments; and validate(), the only place the rules about what a run may ask for live.
 //

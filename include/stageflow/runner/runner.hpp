@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Runner<Policies...>: runs a Pipeline on a snapshot, with the policies composed in at compile time.
 //
 //   stageflow::Runner<stageflow::JsonLinesSink<>, stageflow::debug_only<MyCheck>> runner{

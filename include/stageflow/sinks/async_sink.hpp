@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // AsyncSink<Inner>: takes events off the request path. The stage's thread only copies the event
 // into a cell of a bounded, preallocated queue (detail/bounded_queue.hpp); a background thread
 // hands it to the inner sink, which formats and writes it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // BaseSink<Mutex, State>: what every locking sink is built on, as spdlog's sinks are on base_sink.
 // It owns the state the copies of a sink share (a runner holds a copy of each sink it is given) and
 // the one lock that guards it; the sink formats outside the lock and holds it only to write:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // BasicCallbackSink: hands each event to a function, e.g. to forward it to your logger or metrics.
 //
 //   stageflow::callback_sink_mt sink([](const stageflow::Event& e) { log(e.type, e.stage); });

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // BasicChromeTraceSink: a timeline of runs and stages in the Trace Event Format (the JSON that
 // Perfetto, https://ui.perfetto.dev, and chrome://tracing open).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // CollectingSink: keeps a copy of every event, for tests and diagnostics.
 //
 //   stageflow::CollectingSink sink;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The event schema, machine-readable: every event type stageflow emits, with its envelope members
 // and its fields. docs/events.md shows the same table; tests/test_event_schema.cpp checks
 // that the page matches this list and that every event the library emits matches its entry.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // BasicJsonLinesSink: one JSON object per event, one per line, on any std::ostream.
 //
 //   {"type":"stage.completed","timestamp":"2026-11-29T21:51:51.123456Z","pipeline_run_id":"0193...",

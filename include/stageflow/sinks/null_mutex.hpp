@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // NullMutex: the mutex policy of a sink used by one thread at a time (spdlog's `_st` sinks).
 //
 // Every sink with a lock takes its mutex type as its last template parameter (see base_sink.hpp for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OtlpJsonSpanSink: the runs and stages as OpenTelemetry spans, written as OTLP/JSON, one
 // ExportTraceServiceRequest per line: the format the OpenTelemetry Collector's `otlpjsonfile`
 // receiver reads (and the file exporter writes).
@@ -36,6 +37,7 @@
 #include <stageflow/sinks/base_sink.hpp>
 #include <stageflow/sinks/null_mutex.hpp>
 #include <stageflow/uuid/text.hpp>
+#include <stageflow/version.hpp>
 
 #include <array>
 #include <charconv>
@@ -62,7 +64,7 @@ struct OtlpJsonSpanSinkOptions {
   SpanKind run_span_kind = SpanKind::internal;
   /// The instrumentation scope: stageflow and its version.
   std::string scope_name = "stageflow";
-  std::string scope_version = "0.1.0";
+  std::string scope_version{stageflow::version()};
 };
 
 namespace detail {

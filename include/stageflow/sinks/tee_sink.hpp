@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // TeeSink<Sinks...>: hands each event to several sinks, in order (spdlog's dist_sink). It has no lock
 // of its own: each sink keeps its own (or none, when one thread calls the tee, as AsyncSink's writer
 // does). Typical use: AsyncSink's writer feeds a file and a metrics counter, so that the writer's

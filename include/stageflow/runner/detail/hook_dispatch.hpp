@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one dispatcher of policy hooks: calls a hook on every policy that implements it, in the
 // hook's order, with the hook's rule for a throw (the table is in <stageflow/runner/hooks.hpp>).
 #pragma once

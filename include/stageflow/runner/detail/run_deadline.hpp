@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What happens at a concurrent run's deadline when its stages have not all finished: under
 // DeadlineMode::wait the caller waits for the running stages only; under DeadlineMode::abandon it
 // leaves them behind. Both need the frame on the heap (run_engine.hpp's run_concurrent).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The run engine: what happens between Runner::run()/async_run() and the RunResult. The facade
 // (<stageflow/runner/runner.hpp>) builds a RunRequest and calls Engine<Runner>::run; the engine
 // validates it (run_request.hpp: the one place the rules live), builds the run's frame, runs the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The frame of one run: the RunCore its views show, plus what only the engine uses (the stop
 // sources and the deadline, each policy's run_state, the locks, abandonment, the completion). On
 // the stack of run() unless the run may be abandoned; then on the heap, shared with the executor's

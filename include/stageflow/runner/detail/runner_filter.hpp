@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // How Runner<Args...> becomes BasicRunner<Config, Policies...>: options (use_clock, use_executor)
 // set the config, disabled policies (debug_only off, enable_if<false>) and NullSink vanish, anything
 // else must be a policy, listed once. This is what makes Runner<debug_only<P>> *be* Runner<>.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // StageLifecycle: one stage of one run, from admission to its outcome, written once. The
 // synchronous step (run_engine.hpp) and the Asio coroutine (<stageflow/runner/async_run.hpp>) both
 // drive it; the coroutine only co_awaits between begin_attempt() and store():

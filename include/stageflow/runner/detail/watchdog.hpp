@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Watchdog: one background thread that fires callbacks at steady_clock deadlines, for run deadlines
 // and stage timeouts. It exists so a deadline reaches a stage wherever it runs, the calling thread
 // included (SequentialExecutor), without a timer per run. Started on first use; a program that sets

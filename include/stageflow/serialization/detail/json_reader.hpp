@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The reading half of the walk: fills a value of a walkable type from a JsonValue, kind by kind in
 // the walker's order (detail/walker.hpp), so what to_json writes for a type is what is read back.
 // Internal to <stageflow/serialization/from_json.hpp>.

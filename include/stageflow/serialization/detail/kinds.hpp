@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the walk knows how to walk: one concept per kind of value, and the compile errors (a
 // sentence each) for what it refuses. Internal to <stageflow/serialization/walk.hpp>.
 #pragma once

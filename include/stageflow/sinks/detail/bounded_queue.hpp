@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A bounded multi-producer, multi-consumer queue of preallocated slots, after Dmitry Vyukov's:
 // each cell's sequence says whose turn it is (pos: free for the producer of pos; pos + 1: filled,
 // for a consumer of pos). A producer fills a cell in place and a consumer reads it in place, so

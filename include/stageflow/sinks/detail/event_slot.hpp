@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // EventSlot: a copy of an Event in fixed storage (AsyncSink's queue cells), made without allocating.
 // Its text goes into `text_bytes` of storage given at setup; the rule when it does not all fit:
 // - type, stage and status first (cut only if they alone overflow);
