@@ -100,12 +100,16 @@ class EventSlot {
     event.stage = arena.copy(from.stage);
     event.status = arena.copy(from.status);
     std::size_t count = 0;
-    std::size_t keys = 0;  // the fields whose keys fit
-    std::size_t key_bytes = 0;
-    for (const EventField& field : from.fields) {
-      if (keys == max_fields || key_bytes + field.key.size() > arena.room()) break;
-      key_bytes += field.key.size();
-      ++keys;
+    std::size_t keys = std::min(from.fields.size(), max_fields);  // the fields whose keys fit
+    if (keys_first) {  // the cut path: the keys that fit before any value (the whole path checks as it goes)
+      std::size_t key_bytes = 0;
+      for (std::size_t i = 0; i < keys; ++i) {
+        if (key_bytes + from.fields[i].key.size() > arena.room()) {
+          keys = i;
+          break;
+        }
+        key_bytes += from.fields[i].key.size();
+      }
     }
     if (keys < from.fields.size()) arena.cut = true;
     if (keys_first) {
