@@ -283,17 +283,18 @@ TEST_CASE("two processes on one Redis: ids observed further apart than the TTL a
   if (!address) STAGEFLOW_SKIP(why_not);
   const std::string prefix = fresh_prefix("apart");
   constexpr int seed = 99, shared = 300;
-  Peer first(*address, prefix, 0.5, seed, shared, 0);
+  constexpr double ttl = 2.0;  // long enough for the third peer below to start in, even under TSan
+  Peer first(*address, prefix, ttl, seed, shared, 0);
   const PeerReport r1 = first.finish();
   REQUIRE(r1.status == 0);
   CHECK(r1.fleet.empty());
-  std::this_thread::sleep_for(800ms);  // past the 0.5 s TTL: Redis has expired every key
-  Peer second(*address, prefix, 0.5, seed, shared, 0);
+  std::this_thread::sleep_for(2500ms);  // past the TTL: Redis has expired every key
+  Peer second(*address, prefix, ttl, seed, shared, 0);
   const PeerReport r2 = second.finish();
   REQUIRE(r2.status == 0);
   CHECK(r2.fleet.empty());
   // The same again without the wait: the ids do collide, so the TTL is what kept them apart above.
-  Peer third(*address, prefix, 0.5, seed, shared, 0);
+  Peer third(*address, prefix, ttl, seed, shared, 0);
   const PeerReport r3 = third.finish();
   REQUIRE(r3.status == 0);
   CHECK(r3.fleet.size() == static_cast<std::size_t>(shared));
