@@ -131,9 +131,10 @@ class RedisWindowBackend final : public helpers::SharedWindowBackend {
     thread_ = std::thread([this] { run(); });
   }
 
+  // Calls are serialized (the monitor's lock), so the count is a plain load and store, not a
+  // read-modify-write; submitted is what the queue took plus this.
   void submit(const boost::uuids::uuid& id) noexcept override {
-    submitted_.fetch_add(1, std::memory_order_relaxed);
-    if (!queue_.push(id)) dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (!queue_.push(id)) full_drops_.store(full_drops_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
   void retarget(helpers::SharedWindowReceiver& receiver) noexcept override {
@@ -154,10 +155,11 @@ class RedisWindowBackend final : public helpers::SharedWindowBackend {
 
   helpers::SharedWindowCounters counters() const noexcept override {
     helpers::SharedWindowCounters c;
-    c.submitted = submitted_.load(std::memory_order_relaxed);
     c.checked = checked_.load(std::memory_order_relaxed);
     c.fleet_collisions = fleet_collisions_.load(std::memory_order_relaxed);
-    c.dropped = dropped_.load(std::memory_order_relaxed);
+    const auto full_drops = full_drops_.load(std::memory_order_relaxed);
+    c.submitted = queue_.pushed() + full_drops;
+    c.dropped = full_drops + lost_.load(std::memory_order_relaxed);
     c.backend_errors = backend_errors_.load(std::memory_order_relaxed);
     c.reconnects = reconnects_.load(std::memory_order_relaxed);
     c.connected = connected_.load(std::memory_order_relaxed);
@@ -255,7 +257,7 @@ class RedisWindowBackend final : public helpers::SharedWindowBackend {
           if (receiver_) receiver_->on_fleet_collision(ids[i], holder);
         }
       } else {
-        dropped_.fetch_add(1, std::memory_order_relaxed);
+        lost_.fetch_add(1, std::memory_order_relaxed);
         if (refused.empty())
           refused = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "an unexpected reply";
       }
@@ -289,7 +291,7 @@ class RedisWindowBackend final : public helpers::SharedWindowBackend {
   }
 
   void lose_connection(std::size_t lost_ids, std::string error) {
-    dropped_.fetch_add(lost_ids, std::memory_order_relaxed);
+    lost_.fetch_add(lost_ids, std::memory_order_relaxed);
     context_.reset();
     fail(std::move(error));
   }
@@ -312,8 +314,9 @@ class RedisWindowBackend final : public helpers::SharedWindowBackend {
   int port_ = 0;
   std::string ttl_ms_;
   IdQueue queue_;
-  std::atomic<std::uint64_t> submitted_{0}, checked_{0}, fleet_collisions_{0}, dropped_{0}, backend_errors_{0},
-      reconnects_{0};
+  std::atomic<std::uint64_t> full_drops_{0};  // written by submit() alone
+  // Written by the thread alone (lost_: ids of failed batches):
+  std::atomic<std::uint64_t> checked_{0}, fleet_collisions_{0}, lost_{0}, backend_errors_{0}, reconnects_{0};
   std::atomic<bool> connected_{false};
   // The thread's own:
   std::unique_ptr<redisContext, ContextFree> context_;

@@ -48,6 +48,8 @@ class IdQueue {
     return static_cast<std::size_t>(tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire));
   }
   std::size_t capacity() const noexcept { return capacity_; }
+  /// Ids pushed since the start.
+  std::uint64_t pushed() const noexcept { return tail_.load(std::memory_order_relaxed); }
 
  private:
   static std::size_t checked_capacity(std::size_t capacity) {
