@@ -1,5 +1,5 @@
 // The one event schema: every event the library emits is in <stageflow/sinks/event_schema.hpp>,
-// the README's table says the same as that list, and runs that trigger every event type produce
+// the table of docs/events.md says the same as that list, and runs that trigger every event type produce
 // events (typed, and as JSON lines) that match their entry exactly.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/fleet/fleet_events.hpp>
@@ -64,12 +64,12 @@ static_assert(schema::is_documented(events::pipeline_started) &&
 
 namespace {
 
-// ---- the README's table -----------------------------------------------------------------------
+// ---- docs/events.md's table --------------------------------------------------------------------
 
 std::string code(std::string_view name) { return "`" + std::string(name) + "`"; }
 
-/// The README row of an entry: | `type` | emitted by | stage | status, duration, reason | fields |
-std::string readme_row(const schema::EventSpec& spec) {
+/// The docs/events.md row of an entry: | `type` | emitted by | stage | status, duration, reason | fields |
+std::string doc_row(const schema::EventSpec& spec) {
   auto presence = [](schema::Presence p) -> std::string {
     return p == schema::Presence::always ? "always" : p == schema::Presence::optional ? "optional" : "-";
   };
@@ -348,21 +348,21 @@ void run_everything(const Recorder& recorder) {
 
 }  // namespace
 
-TEST_CASE("the README's event table is the schema's list", "[event_schema]") {
-  std::ifstream readme(STAGEFLOW_README_PATH);
-  REQUIRE(readme.good());
+TEST_CASE("the event table of docs/events.md is the schema's list", "[event_schema]") {
+  std::ifstream doc(STAGEFLOW_EVENTS_DOC_PATH);
+  REQUIRE(doc.good());
   std::set<std::string> documented;
   const std::regex row(R"(^\| `[a-z_]+\.[a-z_]+` \|.*)");
-  for (std::string line; std::getline(readme, line);)
+  for (std::string line; std::getline(doc, line);)
     if (std::regex_match(line, row)) documented.insert(line);
   std::set<std::string> expected;
-  for (const auto& spec : schema::catalog) expected.insert(readme_row(spec));
+  for (const auto& spec : schema::catalog) expected.insert(doc_row(spec));
   for (const auto& line : expected) {
-    INFO("missing from the README (or different): " << line);
+    INFO("missing from docs/events.md (or different): " << line);
     CHECK(documented.count(line) == 1);
   }
   for (const auto& line : documented) {
-    INFO("in the README but not in the schema: " << line);
+    INFO("in docs/events.md but not in the schema: " << line);
     CHECK(expected.count(line) == 1);
   }
 }

@@ -1,5 +1,5 @@
 // The umbrella header: the pipeline model, the runner, the event sinks and a ready snapshot type.
-// The hardening features have their own headers (see the README); include what you use.
+// The hardening features have their own headers (see docs/README.md); include what you use.
 #pragma once
 
 #include <stageflow/config.hpp>

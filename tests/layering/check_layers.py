@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks that the includes of include/stageflow follow the floor plan (README, "How the code is laid out").
+"""Checks that the includes of include/stageflow follow the floor plan (docs/contributing.md, "How the code is laid out").
 
 Floors, lowest first; a header may include its own folder (feature) and anything on a lower floor:
 
@@ -8,6 +8,7 @@ Floors, lowest first; a header may include its own folder (feature) and anything
   2  core/                                     the pipeline model
   3  serialization/, compression/, runner/, sinks/, observability/, fleet/
   4  helpers/, pipeline/, tools/, compression.hpp, stageflow.hpp   the seed's addresses: faces and facades
+     store/                                    snapshot stores (over compression and serialization)
 
 Features on one floor do not include each other, except for the edges in SIBLING_EDGES; on the top
 floor they may (a facade is built from the others). A feature's detail/ belongs to the feature: the
@@ -27,6 +28,7 @@ FLOORS = {
     'core': 2,
     'serialization': 3, 'compression': 3, 'runner': 3, 'sinks': 3, 'observability': 3, 'fleet': 3,
     'helpers': 4, 'pipeline': 4, 'tools': 4, 'compression.hpp': 4, 'stageflow.hpp': 4,
+    'store': 4,
 }
 TOP_FLOOR = 4
 # Same-floor includes that are part of the design: compress(T) diffs reflected values' canonical JSON.

@@ -1,4 +1,4 @@
-// What the README's `// fragment` blocks take for granted: the headers their sections name, and the
+// What the README's and docs/'s `// fragment` blocks take for granted: the headers their sections name, and the
 // placeholder names they use (the reader's own functions and data), declared so that each
 // fragment compiles (tests/readme/check_snippets.py). In a namespace of their own, so a fragment
 // may define the same names itself. Only declarations: fragments are compiled, never run.

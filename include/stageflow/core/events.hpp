@@ -3,7 +3,7 @@
 // An Event is a view: its strings and fields live only as long as the `emit` call, so building
 // one costs no allocation. A sink that keeps events copies them (see CollectingSink, AsyncSink).
 //
-// One schema for every event, the library's and a policy's alike (README "Events and sinks"; the
+// One schema for every event, the library's and a policy's alike (docs/events.md; the
 // list of every event type the library emits is <stageflow/sinks/event_schema.hpp>):
 //   envelope  type, timestamp, pipeline_run_id, stage, status, duration, reason: fixed members
 //             (trace_id, span_id, parent_span_id are reserved for W3C trace context);

@@ -9,7 +9,7 @@
 // Objects are sorted vectors (JsonObject, below: what C++23 names std::flat_map), not node-based
 // maps: walking a snapshot is then a scan of contiguous memory, which made the byte count of
 // twitter.json 1.7 times, its fingerprint and the immutability check's recording 1.4 times and
-// to_json 1.25 times faster than with std::map (README, bench_serialization). The price is the one
+// to_json 1.25 times faster than with std::map (docs/benchmarks.md, bench_serialization). The price is the one
 // of any vector: inserting a key moves the later members, and invalidates references and iterators
 // into that object. (Our own class rather than boost::container::flat_map: that one added 1 to
 // 1.7 s of compile time to each file using JsonValue.) Parsing lives in <stageflow/json/parse.hpp>, writing in

@@ -12,7 +12,7 @@
 // allocated 3 times and kept 8 MiB". Without it the tracker falls back to the allocator's
 // statistics; detection is at run time, so nothing else changes and nothing fails to link.
 //
-// What it costs (benchmarks/bench_memory_counter.cpp; figures in the README):
+// What it costs (benchmarks/bench_memory_counter.cpp; figures in docs/benchmarks.md):
 //   - time: a thread-local slot update per new and per delete, no atomic read-modify-write and no
 //     cache line shared between threads;
 //   - space: a 16-byte header before each block (the requested size, so that an unsized delete

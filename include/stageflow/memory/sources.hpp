@@ -1,7 +1,7 @@
 // Where memory figures come from, one function per source. MemoryTracker uses them; they are public
 // so a program can read one figure without a tracker.
 //
-//   source            figure                          platforms                cost (see README)
+//   source            figure                          platforms                cost (docs/memory-tracking.md)
 //   counter           exact heap bytes and counts     any (opt-in header)      tens of ns
 //   allocator         heap bytes in use (mallinfo2)   glibc >= 2.33            0.2 us, grows with free chunks
 //   resident set      RSS (/proc/self/statm)          Linux                    about 1 us

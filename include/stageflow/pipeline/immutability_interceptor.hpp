@@ -23,7 +23,7 @@
 // per output when it is produced and one per upstream output after each stage that may read it.
 // The images are kept warm between runs, per thread (at most `keep_warm_bytes` each), so a run
 // allocates nothing once the thread has run one like it. The list of changed fields is worked out
-// only when something changed. The README ("What each hardening policy costs") has the figures
+// only when something changed. docs/benchmarks.md ("What each hardening policy costs") has the figures
 // against the memcmp floor and says when to keep it on in production and how to sample it.
 //
 // Under a concurrent executor each stage's before/after pair is its own; a change found after a

@@ -11,7 +11,7 @@
 //
 // The tree is flat: one 24-byte node per value in depth-first order (hash, extent of its subtree,
 // how its parent names it), plus the text of member names and map keys. Recording costs a little
-// more than a bare fingerprint (see the README's figures) and allocates nothing once the buffers
+// more than a bare fingerprint (see docs/benchmarks.md) and allocates nothing once the buffers
 // have grown to the value's size. Comparing two trees skips every subtree whose hash is unchanged,
 // so it costs in proportion to what changed, not to the value's size.
 //

@@ -1,6 +1,6 @@
 // The event schema, machine-readable: every event type stageflow emits, with its envelope members
-// and its fields. README "Events and sinks" shows the same table; tests/test_event_schema.cpp checks
-// that the README matches this list and that every event the library emits matches its entry.
+// and its fields. docs/events.md shows the same table; tests/test_event_schema.cpp checks
+// that the page matches this list and that every event the library emits matches its entry.
 //
 // A JSON line (JsonLinesSink) is one object:
 //   type             text, always          the event type, "scope.what"

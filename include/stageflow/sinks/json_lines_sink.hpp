@@ -3,7 +3,7 @@
 //   {"type":"stage.completed","timestamp":"2026-11-29T21:51:51.123456Z","pipeline_run_id":"0193...",
 //    "stage":"enrich","status":"completed","duration_ns":12034,"fields":{}}
 //
-// The schema (README "Events and sinks"): fixed envelope keys, the event's own fields nested under
+// The schema (docs/events.md): fixed envelope keys, the event's own fields nested under
 // "fields", durations in integer nanoseconds, always valid UTF-8 (invalid bytes become U+FFFD).
 // Each line is written with one write and flushed, so a line is visible as soon as it is emitted.
 // Lines from concurrent runs never interleave: writes take a lock shared by copies of the sink.

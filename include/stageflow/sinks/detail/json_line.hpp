@@ -1,4 +1,4 @@
-// The JSON line of an event: the one place that spells the schema's keys (README "Events and
+// The JSON line of an event: the one place that spells the schema's keys (docs/events.md "Events and
 // sinks"), shared by JsonLinesSink and, through it, AsyncSink.
 //
 //   {"type":"stage.failed","timestamp":"2026-11-29T21:51:51.123456Z","pipeline_run_id":"0193...",
