@@ -393,6 +393,9 @@ TEST_CASE("no server: a full queue drops ids, counted, and observe() still answe
   const fleet::RedisWindow window({.address = "127.0.0.1:" + std::to_string(free_port()), .queue_capacity = 16,
                                    .reconnect_min = 1000ms, .reconnect_max = 1000ms});
   UuidCollisionMonitor monitor({.shared_window = window});
+  // The first failed connect happens before the listener is there; that report, heard by nobody,
+  // must not silence the next ones for the 10 s report interval.
+  REQUIRE(wait_for([&] { return window.counters().backend_errors >= 1; }, 5s));
   std::vector<helpers::UuidBackendNotice> notices;
   std::mutex mutex;
   monitor.add_backend_listener([&](const helpers::UuidBackendNotice& n) {

@@ -74,11 +74,13 @@ TEST_CASE("a backend report reaches the backend listeners with the totals; a thr
   auto fake = std::make_shared<FakeSharedWindow>();
   UuidCollisionMonitor monitor({.category = "pipeline", .shared_window = helpers::SharedWindow(fake)});
   fake->set_counters({.dropped = 5, .backend_errors = 2});
+  CHECK_FALSE(fake->report_unavailable("nobody listens yet"));  // not heard: the window reports the next one
+  fake->set_counters({.dropped = 5, .backend_errors = 2});
   std::vector<helpers::UuidBackendNotice> notices;
   monitor.add_backend_listener([&](const helpers::UuidBackendNotice& n) { notices.push_back(n); });
   monitor.add_backend_listener([](const helpers::UuidBackendNotice&) { throw std::runtime_error("listener bug"); });
   monitor.add_listener([](const UuidEvent&) { throw std::runtime_error("listener bug"); });
-  fake->report_unavailable("connection refused");
+  CHECK(fake->report_unavailable("connection refused"));
   REQUIRE(notices.size() == 1);
   CHECK(notices[0].error == "connection refused");
   CHECK(notices[0].category == "pipeline");

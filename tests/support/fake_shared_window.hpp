@@ -53,7 +53,7 @@ class FakeSharedWindow final : public helpers::SharedWindowBackend {
     std::lock_guard lock(report_mutex_);
     if (receiver_) receiver_->on_fleet_collision(id, other_instance);
   }
-  void report_unavailable(std::string_view error) {
+  bool report_unavailable(std::string_view error) {
     helpers::SharedWindowCounters totals;
     {
       std::lock_guard lock(mutex_);
@@ -61,7 +61,7 @@ class FakeSharedWindow final : public helpers::SharedWindowBackend {
       totals = counters_;
     }
     std::lock_guard lock(report_mutex_);
-    if (receiver_) receiver_->on_backend_unavailable(error, totals);
+    return receiver_ && receiver_->on_backend_unavailable(error, totals);
   }
   void set_counters(const helpers::SharedWindowCounters& counters) {
     std::lock_guard lock(mutex_);

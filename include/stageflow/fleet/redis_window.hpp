@@ -296,17 +296,19 @@ class RedisWindowBackend final : public helpers::SharedWindowBackend {
     fail(std::move(error));
   }
 
-  // Counts the error and reports it, at most once per report_interval.
+  // Counts the error and reports it, at most once per report_interval (a report nobody heard,
+  // such as one before the monitor's backend listeners were added, does not count).
   void fail(std::string error) {
     backend_errors_.fetch_add(1, std::memory_order_relaxed);
     connected_.store(false, std::memory_order_relaxed);
     const auto now = Clock::now();
     if (reported_once_ && now - last_report_ < options_.report_interval) return;
-    reported_once_ = true;
-    last_report_ = now;
     const auto totals = counters();
     std::lock_guard lock(report_mutex_);
-    if (receiver_) receiver_->on_backend_unavailable(error, totals);
+    if (receiver_ && receiver_->on_backend_unavailable(error, totals)) {
+      reported_once_ = true;
+      last_report_ = now;
+    }
   }
 
   RedisWindowOptions options_;

@@ -291,9 +291,9 @@ class BasicUuidCollisionMonitor final : private SharedWindowReceiver {
     event.other_instance = std::string(other_instance);
     notify(*listeners, event);
   }
-  void on_backend_unavailable(std::string_view error, const SharedWindowCounters& fleet) override {
+  bool on_backend_unavailable(std::string_view error, const SharedWindowCounters& fleet) override {
     const auto listeners = current_listeners();
-    if (!listeners || listeners->backend_listeners.empty()) return;
+    if (!listeners || listeners->backend_listeners.empty()) return false;
     const UuidBackendNotice notice{options_.category, std::string(error), skew_detector_.clock().now(),
                                    fleet.backend_errors, fleet.dropped};
     for (const auto& listener : listeners->backend_listeners) {
@@ -304,6 +304,7 @@ class BasicUuidCollisionMonitor final : private SharedWindowReceiver {
         ++counters_.listener_errors;
       }
     }
+    return true;
   }
 
   static std::int64_t to_tick(const auto& time_point) noexcept {

@@ -46,7 +46,9 @@ class SharedWindowReceiver {
   /// `id` was claimed within the TTL by another instance, named `other_instance`.
   virtual void on_fleet_collision(const boost::uuids::uuid& id, std::string_view other_instance) = 0;
   /// The backend cannot be reached (or refuses): at most once per the window's report interval.
-  virtual void on_backend_unavailable(std::string_view error, const SharedWindowCounters& totals) = 0;
+  /// Returns whether anyone heard it (a report nobody heard, e.g. before the monitor's backend
+  /// listeners were added, does not start the interval: the next error is reported).
+  virtual bool on_backend_unavailable(std::string_view error, const SharedWindowCounters& totals) = 0;
 
  protected:
   ~SharedWindowReceiver() = default;
