@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Delta compression benchmarks on the shared documents (twitter.json, citm_catalog.json) with a
 // few edits spread over the document (a value changed, a member added, an array element removed
 // and another inserted, so later elements shift):
@@ -17,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ratio_main.hpp"
@@ -183,6 +185,37 @@ void apply(benchmark::State& state, std::string name) {
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * (docs->base.size() + docs->delta.size())));
 }
+
+// Issue 25, defect 14: a patch of 1M "add /a/0" (front inserts) against the same 1M values
+// appended ("add /a/-"), the linear baseline. Quadratic, the front inserts took over 5 minutes.
+constexpr int edits = 1'000'000;
+
+std::string patch_of(std::string_view path) {
+  std::string patch = "[";
+  for (int i = 0; i < edits; ++i) {
+    if (i) patch += ',';
+    patch += R"({"op":"add","path":")";
+    patch += path;
+    patch += R"(","value":)" + std::to_string(i) + "}";
+  }
+  return patch + "]";
+}
+
+void apply_edits(benchmark::State& state, std::string_view path) {
+  static const std::string front = patch_of("/a/0"), append = patch_of("/a/-");
+  const std::string& patch = path == "/a/0" ? front : append;
+  for (auto _ : state) {
+    std::string rebuilt = stageflow::compression::apply_delta(R"({"a":[]})", patch);
+    benchmark::DoNotOptimize(rebuilt);
+  }
+  state.counters["edits"] = edits;
+}
+void apply_front_inserts(benchmark::State& state) { apply_edits(state, "/a/0"); }
+void apply_appends(benchmark::State& state) { apply_edits(state, "/a/-"); }
+BENCHMARK(apply_front_inserts)->Unit(benchmark::kMillisecond);
+BENCHMARK(apply_appends)->Unit(benchmark::kMillisecond);
+// Goal: near-linear, 1M front inserts within 2 times 1M appends.
+STAGEFLOW_BENCHMARK_RATIO("apply_delta 1M front inserts vs 1M appends", "apply_front_inserts", "apply_appends", 2.0);
 
 #ifdef STAGEFLOW_HAVE_NLOHMANN
 void nlohmann_diff(benchmark::State& state, std::string name) {

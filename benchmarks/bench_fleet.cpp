@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The fleet-wide collision window (RedisWindow) on a real redis-server (STAGEFLOW_REDIS_ADDRESS,
 // started by scripts/test-servers; without it the Redis benchmarks report an error and are skipped).
 //

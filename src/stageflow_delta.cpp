@@ -1,8 +1,10 @@
+// SPDX-License-Identifier: BSL-1.0
 // stageflow-delta: RFC 6902 deltas between JSON documents, from the command line.
 //
 //   stageflow-delta diff BASE.json CURRENT.json > delta.json     (metrics on stderr)
 //   stageflow-delta apply BASE.json delta.json > current.json
 #include <stageflow/compression.hpp>
+#include <stageflow/version.hpp>
 
 #include <sys/stat.h>
 
@@ -39,7 +41,7 @@ constexpr std::uint64_t document_limit_bytes = simdjson::SIMDJSON_MAXSIZE_BYTES;
 
 constexpr std::string_view usage = R"(Usage:
   stageflow-delta diff [--metrics=text|json|none] [--max-input-bytes=N] BASE CURRENT
-  stageflow-delta apply [--max-input-bytes=N] BASE DELTA
+  stageflow-delta apply [--max-input-bytes=N] [--max-document-bytes=N] BASE DELTA
   stageflow-delta --help | --version
 
 diff   prints the RFC 6902 JSON Patch that turns BASE into CURRENT on standard output, and what
@@ -50,6 +52,9 @@ apply  prints BASE with the patch DELTA applied (minified). Any RFC 6902 patch i
 A file name "-" reads standard input (for one of the two files). Output ends with a newline.
 --max-input-bytes=N refuses (exit status 1) an input larger than N bytes, reading no more than N
 bytes plus one block of it; the default is the largest document the parser takes, 4294967295.
+--max-document-bytes=N (apply) refuses (exit status 1) a delta whose result would pass N bytes
+(counting copied parts at their source size), before building it: "copy" operations can double a
+document each. The default is 4 times the size of both inputs plus 1 MiB.
 
 Exit status: 0 success; 1 invalid JSON or a delta that does not apply to BASE; 2 usage error;
 3 a file cannot be read, the output cannot be written, or another system error.
@@ -70,6 +75,7 @@ struct Options {
   std::vector<std::string> files;
   MetricsFormat metrics = MetricsFormat::text;
   std::uint64_t max_input_bytes = document_limit_bytes;
+  std::optional<std::uint64_t> max_document_bytes;
   bool help = false;
   bool version = false;
 };
@@ -79,14 +85,15 @@ struct InputTooLarge {
   std::string message;
 };
 
-std::uint64_t parse_byte_count(std::string_view value) {
+std::uint64_t parse_byte_count(std::string_view value, std::string_view option = "--max-input-bytes",
+                               std::uint64_t most = document_limit_bytes) {
   std::uint64_t n = 0;
   const bool digits = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digits) {
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (error == std::errc() && end == value.data() + value.size() && n <= document_limit_bytes) return n;
+    if (error == std::errc() && end == value.data() + value.size() && n <= most) return n;
   }
-  throw UsageError{"--max-input-bytes takes a byte count from 0 to " + std::to_string(document_limit_bytes) +
+  throw UsageError{std::string(option) + " takes a byte count from 0 to " + std::to_string(most) +
                    ", got '" + std::string(value) + "'"};
 }
 
@@ -118,6 +125,11 @@ Options parse_arguments(int argc, char** argv) {
     } else if (!only_files && argument == "--max-input-bytes") {
       if (i + 1 >= argc) throw UsageError{"--max-input-bytes needs a byte count"};
       options.max_input_bytes = parse_byte_count(argv[++i]);
+    } else if (!only_files && argument.substr(0, 21) == "--max-document-bytes=") {
+      options.max_document_bytes = parse_byte_count(argument.substr(21), "--max-document-bytes", SIZE_MAX);
+    } else if (!only_files && argument == "--max-document-bytes") {
+      if (i + 1 >= argc) throw UsageError{"--max-document-bytes needs a byte count"};
+      options.max_document_bytes = parse_byte_count(argv[++i], "--max-document-bytes", SIZE_MAX);
     } else if (!only_files && argument.size() > 1 && argument.front() == '-') {
       throw UsageError{"unknown option '" + std::string(argument) + "'"};
     } else if (options.command.empty()) {
@@ -132,6 +144,8 @@ Options parse_arguments(int argc, char** argv) {
     throw UsageError{"unknown command '" + options.command + "' (expected diff or apply)"};
   if (options.files.size() != 2)
     throw UsageError{options.command + " takes exactly two files, got " + std::to_string(options.files.size())};
+  if (options.max_document_bytes && options.command != "apply")
+    throw UsageError{"--max-document-bytes is an option of apply"};
   if (options.files[0] == "-" && options.files[1] == "-")
     throw UsageError{"only one of the two files can be standard input (\"-\")"};
   return options;
@@ -235,7 +249,7 @@ int run(int argc, char** argv) {
       return exit_ok;
     }
     if (options.version) {
-      std::printf("stageflow-delta %s\n", STAGEFLOW_DELTA_VERSION);
+      std::printf("stageflow-delta %.*s\n", static_cast<int>(stageflow::version().size()), stageflow::version().data());
       return exit_ok;
     }
     const std::string first = read_input(options.files[0], options.max_input_bytes);
@@ -246,10 +260,15 @@ int run(int argc, char** argv) {
       print_metrics(metrics, options.metrics);
     } else {
       // Streamed: the patched document is never held whole (peak memory: the inputs and their parse).
-      sc::apply_delta_to(first, second, [](std::string_view piece) {
-        if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
-          throw IoError{std::string("cannot write the output: ") + std::strerror(errno)};
-      });
+      sc::ApplyOptions apply_options;
+      if (options.max_document_bytes) apply_options.max_document_bytes = static_cast<std::size_t>(*options.max_document_bytes);
+      sc::apply_delta_to(
+          first, second,
+          [](std::string_view piece) {
+            if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size())
+              throw IoError{std::string("cannot write the output: ") + std::strerror(errno)};
+          },
+          apply_options);
       write_output("");
     }
     return exit_ok;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // compress(): the deltas it writes (deep, type-exact, RFC 6902 paths), its metrics and its errors.
 #include <stageflow/compression.hpp>
 #include <stageflow/core/context_snapshot.hpp>
@@ -269,10 +270,43 @@ TEST_CASE("Malformed JSON: the error names the argument and the position", "[com
   CHECK_THAT(parse_error("{}", "[tru]").reason(), Catch::Contains("literal"));
   CHECK_THAT(parse_error("{}", "[01]").reason(), Catch::Contains("leading zeros"));
   CHECK_THAT(parse_error("{}", "[1e999]").reason(), Catch::Contains("out of range"));
-  CHECK_THAT(parse_error("{}", "[123456789012345678901234567890]").reason(), Catch::Contains("out of range"));
+  CHECK_THAT(parse_error("{}", "[1" + std::string(400, '0') + "]").reason(), Catch::Contains("out of range"));
   CHECK_THAT(parse_error("{}", std::string(2000, '[')).reason(), Catch::Contains("deeper than 1024"));
   // A text with a NUL byte inside is not JSON either (string_view carries it).
   CHECK(parse_error("{}", std::string_view("[1]\0", 4)).argument() == JsonArgument::current);
+}
+
+// Issue 25, defect 3: 40 of 100 documents written by fast-json-patch were refused for integers
+// beyond 64 bits. They are read as doubles, and values keep their text in the delta and the result.
+TEST_CASE("integers beyond 64 bits are read as doubles and keep their text", "[compression]") {
+  using stageflow::compression::apply_delta;
+  const std::string base = R"({"min": -9223372036854776000, "big": 18446744073709551616, "n": 1})";
+  const std::string current = R"({"min": -9223372036854776000, "big": 18446744073709551616, "n": 2, "huge": 123456789012345678901234567890})";
+  const auto [delta, metrics] = compress(base, current);
+  CHECK(delta == R"([{"op":"replace","path":"/n","value":2},{"op":"add","path":"/huge","value":123456789012345678901234567890}])");
+  CHECK(apply_delta(base, delta) ==
+        R"({"min":-9223372036854776000,"big":18446744073709551616,"n":2,"huge":123456789012345678901234567890})");
+  // As a delta's value, through test, and as a change (a big integer and the same double are equal).
+  CHECK(apply_delta(base, R"([{"op":"test","path":"/big","value":18446744073709551616}])") ==
+        R"({"min":-9223372036854776000,"big":18446744073709551616,"n":1})");
+  CHECK(apply_delta(base, R"([{"op":"test","path":"/big","value":1.8446744073709552e19}])").size() > 0);
+  CHECK(compress(R"([1, 99999999999999999999])", R"([1, 1e20])").delta == "[]");
+  CHECK(compress(R"([1, 99999999999999999999])", R"([2, 99999999999999999999])").delta ==
+        R"([{"op":"replace","path":"/0","value":2}])");
+  CHECK(compress(R"([18446744073709551616])", R"([18446744073709551615])").delta ==
+        R"([{"op":"replace","path":"/0","value":18446744073709551615}])");
+  // Odd spacing around them survives: offsets are kept.
+  CHECK(apply_delta("[ 18446744073709551616 ,\n\t-18446744073709551617 ]", R"([{"op":"add","path":"/-","value":0}])") ==
+        "[18446744073709551616,-18446744073709551617,0]");
+  // Out of the double range it is still an error, named, at the number out of range.
+  try {
+    (void)compress(R"({"a": 18446744073709551616, "b": 1e400})", "{}");
+    FAIL("no ParseError");
+  } catch (const ParseError& error) {
+    CHECK(error.argument() == JsonArgument::base);
+    CHECK_THAT(error.reason(), Catch::Contains("out of range"));
+    CHECK(error.offset() == 33);
+  }
 }
 
 TEST_CASE("The thread's buffers can be released and are rebuilt on the next call", "[compression]") {

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: BSL-1.0
 // apply_delta(): RFC 6902 conformance (the RFC's appendix A examples), all-or-nothing failures
 // with errors that name the operation and path, and the text it writes.
 #include <stageflow/compression.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -293,4 +295,114 @@ TEST_CASE("apply_delta_to hands the result over in pieces, all or nothing", "[co
   stageflow::compression::apply_delta_to(R"({"a":1})", R"([{"op":"add","path":"/b","value":[true]}])",
                                          [&](std::string_view piece) { small += piece; });
   CHECK(small == R"({"a":1,"b":[true]})");
+}
+
+namespace {
+// `copies` operations that each copy the whole document into one of its own members: the
+// document doubles with each (issue 25, defect 13: 24 of them, 1,142 bytes, took 2.6 GB).
+std::string doubling_patch(int copies) {
+  std::string patch = "[";
+  for (int i = 0; i < copies; ++i) {
+    if (i) patch += ',';
+    patch += R"({"op":"copy","from":"","path":"/k)" + std::to_string(i) + "\"}";
+  }
+  return patch + "]";
+}
+}  // namespace
+
+TEST_CASE("apply_delta bounds the document it builds: copies that double it fail before allocating",
+          "[compression][apply][limits]") {
+  using stageflow::compression::ApplyOptions;
+  using stageflow::compression::DocumentLimitError;
+  const std::string base = R"({"x":")" + std::string(1000, 'a') + "\"}";
+  // 12 doublings: about 4 MB, past the default bound (4 x the inputs + 1 MiB).
+  const std::string bomb = doubling_patch(12);
+  const std::size_t limit = stageflow::compression::default_max_document_bytes(base.size(), bomb.size());
+  CHECK(limit == 4 * (base.size() + bomb.size()) + (std::size_t{1} << 20));
+  try {
+    const std::string result = apply_delta(base, bomb);
+    FAIL("no DocumentLimitError; result of " << result.size() << " bytes");
+  } catch (const DocumentLimitError& error) {
+    CHECK(error.limit() == limit);
+    CHECK(error.op() == "copy");
+    CHECK(error.operation_index() >= 8);  // copy i makes 2^(i+1) KB: past 1 MiB at the 11th
+    CHECK(error.operation_index() < 12);
+    CHECK_THAT(error.what(), Catch::Contains("over the limit of " + std::to_string(limit) + " bytes"));
+    CHECK_THAT(error.what(), Catch::Contains("max_document_bytes"));
+  }
+  // Many more (the reported 30 ended in bad_alloc): the same clear error, at once.
+  CHECK_THROWS_AS(apply_delta(base, doubling_patch(64)), DocumentLimitError);
+  bool called = false;
+  CHECK_THROWS_AS(stageflow::compression::apply_delta_to(base, doubling_patch(64), [&](std::string_view) { called = true; }),
+                  DocumentLimitError);
+  CHECK_FALSE(called);
+
+  // A few doublings stay within the default bound and give the exact document.
+  const std::string small = R"({"x":0})";
+  const std::string two = apply_delta(small, doubling_patch(2));
+  CHECK(json_equal(two, R"({"x":0,"k0":{"x":0},"k1":{"x":0,"k0":{"x":0}}})"));
+
+  // The bound is an option: raised, the 12 doublings apply; the size it counts covers the result.
+  const std::string big = apply_delta(base, bomb, ApplyOptions{.max_document_bytes = std::size_t{64} << 20});
+  CHECK(big.size() > (std::size_t{3} << 20));
+  CHECK(big.size() < (std::size_t{64} << 20));
+  CHECK_THROWS_AS(apply_delta(base, bomb, ApplyOptions{.max_document_bytes = big.size() - 1}), DocumentLimitError);
+  CHECK(apply_delta(base, bomb, ApplyOptions{.max_document_bytes = 3 * big.size()}) == big);
+
+  // It bounds every growing operation, and removing makes room again.
+  const ApplyOptions tight{.max_document_bytes = 20};
+  CHECK_THROWS_AS(apply_delta(small, doubling_patch(64)), DocumentLimitError);
+  CHECK(apply_delta(small, R"([{"op":"add","path":"/y","value":[1,2]}])", tight) == R"({"x":0,"y":[1,2]})");
+  CHECK_THROWS_AS(apply_delta(small, R"([{"op":"add","path":"/y","value":[1,2,3,4,5,6]}])", tight), DocumentLimitError);
+  CHECK_THROWS_AS(apply_delta(small, R"([{"op":"replace","path":"/x","value":"0123456789abcdef"}])", tight),
+                  DocumentLimitError);
+  CHECK(apply_delta(small, R"([{"op":"remove","path":"/x"},{"op":"add","path":"/z","value":"0123456789"}])", tight) ==
+        R"({"z":"0123456789"})");
+  // A base larger than the bound may still shrink.
+  CHECK(apply_delta(small, R"([{"op":"remove","path":"/x"}])", ApplyOptions{.max_document_bytes = 1}) == "{}");
+}
+
+namespace {
+double seconds_to_apply(std::string_view base, std::string_view patch, std::string& result) {
+  const auto start = std::chrono::steady_clock::now();
+  result = apply_delta(base, patch, stageflow::compression::ApplyOptions{.max_document_bytes = std::size_t{1} << 30});
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+// Issue 25, defect 14: each "add /a/0" moved the whole array (a std::vector insert at the front):
+// 100k of them took 17.6 s, 1M over 5 minutes. Front inserts and front removes now cost about as
+// much as appends (benchmarks/bench_compression.cpp measures 1M).
+TEST_CASE("apply_delta: front inserts and removes cost about what appends cost", "[compression][apply][limits]") {
+  constexpr int n = 100'000;
+  std::string front = "[", append = "[", remove = "[", base = R"({"a":[)", expected_front = R"({"a":[)";
+  for (int i = 0; i < n; ++i) {
+    const char* comma = i ? "," : "";
+    front += comma + (R"({"op":"add","path":"/a/0","value":)" + std::to_string(i) + "}");
+    append += comma + (R"({"op":"add","path":"/a/-","value":)" + std::to_string(i) + "}");
+    remove += comma + std::string(R"({"op":"remove","path":"/a/0"})");
+    base += comma + std::to_string(i);
+    expected_front += comma + std::to_string(n - 1 - i);
+  }
+  front += "]", append += "]", remove += "]";
+  for (int i = 0; i < n; ++i) base += "," + std::to_string(n + i);
+  base += "]}";
+  std::string front_result, append_result, remove_result;
+  const double front_seconds = seconds_to_apply(R"({"a":[]})", front, front_result);
+  const double append_seconds = seconds_to_apply(R"({"a":[]})", append, append_result);
+  const double remove_seconds = seconds_to_apply(base, remove, remove_result);
+  CHECK(front_result == expected_front + "]}");
+  CHECK(append_result.size() == front_result.size());
+  CHECK(remove_result.rfind(R"({"a":[)" + std::to_string(n) + "," + std::to_string(n + 1) + ",", 0) == 0);
+  CHECK(remove_result.size() == base.size() - (front_result.size() - 8) - 1);  // and one comma
+  INFO("front " << front_seconds << " s, remove " << remove_seconds << " s, append " << append_seconds << " s");
+  // Quadratic, the front inserts took 17 times the appends here (debug build), the removes more;
+  // now about 1.5 times. A loaded machine varies a little.
+  CHECK(front_seconds < 4 * append_seconds + 0.3);
+  CHECK(remove_seconds < 4 * append_seconds + 0.3);
+  // Inserts in the middle, at ascending and at the same index, land where RFC 6902 says.
+  check_applies(R"([0,1,2,3])",
+                R"([{"op":"add","path":"/2","value":"x"},{"op":"add","path":"/2","value":"y"},{"op":"add","path":"/5","value":"z"},)"
+                R"({"op":"remove","path":"/0"},{"op":"add","path":"/-","value":"end"},{"op":"remove","path":"/1"},{"op":"add","path":"/0","value":"first"}])",
+                R"(["first",1,"x",2,"z",3,"end"])");
 }

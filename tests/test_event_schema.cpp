@@ -1,12 +1,13 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one event schema: every event the library emits is in <stageflow/sinks/event_schema.hpp>,
 // the table of docs/events.md says the same as that list, and runs that trigger every event type produce
 // events (typed, and as JSON lines) that match their entry exactly.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/fleet/fleet_events.hpp>
-#include <stageflow/pipeline/context_size_interceptor.hpp>
-#include <stageflow/pipeline/immutability_interceptor.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/context_size_interceptor.hpp>
+#include <stageflow/hardening/immutability_interceptor.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/runner.hpp>

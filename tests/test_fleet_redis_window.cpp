@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RedisWindow on a real redis-server: two processes share ids (fleet collisions), ids apart by
 // more than the TTL do not collide, an outage loses no local detection and the window recovers,
 // and a full queue drops ids (counted) without blocking observe().

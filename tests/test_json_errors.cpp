@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One JSON text module: parse_json and the compression functions find the same error, at the same
 // position, and report it with one base type (compression::ParseError is a JsonParseError).
 #include <stageflow/compression.hpp>
@@ -39,7 +40,7 @@ stageflow::compression::ParseError compress_error(std::string_view text) {
 TEST_CASE("parse_json and compress locate malformed JSON alike", "[json][errors]") {
   for (const std::string_view text :
        {"{\"a\": 1,}", "[1, {\"a\": [2", "{\n  \"a\": 1\n  \"b\": 2\n}", "", " \n ", "[\"\xff\"]", "[01]", "[tru]",
-        "[\"\\x\"]", "[\"never closed]", "[1] [2]", "{\"a\": [1}]", "18446744073709551616", "[\"é\", x]"}) {
+        "[\"\\x\"]", "[\"never closed]", "[1] [2]", "{\"a\": [1}]", "[1e400]", "[-18446744073709551616e400]", "[\"é\", x]"}) {
     INFO(text);
     const JsonParseError parsed = parse_json_error(text);
     const stageflow::compression::ParseError compressed = compress_error(text);

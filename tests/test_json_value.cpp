@@ -1,4 +1,8 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <stageflow/core/json_value.hpp>
+#include <stageflow/serialization/byte_count.hpp>
+#include <stageflow/serialization/fingerprint.hpp>
+#include <stageflow/serialization/json_writer.hpp>
 
 #include "catch2_shim.hpp"
 
@@ -121,4 +125,49 @@ TEST_CASE("JsonObject lookups take any string view, keys of any bytes", "[json_v
   CHECK(*doc.find(std::string_view(with_nul)) == JsonValue(1));
   CHECK(doc.as_object().begin()->first == "a");
   CHECK(std::prev(doc.as_object().end())->first == "\xC3\xA9");
+}
+
+namespace {
+// A value nested `depth` levels, built without recursion (as a converter from another JSON library
+// may build it): arrays, or objects when `objects`.
+JsonValue deep_value(std::size_t depth, bool objects) {
+  JsonValue value = objects ? JsonValue::object() : JsonValue::array();
+  for (std::size_t i = 1; i < depth; ++i) {
+    JsonValue outer = objects ? JsonValue::object() : JsonValue::array();
+    if (objects)
+      outer.as_object().emplace("k", std::move(value));
+    else
+      outer.as_array().push_back(std::move(value));
+    value = std::move(outer);
+  }
+  return value;
+}
+}  // namespace
+
+// Issue 25, defect 9: a value nested 1,000,000 levels overflowed the stack in ~JsonValue (and in
+// the walk and to_json). It is destroyed without recursion, and the walk and every writer stop at
+// max_walk_depth with a SerializationError.
+TEST_CASE("a JsonValue nested a million levels is destroyed, and written only as a clear error", "[json_value][deep]") {
+  namespace ser = stageflow::serialization;
+  for (const bool objects : {false, true}) {
+    INFO((objects ? "objects" : "arrays"));
+    JsonValue deep = deep_value(1'000'000, objects);
+    CHECK_THROWS_WITH(ser::to_json(deep), Catch::Contains("nested deeper than 2048 levels"));
+    CHECK_THROWS_AS(ser::to_json(deep), ser::SerializationError);
+    CHECK_THROWS_AS(ser::byte_count(deep), ser::SerializationError);
+    CHECK_THROWS_AS(ser::fingerprint(deep), ser::SerializationError);
+    std::string out = "kept";
+    CHECK_THROWS_AS(ser::append_json(out, deep), ser::SerializationError);
+    CHECK(out == "kept");
+    // Moved, assigned over and destroyed: no recursion.
+    JsonValue moved = std::move(deep);
+    moved = deep_value(1'000'000, !objects);
+    JsonValue holder = JsonValue::array();
+    holder.as_array().push_back(std::move(moved));
+  }
+  // At the limit, a value is still written.
+  const JsonValue at_limit = deep_value(ser::max_walk_depth, false);
+  const std::string text = ser::to_json(at_limit);
+  CHECK(text.size() == 2 * ser::max_walk_depth);
+  CHECK_THROWS_AS(ser::to_json(deep_value(ser::max_walk_depth + 1, false)), ser::SerializationError);
 }

@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: BSL-1.0
 // Warm-up is not a leak (issue 16, defect 3): a flat pipeline with every hardening policy on, run
 // 100k times with default options, raised a memory.growth_warning in its first 500 runs (caches and
 // the UUID monitor's window filling up). The sustained-growth check now lets a warm-up pass; a
 // real leak of 1 KiB per run is still reported.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/callback_sink.hpp>
 
@@ -92,6 +93,36 @@ TEST_CASE("a leak of 1 KiB per run is still reported, after the warm-up", "[memo
   REQUIRE(*warnings.count >= 1);
   CHECK(runs > static_cast<long>(warmup));  // not during the warm-up
   CHECK(warnings.first->find("grew steadily") != std::string::npos);
+}
+
+/// Keeps 1 MiB (touched, so resident) per run: a big leak.
+struct BigLeak {
+  static inline std::vector<std::unique_ptr<char[]>> kept;
+  static constexpr std::string_view name = "big_leak";
+  int execute(const auto&) const {
+    kept.push_back(std::make_unique<char[]>(std::size_t{1} << 20));
+    std::memset(kept.back().get(), 0x5A, std::size_t{1} << 20);
+    return 1;
+  }
+};
+
+// Issue 25, defect 1: 40 runs keeping 1 MiB each (41 MB) raised nothing: the growth was under the
+// absolute thresholds (then 128 MiB heap, 256 MiB resident) and the slope detector was still in
+// its warm-up. The absolute thresholds (32 MiB by default) warn from the first samples.
+TEST_CASE("a big leak is reported during the warm-up, by the absolute threshold", "[memory][growth][warmup]") {
+  Warnings warnings;
+  auto runner = every_policy(warnings);
+  const ContextSnapshot snapshot{.input_text = "a request"};
+  int runs = 0;
+  for (; runs < 40 && *warnings.count == 0; ++runs) REQUIRE(runner.run(Pipeline<BigLeak>{}, snapshot).ok());
+  BigLeak::kept.clear();
+  INFO("runs: " << runs << ", first warning: " << *warnings.first);
+  REQUIRE(*warnings.count >= 1);
+  CHECK(runs <= 36);  // 32 MiB and a few runs of slack (the baseline is taken at the first run's start)
+  CHECK(warnings.first->find("grew by") != std::string::npos);
+  CHECK(warnings.first->find("threshold 32.0 MiB") != std::string::npos);
+  CHECK(helpers::MemoryTrackerOptions{}.heap_growth_threshold_bytes == std::size_t{32} << 20);
+  CHECK(helpers::MemoryTrackerOptions{}.rss_growth_threshold_bytes == std::size_t{32} << 20);
 }
 
 TEST_CASE("the warm-up lets growth pass, then the window starts afresh", "[memory][growth][warmup]") {

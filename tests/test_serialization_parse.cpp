@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // parse_json: strict, type-exact, and precise about where malformed text goes wrong.
 #include <stageflow/serialization/byte_count.hpp>
 #include <stageflow/serialization/json_parse.hpp>
@@ -57,10 +58,28 @@ TEST_CASE("numbers keep their type", "[serialization][parse]") {
   CHECK(parse_json("[1, 1.0, true]") != JsonValue::array({1.0, 1, true}));
 }
 
-TEST_CASE("numbers out of range are errors, not approximations", "[serialization][parse]") {
-  CHECK(contains(failure_of("18446744073709551616").message, "out of range"));
-  CHECK(contains(failure_of("-9223372036854775809").message, "out of range"));
+TEST_CASE("numbers beyond the double range are errors, not approximations", "[serialization][parse]") {
   CHECK(contains(failure_of("[1e400]").message, "out of range"));
+  CHECK(contains(failure_of("[-1e400]").message, "out of range"));
+  CHECK(contains(failure_of("[1" + std::string(400, '0') + "]").message, "overflows a double"));
+  CHECK(contains(failure_of("{\"a\": 18446744073709551616, \"b\": 1e400}").message, "out of range"));
+}
+
+// Issue 25, defect 3: integers that JavaScript writes (beyond 64 bits, within a double) were refused.
+TEST_CASE("integers beyond 64 bits are read as the nearest double", "[serialization][parse]") {
+  CHECK(parse_json("18446744073709551616") == JsonValue(18446744073709551616.0));
+  CHECK(parse_json("-9223372036854776000") == JsonValue(-9223372036854775808.0));
+  CHECK(parse_json("-9223372036854775809").as_double() == -9223372036854775808.0);
+  CHECK(parse_json("123456789012345678901234567890").as_double() == 123456789012345678901234567890.0);
+  CHECK(parse_json("-" + std::string("1") + std::string(300, '0')).as_double() == -1e300);
+  // Inside containers, next to strings that look like numbers, and beside ordinary integers.
+  const JsonValue doc = parse_json(R"({"id": 99999999999999999999, "s": "18446744073709551616", "n": [1, -18446744073709551617 ,2]})");
+  CHECK(doc.at("id") == JsonValue(1e20));
+  CHECK(doc.at("s") == JsonValue("18446744073709551616"));
+  CHECK(doc.at("n") == JsonValue::array({1, -18446744073709551616.0, 2}));
+  // Still 64-bit integers up to the limits.
+  CHECK(parse_json("18446744073709551615").as_uint() == std::numeric_limits<std::uint64_t>::max());
+  CHECK(parse_json("-9223372036854775808").as_int() == std::numeric_limits<std::int64_t>::min());
 }
 
 TEST_CASE("strings are unescaped; objects keep the last of repeated keys", "[serialization][parse]") {

@@ -1,11 +1,15 @@
+// SPDX-License-Identifier: BSL-1.0
 // W3C Trace Context: the traceparent header's rules, and how a run joins a trace (from RunOptions,
 // from the snapshot, or a new one) with each stage a child span of the run.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/core/trace_context.hpp>
+#include <stageflow/json/parse.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -125,6 +129,40 @@ TEST_CASE("traceparent: malformed headers are rejected") {
   // A later version is read by the 00 layout, with or without a '-'-separated tail.
   CHECK(TraceParent::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
   CHECK(TraceParent::parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds"));
+}
+
+// Issue 25, defect 2: the W3C Trace Context test suite (test/test.py of w3c/trace-context), its
+// traceparent values written down as data (tests/data/w3c_traceparent_cases.json): a valid one is
+// joined (same trace id, the caller's span id), an invalid one starts a new trace. The suite's
+// test_traceparent_ows_handling sends leading and trailing spaces and tabs.
+TEST_CASE("traceparent: the W3C test suite's cases") {
+  std::ifstream file(STAGEFLOW_W3C_TRACEPARENT_CASES);
+  REQUIRE(file);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const JsonValue cases = serialization::parse_json(text);
+  REQUIRE(cases.size() >= 30);
+  std::size_t valid = 0, ows = 0;
+  for (const JsonValue& test : cases.as_array()) {
+    const std::string& value = test.at("traceparent").as_string();
+    INFO(test.at("test").as_string() << ": '" << value << "'");
+    const auto parsed = TraceParent::parse(value);
+    if (test.at("valid").as_bool()) {
+      ++valid;
+      if (value.find_first_of(" \t") != std::string::npos) ++ows;
+      REQUIRE(parsed);
+      CHECK(to_hex(parsed->trace_id) == "12345678901234567890123456789012");
+      CHECK(to_hex(parsed->parent_id) == "1234567890123456");
+    } else {
+      CHECK_FALSE(parsed);
+    }
+  }
+  CHECK(valid == 9);
+  CHECK(ows == 5);
+  // Whitespace inside the value, or other than spaces and tabs around it, is still malformed.
+  CHECK_FALSE(TraceParent::parse("00-12345678901234567890123456789012 -1234567890123456-01"));
+  CHECK_FALSE(TraceParent::parse("\n00-12345678901234567890123456789012-1234567890123456-01"));
+  CHECK_FALSE(TraceParent::parse("00-12345678901234567890123456789012-1234567890123456-01\r\n"));
+  CHECK_FALSE(TraceParent::parse(" \t "));
 }
 
 TEST_CASE("trace ids: random, never zero, lowercase hex") {

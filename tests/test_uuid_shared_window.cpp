@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The collision monitor's shared-window hook (uuid/shared_window.hpp), against a fake backend:
 // what observe() hands over, how fleet reports reach listeners and sinks, and the backend's lifetime.
 #include <stageflow/fleet/fleet_events.hpp>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Tests the stageflow-delta command: diff and apply, stdin, metrics, --help, errors and exit codes.
 # Usage: test_stageflow_delta.sh path/to/stageflow-delta
 set -uo pipefail
@@ -126,6 +127,41 @@ if [ -x /usr/bin/time ] && [ -z "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then  # 
   peak_kib=$(tail -1 "$work/rss")
   [ "$peak_kib" -lt $(( (32 + 16) * 1024 )) ] || fail "reading /dev/zero to a 32 MiB limit peaked at $peak_kib KiB"
 fi
+
+# Issue 25, defect 3: integers beyond 64 bits (as JavaScript writes them) are read as doubles and
+# keep their text; a number beyond the double range is still refused.
+printf '{"a": -9223372036854776000, "b": 1}' >"$work/js-base.json"
+printf '{"a": -9223372036854776000, "b": 18446744073709551616}' >"$work/js-current.json"
+expect_status 0 "$tool" diff --metrics=none "$work/js-base.json" "$work/js-current.json"
+expect_stdout '[{"op":"replace","path":"/b","value":18446744073709551616}]'
+cp "$work/out" "$work/js-delta.json"
+expect_status 0 "$tool" apply "$work/js-base.json" "$work/js-delta.json"
+expect_stdout '{"a":-9223372036854776000,"b":18446744073709551616}'
+printf '[1e400]' >"$work/huge.json"
+expect_status 1 "$tool" diff "$work/js-base.json" "$work/huge.json"
+expect_stderr_has "out of range"
+
+# Issue 25, defect 13: copies that double the document end with status 1 and a clear error before
+# they allocate (24 of them took 2.6 GB; 40 here would be 2^40 copies of the base).
+{
+  printf '['
+  for i in $(seq 0 39); do [ "$i" -gt 0 ] && printf ','; printf '{"op":"copy","from":"","path":"/k%d"}' "$i"; done
+  printf ']'
+} >"$work/bomb.json"
+printf '{"x":0}' >"$work/small.json"
+expect_status 1 "$tool" apply "$work/small.json" "$work/bomb.json"
+expect_stderr_has "over the limit of"
+expect_stderr_has "stageflow-delta --max-document-bytes)"
+[ ! -s "$work/out" ] || fail "a refused apply wrote output"
+# The flag sets the bound: 3 doublings (98 bytes) fit in 200 bytes, not in 50.
+printf '[{"op":"copy","from":"","path":"/k0"},{"op":"copy","from":"","path":"/k1"},{"op":"copy","from":"","path":"/k2"}]' \
+  >"$work/three.json"
+expect_status 0 "$tool" apply --max-document-bytes=200 "$work/small.json" "$work/three.json"
+expect_status 1 "$tool" apply --max-document-bytes 50 "$work/small.json" "$work/three.json"
+expect_stderr_has "over the limit of 50 bytes"
+expect_status 2 "$tool" apply --max-document-bytes=many "$work/small.json" "$work/three.json"
+expect_stderr_has "--max-document-bytes takes a byte count"
+expect_status 2 "$tool" diff --max-document-bytes=100 "$work/small.json" "$work/small.json"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2

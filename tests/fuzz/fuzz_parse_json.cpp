@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for stageflow::serialization::parse_json. Checks:
 //   - it accepts exactly what simdjson's DOM parser accepts (the two entry points agree), and a
 //     refusal is a json_parse_error whose offset lies inside the text (or at its end);
@@ -32,8 +33,7 @@ namespace {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace ser = stageflow::serialization;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  simdjson::dom::parser reference;
-  const bool valid = !reference.parse(simdjson::padded_string(text)).error();
+  const bool valid = stageflow::testing::json_valid(text);  // integers beyond 64 bits read as doubles
   stageflow::JsonValue value;
   try {
     value = ser::parse_json(text);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A SharedWindowBackend for tests: records what the monitor submits, and reports fleet collisions
 // and backend outages when the test says so (on the test's thread), without any server. Like a real
 // backend, it reports under a lock of its own that submit() never takes (submit runs under the

@@ -1,7 +1,12 @@
+// SPDX-License-Identifier: BSL-1.0
 // A test oracle for JSON equality, independent of stageflow::compression's own code: it uses only
 // simdjson's public DOM API. Type-exact: integers and floating-point numbers are different kinds
-// (1 != 1.0); a duplicated object key is read as its last value (as the library documents).
+// (1 != 1.0); a duplicated object key is read as its last value (as the library documents); an
+// integer beyond 64 bits is the nearest double (as the library documents: the one shared piece,
+// json/detail/big_integers.hpp, rewrites such integers for simdjson, which refuses them).
 #pragma once
+
+#include <stageflow/json/detail/big_integers.hpp>
 
 #include <simdjson.h>
 
@@ -53,14 +58,31 @@ inline bool same(simdjson::dom::element a, simdjson::dom::element b) {
   }
 }
 
+// Parses `text` into `root`, integers beyond 64 bits as doubles; false when it is not JSON.
+inline bool parse(simdjson::dom::parser& parser, simdjson::padded_string& text, simdjson::dom::element& root) {
+  auto error = parser.parse(text).get(root);
+  if (error == simdjson::NUMBER_ERROR && stageflow::detail::rewrite_big_integers(text.data(), text.size()) > 0)
+    error = parser.parse(text).get(root);
+  return !error;
+}
+
 }  // namespace oracle_detail
+
+/// True when `text` is JSON as the library reads it (simdjson's verdict, integers beyond 64 bits
+/// read as doubles).
+inline bool json_valid(std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element root;
+  return oracle_detail::parse(parser, padded, root);
+}
 
 /// True when both texts are valid JSON with the same value (type-exact). False when either is invalid.
 inline bool json_equal(std::string_view a, std::string_view b) {
   simdjson::dom::parser parser_a, parser_b;
-  const simdjson::padded_string padded_a(a), padded_b(b);
+  simdjson::padded_string padded_a(a), padded_b(b);
   simdjson::dom::element x, y;
-  if (parser_a.parse(padded_a).get(x) || parser_b.parse(padded_b).get(y)) return false;
+  if (!oracle_detail::parse(parser_a, padded_a, x) || !oracle_detail::parse(parser_b, padded_b, y)) return false;
   return oracle_detail::same(x, y);
 }
 
@@ -69,8 +91,7 @@ inline bool is_minified_json(std::string_view text) {
   std::string out(text.size() + simdjson::SIMDJSON_PADDING, '\0');
   std::size_t length = 0;
   if (simdjson::minify(text.data(), text.size(), out.data(), length) != simdjson::SUCCESS) return false;
-  simdjson::dom::parser parser;
-  return length == text.size() && !parser.parse(simdjson::padded_string(text)).error();
+  return length == text.size() && json_valid(text);
 }
 
 /// `text` minified (simdjson's minifier; the text must be valid JSON).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Errors thrown by <stageflow/compression.hpp>.
 //
 // ParseError: one of the JSON texts (base, current or delta) is not valid JSON; says which one
@@ -105,6 +106,21 @@ class DeltaError : public std::runtime_error {
   std::string path_;
   std::optional<std::string> from_;
   std::string reason_;
+};
+
+/// The patched document would pass ApplyOptions::max_document_bytes (a delta whose `copy`
+/// operations multiply the document, for example): thrown before the operation allocates.
+class DocumentLimitError : public DeltaError {
+ public:
+  DocumentLimitError(std::size_t operation_index, std::string op, std::optional<std::string> path, std::string reason,
+                     std::optional<std::string> from, std::size_t limit)
+      : DeltaError(operation_index, std::move(op), std::move(path), std::move(reason), std::move(from)), limit_(limit) {}
+
+  /// The limit in force, in bytes.
+  std::size_t limit() const noexcept { return limit_; }
+
+ private:
+  std::size_t limit_;
 };
 
 }  // namespace stageflow::compression

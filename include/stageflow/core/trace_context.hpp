@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // W3C Trace Context (https://www.w3.org/TR/trace-context/): the ids that make a run a span of the
 // caller's trace, and the `traceparent` header they travel in.
 //
@@ -11,8 +12,9 @@
 // Parsing follows the specification's rules for version 00: exactly 55 characters, lowercase hex
 // only, '-' separators, an all-zero trace id or span id is invalid, version ff is invalid. A later
 // version (01..fe) is read by the 00 layout when the text is at least as long and the character
-// after the flags is '-', as the specification asks. A run given a malformed traceparent starts a
-// new trace (it does not fail: tracing never breaks a request).
+// after the flags is '-', as the specification asks. Optional whitespace (spaces and tabs) around
+// the value is ignored, as RFC 9110 says of every field value (the W3C test suite sends it). A run
+// given a malformed traceparent starts a new trace (it does not fail: tracing never breaks a request).
 #pragma once
 
 #include <stageflow/uuid/uuid7.hpp>
@@ -164,6 +166,9 @@ struct TraceParent {
 
   /// The header's value, or nullopt when it is malformed (see the rules at the top of this file).
   static std::optional<TraceParent> parse(std::string_view text) noexcept {
+    // RFC 9110 section 5.5: a field value has no leading or trailing OWS (spaces and tabs).
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
     if (text.size() < size) return std::nullopt;
     std::array<std::uint8_t, 1> version{};
     if (!detail::parse_hex(text.substr(0, 2), version) || version[0] == 0xFF) return std::nullopt;
@@ -179,7 +184,7 @@ struct TraceParent {
     return out;
   }
 
-  /// Version 00 text: 00-<trace id>-<parent id>-<flags>, lowercase.
+  /// Version 00 text: `00-<trace id>-<parent id>-<flags>`, lowercase.
   std::string format() const {
     std::string out;
     out.reserve(size);

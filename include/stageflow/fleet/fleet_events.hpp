@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // forward_fleet_events: what a monitor's shared window finds, as events on a sink.
 //
 //   auto sink = stageflow::JsonLinesSink<>(std::cerr);

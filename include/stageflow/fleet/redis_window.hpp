@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RedisWindow: the UUID collision monitor's fleet-wide window on Redis (hiredis; Redis 7.0 or later).
 //
 //   stageflow::helpers::UuidCollisionMonitor monitor({

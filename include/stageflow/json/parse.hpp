@@ -1,12 +1,14 @@
+// SPDX-License-Identifier: BSL-1.0
 // JSON text to stageflow::JsonValue, with simdjson.
 //
 //   JsonValue doc = stageflow::serialization::parse_json(R"({"user": {"tier": "gold"}})");
 //
 // Strict RFC 8259 (simdjson's DOM parser: it accepts every y_ case of JSONTestSuite and rejects
 // every n_ case), type-exact: an integer stays an integer (int64, or uint64 above INT64_MAX), a
-// number with a fraction or exponent is a double, so 1 and 1.0 come back as different values.
-// Limits, each a JsonParseError rather than a silent approximation: integers beyond 64 bits and
-// doubles beyond the double range, nesting deeper than 1024, invalid UTF-8. When an object repeats
+// number with a fraction or exponent is a double, so 1 and 1.0 come back as different values. An
+// integer beyond 64 bits is read as the nearest double, as JavaScript reads it (JSON written by
+// JavaScript has them: -9223372036854776000). Limits, each a JsonParseError rather than a silent
+// approximation: numbers beyond the double range (1e400), nesting deeper than 1024, invalid UTF-8. When an object repeats
 // a key the last value wins (as JSON.parse does).
 //
 // Malformed text throws JsonParseError (json/parse_error.hpp) saying what and where (line, column,
@@ -18,6 +20,7 @@
 // Reuse a JsonParser to parse many documents without reallocating simdjson's buffers.
 #pragma once
 
+#include <stageflow/json/detail/big_integers.hpp>
 #include <stageflow/json/detail/locate_error.hpp>
 #include <stageflow/json/parse_error.hpp>
 #include <stageflow/json/value.hpp>
@@ -72,7 +75,15 @@ class JsonParser {
   /// Parses `text`; throws JsonParseError (what, line, column, offset) when it is not valid JSON.
   JsonValue parse(std::string_view text) {
     simdjson::dom::element root;
-    if (const auto error = parser_.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root)) {
+    auto error = parser_.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root);
+    if (error == simdjson::NUMBER_ERROR) {
+      // Integers beyond 64 bits: parsed again as doubles (json/detail/big_integers.hpp).
+      simdjson::padded_string copy(text);
+      if (detail::rewrite_big_integers(copy.data(), copy.size()) > 0)
+        error = parser_.parse(copy.data(), copy.size(), false).get(root);
+      if (!error) return detail::to_json_value(root);  // before `copy`, which strings point into, is gone
+    }
+    if (error) {
       detail::LocatedJsonError located = detail::locate_json_error(text, error);
       throw JsonParseError("parse_json", std::move(located.reason), text, located.offset);
     }

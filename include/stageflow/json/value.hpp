@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // JsonValue: a small, type-exact JSON value for snapshot metadata.
 //
 // Why our own and not nlohmann::json: the snapshot is fingerprinted, measured and diffed on every
@@ -117,6 +118,13 @@ class JsonValue {
   enum class Kind : std::uint8_t { null, boolean, integer, unsigned_integer, floating, string, array, object };
 
   JsonValue() noexcept = default;
+  JsonValue(const JsonValue&) = default;
+  JsonValue(JsonValue&&) noexcept = default;
+  JsonValue& operator=(const JsonValue&) = default;
+  JsonValue& operator=(JsonValue&&) noexcept = default;
+  /// Without recursion past a few hundred levels: a value nested a million levels deep (as a
+  /// converter from another library may build it) is destroyed without exhausting the stack.
+  ~JsonValue();
   JsonValue(std::nullptr_t) noexcept {}
   JsonValue(bool value) noexcept : value_(value) {}
   /// Integers are stored as int64_t; only unsigned values above INT64_MAX stay uint64_t, so a
@@ -219,6 +227,49 @@ class JsonValue {
 };
 
 // JsonObject's members need JsonValue complete.
+
+namespace detail {
+/// Levels of containers destroyed by plain recursion before ~JsonValue takes the children apart
+/// on the heap instead: shallow values (all the usual ones) pay nothing for it.
+inline constexpr unsigned json_recursive_destroy_depth = 256;
+
+inline unsigned& json_destroy_depth() noexcept {
+  thread_local unsigned depth = 0;
+  return depth;
+}
+}  // namespace detail
+
+inline JsonValue::~JsonValue() {
+  const auto* items = std::get_if<Array>(&value_);
+  const auto* members = items ? nullptr : std::get_if<Object>(&value_);
+  if ((items == nullptr || items->empty()) && (members == nullptr || members->empty())) return;
+  unsigned& depth = detail::json_destroy_depth();
+  if (depth < detail::json_recursive_destroy_depth) {
+    // The children are destroyed here, inside the count, rather than after this body.
+    ++depth;
+    if (items) std::get<Array>(value_).clear();
+    else std::get<Object>(value_).clear();
+    --depth;
+    return;
+  }
+  // Deep: move each child's children onto a heap stack, so that each value is destroyed empty.
+  Array pending;
+  const auto take_children = [&pending](JsonValue& value) {
+    if (auto* array = std::get_if<Array>(&value.value_)) {
+      for (JsonValue& item : *array) pending.push_back(std::move(item));
+      array->clear();
+    } else if (auto* object = std::get_if<Object>(&value.value_)) {
+      for (auto& member : *object) pending.push_back(std::move(member.second));
+      object->clear();
+    }
+  };
+  take_children(*this);
+  while (!pending.empty()) {
+    JsonValue item = std::move(pending.back());
+    pending.pop_back();
+    take_children(item);
+  }
+}
 
 inline JsonObject::iterator JsonObject::begin() noexcept { return members_.begin(); }
 inline JsonObject::iterator JsonObject::end() noexcept { return members_.end(); }

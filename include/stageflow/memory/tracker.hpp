@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Memory growth tracking: labelled samples of heap and resident memory, kept in a bounded ring, with
 // growth warnings when memory rises past a threshold from its baseline or rises steadily (a leak).
 //
@@ -52,10 +53,11 @@ struct MemoryTrackerOptions {
   /// Samples kept, the newest ones; 0 keeps none (warnings and listeners still work).
   std::size_t sample_capacity = 1024;
   /// Warn when the heap is this many bytes above the baseline (the first sample after start()),
-  /// then again at each further multiple. 0 turns it off.
-  std::size_t heap_growth_threshold_bytes = std::size_t{128} << 20;
+  /// then again at each further multiple. Checked from the first sample, warm-up or not, so a big
+  /// leak (1 MiB per run) is reported within a few dozen runs. 0 turns it off.
+  std::size_t heap_growth_threshold_bytes = std::size_t{32} << 20;
   /// The same for the resident set size.
-  std::size_t rss_growth_threshold_bytes = std::size_t{256} << 20;
+  std::size_t rss_growth_threshold_bytes = std::size_t{32} << 20;
   /// Samples in the sustained-growth window (0 turns the check off, else 3 to 1024; each
   /// observation costs two passes over it). A warning empties the window, so a continuing leak
   /// warns once per window.
@@ -69,7 +71,7 @@ struct MemoryTrackerOptions {
   /// while, and that is not a leak. 0 checks from the first sample. The absolute thresholds, from
   /// the first sample, are not affected.
   std::size_t sustained_growth_warmup_samples = 1000;
-  /// Where heap figures come from; HeapSource::counter or ::allocator when that source is missing
+  /// Where heap figures come from; HeapSource::counter or HeapSource::allocator when that source is missing
   /// is a std::invalid_argument at construction. automatic is the best available one (see
   /// best_available_heap_source()): no heap figure rather than an error, e.g. under a sanitizer.
   HeapSource heap_source = HeapSource::automatic;

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: BSL-1.0
 // The event schema, machine-readable: every event type stageflow emits, with its envelope members
 // and its fields. docs/events.md shows the same table; tests/test_event_schema.cpp checks
 // that the page matches this list and that every event the library emits matches its entry.
 //
 // A JSON line (JsonLinesSink) is one object:
 //   type             text, always          the event type, "scope.what"
-//   timestamp        text, always          ISO 8601 UTC with microseconds, when the event was emitted
+//   timestamp        text, always          ISO 8601 UTC with microseconds, when the event was emitted (outcome events: the measured end)
 //   pipeline_run_id  text, always          the run's UUID (the nil UUID outside a run)
 //   trace_id, span_id, parent_span_id      reserved for W3C trace context (lower-case hex)
 //   stage            text, when the event is about one stage

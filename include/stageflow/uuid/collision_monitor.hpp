@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UuidCollisionMonitor: notices an id used twice within a time window.
 //
 //   UuidCollisionMonitor monitor({.ttl_seconds = 300, .category = "pipeline", .check_skew = true});

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // SharedWindow: the hook by which a UuidCollisionMonitor also checks its ids against other
 // instances of the service (a fleet-wide window), without knowing how.
 //

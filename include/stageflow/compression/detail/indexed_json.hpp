@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A validated JSON text with byte offsets: simdjson's DOM tape, its string buffer, and the stage-1
 // token index (the byte offset of every token: { } [ ] : , and the first byte of every scalar).
 //
@@ -25,6 +26,7 @@
 #include <utility>
 
 #include <stageflow/compression/errors.hpp>
+#include <stageflow/json/detail/big_integers.hpp>
 #include <stageflow/json/detail/locate_error.hpp>
 
 // Reading a few bytes past the end of the caller's text (inside the same memory page) lets simdjson
@@ -266,7 +268,13 @@ inline stageflow::compression::ParseError make_parse_error(stageflow::compressio
 inline IndexedJson parse_indexed(simdjson::dom::parser& parser, PaddedBuffer& copy, std::string_view text,
                                  stageflow::compression::JsonArgument argument) {
   const char* data = padding_is_readable(text.data(), text.size()) ? text.data() : copy.assign(text);
-  const auto error = parser.parse(data, text.size(), false).error();
+  auto error = parser.parse(data, text.size(), false).error();
+  if (error == simdjson::NUMBER_ERROR) {
+    // Integers beyond 64 bits: parsed again as doubles from a copy with the same offsets
+    // (big_integers.hpp); `text` keeps their digits for the values copied as text.
+    char* rewritten = const_cast<char*>(data == text.data() ? copy.assign(text) : data);
+    if (rewrite_big_integers(rewritten, text.size()) > 0) error = parser.parse(rewritten, text.size(), false).error();
+  }
   if (error) throw make_parse_error(argument, text, error);
   IndexedJson doc;
   doc.text = text;

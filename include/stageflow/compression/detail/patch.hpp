@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The delta applier: RFC 6902 JSON Patch over a validated base document.
 //
 // The base is never modified: operations work on a thin overlay (patch_overlay.hpp), "test"
@@ -7,6 +8,7 @@
 
 #include <stageflow/compression/detail/indexed_json.hpp>
 #include <stageflow/compression/detail/patch_equality.hpp>
+#include <stageflow/compression/detail/patch_messages.hpp>
 #include <stageflow/compression/detail/patch_output.hpp>
 #include <stageflow/compression/detail/patch_overlay.hpp>
 #include <stageflow/compression/errors.hpp>
@@ -26,7 +28,10 @@ namespace stageflow::detail::compression {
 
 class Patcher {
  public:
-  Patcher(const IndexedJson& base, const IndexedJson& delta) : overlay_(base, delta) {}
+  /// `max_document_bytes`: the bound on the patched document's size (PatchOverlay::size_bound); an operation
+  /// that would pass it throws DocumentLimitError before it allocates anything.
+  Patcher(const IndexedJson& base, const IndexedJson& delta, std::size_t max_document_bytes)
+      : overlay_(base, delta), limit_(max_document_bytes), size_(base.text.size()) {}
 
   /// Applies every operation of the delta; throws DeltaError at the first that does not fit.
   void apply_all() {
@@ -90,20 +95,6 @@ class Patcher {
     return copy;
   }
 
-  static std::string_view kind_name(char type) noexcept {
-    switch (type) {
-      case '{': return "an object";
-      case '[': return "an array";
-      case '"': return "a string";
-      case 'l':
-      case 'u':
-      case 'd': return "a number";
-      case 't':
-      case 'f': return "a boolean";
-      default: return "null";
-    }
-  }
-
   [[noreturn]] void fail(const Operation& operation, std::string reason) const {
     throw stageflow::compression::DeltaError(
         operation.index, std::string(operation.op),
@@ -150,31 +141,6 @@ class Patcher {
   }
 
   // --- paths: resolving them, and saying where they fail -----------------------------------------
-
-  // The pointer of the first `count` tokens, for messages.
-  static std::string pointer_prefix(const std::vector<std::string>& tokens, std::size_t count) {
-    std::string pointer;
-    for (std::size_t i = 0; i < count; ++i) {
-      pointer += '/';
-      for (const char c : tokens[i]) {
-        if (c == '~')
-          pointer += "~0";
-        else if (c == '/')
-          pointer += "~1";
-        else
-          pointer += c;
-      }
-    }
-    return pointer;
-  }
-
-  static std::string element_count(std::size_t n) {
-    return std::to_string(n) + (n == 1 ? " element" : " elements");
-  }
-
-  static std::string location(const std::vector<std::string>& tokens, std::size_t count) {
-    return count == 0 ? std::string("the document root") : "\"" + pointer_prefix(tokens, count) + "\"";
-  }
 
   [[noreturn]] void fail_no_member(const Operation& operation, const std::vector<std::string>& tokens,
                                    std::size_t i) const {
@@ -271,10 +237,35 @@ class Patcher {
     return node;
   }
 
+  // --- the document's size ----------------------------------------------------------------------
+
+  static std::size_t member_bytes(std::string_view key) noexcept { return key.size() + 4; }  // "":,
+
+  [[noreturn]] void fail_limit(const Operation& operation, std::size_t bytes) const {
+    throw stageflow::compression::DocumentLimitError(
+        operation.index, std::string(operation.op),
+        operation.has_path ? std::optional<std::string>(operation.path) : std::nullopt,
+        "the patched document would reach " + std::to_string(bytes) + " bytes, over the limit of " +
+            std::to_string(limit_) + " bytes (ApplyOptions::max_document_bytes, stageflow-delta --max-document-bytes)",
+        operation.from ? std::optional<std::string>(*operation.from) : std::nullopt, limit_);
+  }
+
+  static std::size_t saturating_add(std::size_t a, std::size_t b) noexcept { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
+
+  // The document's size becomes size_ - removed + added: refused when that passes the limit.
+  void account(const Operation& operation, std::size_t removed, std::size_t added) {
+    const std::size_t kept = size_ - std::min(size_, removed);
+    if (added > limit_ || kept > limit_ - added) fail_limit(operation, saturating_add(kept, added));
+    size_ = kept + added;
+  }
+
   // --- operations --------------------------------------------------------------------------------
 
-  void add(const Operation& operation, const std::vector<std::string>& tokens, NodeRef value) {
+  // `bytes`: overlay_.size_bound(value), or nullopt for a move (the value only changes place).
+  void add(const Operation& operation, const std::vector<std::string>& tokens, NodeRef value,
+           std::optional<std::size_t> bytes) {
     if (tokens.empty()) {
+      if (bytes) account(operation, overlay_.size_bound(overlay_.root), *bytes);
       overlay_.root = value;
       return;
     }
@@ -282,10 +273,19 @@ class Patcher {
     overlay_.materialize(parent);
     const std::string& last = tokens.back();
     if (parent.kind == NodeRef::Kind::object) {
-      overlay_.objects[parent.body].set(overlay_.own_key(last), NodeRef::unknown, value);
+      ObjectBody& body = overlay_.objects[parent.body];
+      if (bytes) {
+        const std::uint32_t at = body.find(last);
+        if (at == ObjectBody::npos)
+          account(operation, 0, member_bytes(last) + *bytes);
+        else
+          account(operation, overlay_.size_bound(body.value_at(at)), *bytes);
+      }
+      body.set(overlay_.own_key(last), NodeRef::unknown, value);
     } else if (parent.kind == NodeRef::Kind::array) {
       auto& items = overlay_.arrays[parent.body].items;
       if (last == "-") {
+        if (bytes) account(operation, 0, *bytes + 1);
         items.push_back(value);
         return;
       }
@@ -294,14 +294,16 @@ class Patcher {
       if (*at > items.size())
         fail(operation, "index " + last + " is out of range for add (the array at " +
                             location(tokens, tokens.size() - 1) + " has " + element_count(items.size()) + ")");
-      items.insert(items.begin() + static_cast<std::ptrdiff_t>(*at), value);
+      if (bytes) account(operation, 0, *bytes + 1);
+      items.insert(*at, value);
     } else {
       fail(operation, "cannot add a member to " + location(tokens, tokens.size() - 1) + ": it is " +
                           std::string(kind_name(overlay_.type_of(parent))));
     }
   }
 
-  NodeRef remove(const Operation& operation, const std::vector<std::string>& tokens) {
+  // `counted`: false for a move (the value comes back at its new place).
+  NodeRef remove(const Operation& operation, const std::vector<std::string>& tokens, bool counted) {
     if (tokens.empty()) fail(operation, "cannot remove the whole document");
     const std::size_t last = tokens.size() - 1;
     NodeRef& parent = resolve(operation, tokens, last);
@@ -311,6 +313,7 @@ class Patcher {
       const std::uint32_t at = body.find(tokens[last]);
       if (at == ObjectBody::npos) fail_no_member(operation, tokens, last);
       const NodeRef removed = body.value_at(at);
+      if (counted) account(operation, member_bytes(tokens[last]) + overlay_.size_bound(removed), 0);
       body.erase(tokens[last]);
       return removed;
     }
@@ -319,7 +322,8 @@ class Patcher {
       const auto at = parse_array_index(tokens[last]);
       if (!at || *at >= items.size()) fail_index(operation, tokens, last, at.has_value(), items.size());
       const NodeRef removed = items[*at];
-      items.erase(items.begin() + static_cast<std::ptrdiff_t>(*at));
+      if (counted) account(operation, overlay_.size_bound(removed) + 1, 0);
+      items.erase(*at);
       return removed;
     }
     fail_scalar(operation, tokens, last, overlay_.type_of(parent));
@@ -339,12 +343,15 @@ class Patcher {
         fail(operation, "invalid \"from\": " + reason);
     };
     if (op == "add") {
-      add(operation, path_tokens_, require_value());
+      const NodeRef value = require_value();
+      add(operation, path_tokens_, value, overlay_.size_bound(value));
     } else if (op == "remove") {
-      remove(operation, path_tokens_);
+      remove(operation, path_tokens_, true);
     } else if (op == "replace") {
       const NodeRef value = require_value();
-      resolve(operation, path_tokens_, path_tokens_.size()) = value;
+      NodeRef& target = resolve(operation, path_tokens_, path_tokens_.size());
+      account(operation, overlay_.size_bound(target), overlay_.size_bound(value));
+      target = value;
     } else if (op == "move") {
       read_from();
       const bool into_itself = from_tokens_.size() < path_tokens_.size() &&
@@ -354,12 +361,16 @@ class Patcher {
         (void)lookup(following_from(operation), from_tokens_);  // must exist; moving a value onto itself changes nothing
         return;
       }
-      const NodeRef value = remove(following_from(operation), from_tokens_);
-      add(operation, path_tokens_, value);
+      const NodeRef value = remove(following_from(operation), from_tokens_, false);
+      add(operation, path_tokens_, value, std::nullopt);
     } else if (op == "copy") {
       read_from();
-      const NodeRef value = overlay_.clone(lookup(following_from(operation), from_tokens_));
-      add(operation, path_tokens_, value);
+      // The only operation that can multiply the document (a copy of a copy of ...): its size is
+      // checked before the clone is made.
+      const NodeRef source = lookup(following_from(operation), from_tokens_);
+      const std::size_t bytes = overlay_.size_bound(source);
+      if (bytes >= limit_ || size_ > limit_ - bytes - 1) fail_limit(operation, saturating_add(size_, saturating_add(bytes, 1)));
+      add(operation, path_tokens_, overlay_.clone(source), bytes);
     } else if (op == "test") {
       const NodeRef expected = require_value();
       const NodeRef actual = lookup(operation, path_tokens_);
@@ -371,6 +382,8 @@ class Patcher {
   }
 
   PatchOverlay overlay_;
+  std::size_t limit_;
+  std::size_t size_;  // an upper bound on the patched document's size, kept by account()
   std::vector<std::string> path_tokens_, from_tokens_;
 };
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Equality for the "test" operation (RFC 6902 section 4.6) between nodes of the overlay.
 #pragma once
 
@@ -39,7 +40,7 @@ inline void members_of(PatchOverlay& overlay, const NodeRef& node, std::vector<s
 inline void items_of(const PatchOverlay& overlay, const NodeRef& node, std::vector<NodeRef>& out) {
   out.clear();
   if (node.kind == NodeRef::Kind::array) {
-    out = overlay.arrays[node.body].items;
+    out = overlay.arrays[node.body].items.to_vector();
     return;
   }
   const IndexedJson& doc = overlay.doc_of(node);

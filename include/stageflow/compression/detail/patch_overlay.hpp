@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The editable view apply_delta patches: the base document is never modified. A container is
 // copied into an editable body ("materialized") only when an operation's path goes through it;
 // everything else stays a reference to its source text (a raw node) and is written out as that
@@ -5,6 +6,7 @@
 #pragma once
 
 #include <stageflow/compression/detail/indexed_json.hpp>
+#include <stageflow/compression/detail/node_array.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -35,8 +37,8 @@ struct NodeRef {
 };
 
 /// Where the children of one raw container start in its token list, computed only when asked,
-/// by counting from the nearest known position, forward or backward, whichever walks fewer tape
-/// words. A small edit deep in a large document so costs a fraction of a pass, not a full one.
+/// by counting from the nearest known position, forward or backward, whichever is fewer children
+/// away. A small edit deep in a large document so costs a fraction of a pass, not a full one.
 class ChildPositions {
  public:
   ChildPositions(const IndexedJson& doc, std::uint32_t tape, std::uint32_t token, std::uint32_t span)
@@ -58,15 +60,21 @@ class ChildPositions {
   /// First token of child i (an object member's key); i == count() is one past the closing token.
   std::uint32_t start(std::uint32_t i) {
     if (starts_[i] != NodeRef::unknown) return starts_[i];
+    // The nearest known position, looked for on both sides at once: the search costs no more than
+    // the count that follows it (one side only would cross a long unknown stretch on every call).
     std::uint32_t before = i, after = i;
-    while (starts_[before] == NodeRef::unknown) --before;
-    while (starts_[after] == NodeRef::unknown) ++after;
-    if (units_[i] - units_[before] <= units_[after] - units_[i]) {
-      for (std::uint32_t j = before; j < i; ++j) starts_[j + 1] = starts_[j] + unit_tokens(j) + 1;
-    } else {
-      for (std::uint32_t j = after; j > i; --j) starts_[j - 1] = starts_[j] - unit_tokens(j - 1) - 1;
+    for (;;) {
+      if (starts_[before] != NodeRef::unknown) {
+        for (std::uint32_t j = before; j < i; ++j) starts_[j + 1] = starts_[j] + unit_tokens(j) + 1;
+        return starts_[i];
+      }
+      if (starts_[after] != NodeRef::unknown) {
+        for (std::uint32_t j = after; j > i; --j) starts_[j - 1] = starts_[j] - unit_tokens(j - 1) - 1;
+        return starts_[i];
+      }
+      --before;  // starts_.front() and starts_.back() are known: neither passes the end
+      ++after;
     }
-    return starts_[i];
   }
 
  private:
@@ -143,7 +151,7 @@ class ObjectBody {
 };
 
 struct ArrayBody {
-  std::vector<NodeRef> items;
+  GapArray<NodeRef> items;
   std::uint32_t positions = NodeRef::unknown;  // of the raw array it was made from
 };
 
@@ -203,6 +211,25 @@ struct PatchOverlay {
     }
   }
 
+  // An upper bound on the bytes `node` takes once written: a raw value counts its source text
+  // (whitespace included), an edited container its members. O(1) for a raw value, a walk of the
+  // edited part otherwise (a part that an operation built, and so paid for once already).
+  std::size_t size_bound(NodeRef node) {
+    if (node.is_raw()) {
+      settle(node);
+      return doc_of(node).value_text(node.token, node.span).size();
+    }
+    std::size_t bytes = 2;  // the brackets
+    if (node.kind == NodeRef::Kind::array) {
+      const auto& items = arrays[node.body].items;
+      for (std::size_t i = 0; i < items.size(); ++i) bytes += size_bound(items[i]) + 1;
+      return bytes;
+    }
+    for (const PatchMember& member : objects[node.body].members())
+      if (!member.erased) bytes += (member.key.size() + 4) + size_bound(member.value);
+    return bytes;
+  }
+
   std::string_view own_key(const std::string& key) { return owned_keys.emplace_back(key); }
 
   NodeRef clone(const NodeRef& node) {
@@ -216,7 +243,7 @@ struct PatchOverlay {
       return {NodeRef::Kind::object, 0, 0, 0, static_cast<std::uint32_t>(objects.size() - 1)};
     }
     if (node.kind == NodeRef::Kind::array) {
-      const std::vector<NodeRef> items = arrays[node.body].items;
+      const std::vector<NodeRef> items = arrays[node.body].items.to_vector();
       ArrayBody body;
       body.positions = arrays[node.body].positions;
       body.items.reserve(items.size());

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // IdQueue: the bounded queue between observe() and a shared window's thread. One producer at a
 // time (the monitor calls submit() under its own lock), one consumer (the window's thread): a ring
 // of ids with two atomic positions, so a push is a few stores and never waits for the consumer.

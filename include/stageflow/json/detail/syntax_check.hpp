@@ -1,13 +1,16 @@
+// SPDX-License-Identifier: BSL-1.0
 // Finds where a JSON text is malformed, and why, for error messages.
 //
 // simdjson's DOM parser (which does the real validation, fast) reports only an error code, not a
 // position. When it rejects a text, this small strict RFC 8259 checker runs over the same text to
-// say where and what: it is never on the fast path. It follows simdjson's extra limits (integers
-// must fit 64 bits, floating-point numbers must not overflow a double, surrogate escapes must pair
-// up, at most 1024 levels of nesting) so that it finds the error simdjson found. It is the one error
+// say where and what: it is never on the fast path. It follows simdjson's extra limits (numbers
+// must not overflow a double, integers beyond 64 bits included, as they are read as doubles:
+// big_integers.hpp; surrogate escapes must pair up, at most 1024 levels of nesting) so that it finds the error simdjson found. It is the one error
 // locator of the JSON text module: parse_json, compress and apply_delta all reach it through
 // locate_error.hpp, and tests/fuzz checks it against simdjson.
 #pragma once
+
+#include <stageflow/json/detail/big_integers.hpp>
 
 #include <stageflow/json/detail/utf8.hpp>
 #include <stageflow/json/parse_error.hpp>
@@ -214,17 +217,14 @@ class SyntaxChecker {
     return std::nullopt;
   }
 
-  // Integers without fraction or exponent must fit int64 (negative) or uint64 (positive), as in simdjson.
+  // Integers without fraction or exponent beyond 64 bits are read as doubles (big_integers.hpp):
+  // they must fit one.
   std::optional<SyntaxIssue> integer_in_range(std::size_t start, std::size_t first, std::size_t last,
                                               bool negative) const {
-    std::uint64_t value = 0;
-    for (std::size_t i = first; i < last; ++i) {
-      const auto digit = static_cast<std::uint64_t>(text_[i] - '0');
-      if (value > (UINT64_MAX - digit) / 10) return issue(start, "integer out of range (it does not fit 64 bits)");
-      value = value * 10 + digit;
-    }
-    if (negative && value > (std::uint64_t{1} << 63))
-      return issue(start, "integer out of range (below the smallest 64-bit integer)");
+    if (!integer_beyond_64_bits(text_.data() + first, text_.data() + last, negative)) return std::nullopt;
+    double value = 0;
+    if (std::from_chars(text_.data() + start, text_.data() + last, value).ec == std::errc::result_out_of_range)
+      return issue(start, "number out of range (an integer beyond 64 bits that overflows a double)");
     return std::nullopt;
   }
 
