@@ -73,7 +73,8 @@ class UuidTelemetry {
     detail::append_uuid(text, id);
     const std::string& category = monitor_->category();
     if (seen.collided) {
-      run.emit(stageflow::events::uuid_collision, {}, {{"id", text}, {"field", field}, {"category", category}});
+      run.emit(stageflow::events::uuid_collision, {},
+               {{"id", text}, {"field", field}, {"category", category}, {"scope", "local"}});
       if (fail_on_collision_) run.fail("uuid collision: " + std::string(field) + " " + text + " was already seen");
     }
     if (seen.skew_ms)

@@ -63,7 +63,15 @@ struct EventSpec {
 namespace detail {
 inline constexpr FieldSpec run_ended[] = {{"error_stage", Kind::text}};
 inline constexpr FieldSpec run_timed_out[] = {{"error_stage", Kind::text}, {"abandoned", Kind::flag}};
-inline constexpr FieldSpec uuid_collision[] = {{"id", Kind::text}, {"field", Kind::text}, {"category", Kind::text}};
+// scope: "local" (UuidTelemetry, in a run: `field` names the id's place) or "fleet" (forward_fleet_events,
+// outside any run: `instance` names who claimed the id first).
+inline constexpr FieldSpec uuid_collision[] = {{"id", Kind::text},
+                                               {"field", Kind::text, Presence::optional},
+                                               {"category", Kind::text},
+                                               {"scope", Kind::text},
+                                               {"instance", Kind::text, Presence::optional}};
+inline constexpr FieldSpec uuid_backend_unavailable[] = {
+    {"category", Kind::text}, {"error", Kind::text}, {"backend_errors", Kind::integer}, {"dropped", Kind::integer}};
 inline constexpr FieldSpec uuid_clock_skew[] = {
     {"id", Kind::text}, {"field", Kind::text}, {"category", Kind::text}, {"skew_ns", Kind::integer}};
 inline constexpr FieldSpec memory_sample[] = {{"label", Kind::text},
@@ -91,7 +99,7 @@ using P = Presence;
 }  // namespace detail
 
 /// Every event type the library emits.
-inline constexpr std::array<EventSpec, 20> catalog = {{
+inline constexpr std::array<EventSpec, 21> catalog = {{
     {"pipeline.started", "runner", detail::P::never, detail::P::never, detail::P::never, {}},
     {"pipeline.completed", "runner", detail::P::never, detail::P::always, detail::P::never, {}},
     {"pipeline.failed", "runner", detail::P::never, detail::P::always, detail::P::optional, detail::run_ended},
@@ -103,7 +111,10 @@ inline constexpr std::array<EventSpec, 20> catalog = {{
     {"stage.cancelled", "runner", detail::P::always, detail::P::always, detail::P::optional, {}},
     {"stage.failed", "runner", detail::P::always, detail::P::always, detail::P::optional, {}},
     {"stage.timed_out", "runner", detail::P::always, detail::P::always, detail::P::optional, {}},
-    {"uuid.collision", "UuidTelemetry", detail::P::never, detail::P::never, detail::P::never, detail::uuid_collision},
+    {"uuid.collision", "UuidTelemetry, forward_fleet_events", detail::P::never, detail::P::never, detail::P::never,
+     detail::uuid_collision},
+    {"uuid.backend_unavailable", "forward_fleet_events", detail::P::never, detail::P::never, detail::P::never,
+     detail::uuid_backend_unavailable},
     {"uuid.clock_skew", "UuidTelemetry", detail::P::never, detail::P::never, detail::P::never, detail::uuid_clock_skew},
     {"memory.sample", "MemoryTracking", detail::P::optional, detail::P::never, detail::P::never, detail::memory_sample},
     {"memory.growth_warning", "MemoryTracking", detail::P::optional, detail::P::never, detail::P::never,
