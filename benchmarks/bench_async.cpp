@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Async stages: 1,000 concurrent runs of a 3-stage chain whose stages each await a 10 ms timer, on
 // one thread, against the critical path (one coroutine awaiting the three timers in turn: 30 ms)
 // and against the same chain with blocking sleeps on ParallelExecutor(4) (3,000 sleeps of 10 ms

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Delta compression benchmarks on the shared documents (twitter.json, citm_catalog.json) with a
 // few edits spread over the document (a value changed, a member added, an array element removed
 // and another inserted, so later elements shift):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The cost of one MemoryTracker observation per source, against one clock read (every sample is
 // timestamped, so a clock read is the floor), and of each raw source. The allocation counter has
 // its own program (bench_memory_counter.cpp): it replaces operator new for the whole program.

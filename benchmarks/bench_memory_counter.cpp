@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The opt-in allocation counter: what it adds to each new/delete pair (against malloc/free in the
 // same program; bench_memory reports the uncounted pair against malloc/free for comparison), on one
 // thread and on two allocating at once, and what one observation costs with it. The 32-byte figure

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Concurrent execution: ParallelExecutor against oneTBB's flow graph (the peer), with the same
 // number of threads, and against our own sequential run. Wall time per run.
 //

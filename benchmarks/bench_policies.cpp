@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: BSL-1.0
 // What each hardening policy costs per run, against Runner<> on the same pipeline and snapshot.
 // (A disabled policy costs nothing: see bench_runner and scripts/zero-cost-check.)
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/serialization/byte_count.hpp>
 #include <stageflow/serialization/json_parse.hpp>

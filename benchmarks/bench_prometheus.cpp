@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PrometheusMetrics on the hot path: an 8-stage pipeline of trivial stages under Runner<> and under
 // Runner<PrometheusMetrics>, and the added cost per stage (goal: at most 50 ns). The hardening-event
 // counter is an event sink, and a runner with any sink builds an event at every stage start and end:

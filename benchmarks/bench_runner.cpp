@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Runner overhead: an 8-stage pipeline under Runner<> against the same stages called by hand,
 // and a disabled policy against Runner<> (identical types in a release build, so identical code;
 // scripts/zero-cost-check proves it with instruction counts).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Fingerprint and byte count of a snapshot holding a real JSON document, against the Python
 // original's method: serialize the snapshot to a string, then compare it with the string taken
 // before the stage (immutability) or take its size (context size).

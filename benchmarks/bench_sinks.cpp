@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What an event costs the thread that emits it (the request path): AsyncSink<json_lines_sink_st>
 // against the synchronous JsonLinesSink writing the same file, and against spdlog's asynchronous
 // logger writing the same line to a file (the peer).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Snapshot stores: loading version 100 of a twitter.json run (a base and the deltas since it)
 // against parsing the document once, and the cost of one append (a delta) against storing a whole
 // copy. SQLite always (a temporary file); PostgreSQL too when STAGEFLOW_POSTGRES_CONNINFO is set

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UUID telemetry, ours against baselines in one binary:
 //   generate_uuid7()         vs one std::chrono::system_clock::now() (the floor; goal <= 1.3x)
 //                            vs Boost 1.74 random_generator (v4) and random_generator_mt19937 (information)

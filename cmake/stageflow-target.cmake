@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Declares what the INTERFACE target stageflow::stageflow carries. Shared by the root
 # CMakeLists.txt (add_subdirectory / FetchContent) and the installed stageflowConfig.cmake
 # (find_package after `meson install`), so both give a consumer the same flags:

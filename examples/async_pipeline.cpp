@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A chat pipeline with an async stage: `enrich` fetches the user's profile over HTTP (Boost.Beast)
 // from a small profile service that this program starts on a loopback port (127.0.0.1:0), while
 // `moderate` runs beside it. Everything runs on one thread, one io_context.

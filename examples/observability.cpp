@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Observability demo: a chat pipeline served with Prometheus metrics and OTLP/JSON spans.
 //
 // The runner has PrometheusMetrics (runs and stages by outcome, durations), the hardening event
@@ -15,7 +16,7 @@
 // It ends with the metrics as a scrape shows them, and checks that they add up.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/observability/prometheus_metrics.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/otlp_json_span_sink.hpp>
@@ -93,7 +94,9 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   prometheus::Exposer exposer(listen);
   exposer.RegisterCollectable(registry);
-  std::printf("metrics: http://127.0.0.1:%d/metrics (served while the demo runs)\n", exposer.GetListeningPorts().at(0));
+  std::printf("metrics: http://127.0.0.1:%d/metrics, served only while this program runs (%s)\n",
+              exposer.GetListeningPorts().at(0),
+              hold_seconds > 0 ? "and the --hold time after it" : "a second or two: add --hold 30 to scrape it yourself");
 
   // Spans: OTLP/JSON lines, to a file or kept in memory.
   std::ofstream spans_file;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The smallest useful stageflow program: two stages, one dependency, one run.
 #include <stageflow/stageflow.hpp>
 

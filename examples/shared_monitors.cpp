@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One monitor and one tracker for a whole service: a chat pipeline's runs and the agent's tool
 // calls report to the same UuidCollisionMonitor and the same MemoryTracker. A tool call that
 // replays a run's id is a collision the monitor sees, whichever component observed it first; the
@@ -6,8 +7,8 @@
 //   build/release/examples/shared_monitors
 #include <stageflow/helpers/memory_tracker.hpp>
 #include <stageflow/helpers/uuid_utils.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/stageflow.hpp>
 #include <stageflow/tools/executor.hpp>
 

@@ -1,8 +1,10 @@
+// SPDX-License-Identifier: BSL-1.0
 // stageflow-delta: RFC 6902 deltas between JSON documents, from the command line.
 //
 //   stageflow-delta diff BASE.json CURRENT.json > delta.json     (metrics on stderr)
 //   stageflow-delta apply BASE.json delta.json > current.json
 #include <stageflow/compression.hpp>
+#include <stageflow/version.hpp>
 
 #include <sys/stat.h>
 
@@ -247,7 +249,7 @@ int run(int argc, char** argv) {
       return exit_ok;
     }
     if (options.version) {
-      std::printf("stageflow-delta %s\n", STAGEFLOW_DELTA_VERSION);
+      std::printf("stageflow-delta %.*s\n", static_cast<int>(stageflow::version().size()), stageflow::version().data());
       return exit_ok;
     }
     const std::string first = read_input(options.files[0], options.max_input_bytes);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Locates ../shared/data (JSON documents, JSONTestSuite) for tests and benchmarks.
 // Meson passes the folder in STAGEFLOW_DATA_DIR; when it is missing the caller skips clearly.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Finds the throwaway servers scripts/test-servers starts (Redis, PostgreSQL) for tests and
 // benchmarks: their addresses come from the environment, and each is checked to answer on TCP, so
 // a caller can say SKIP with the reason instead of failing (or passing) without a server.

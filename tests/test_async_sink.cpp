@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // AsyncSink: events reach the inner sink in order and intact, emit never blocks (a full queue drops
 // and counts, and says so in an event), text is cut by the documented rule, flush and destruction
 // drain, no allocation per event. This program installs the allocation counter (one translation
@@ -23,6 +24,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "catch2_shim.hpp"
 #include "json_lines.hpp"
@@ -110,53 +113,161 @@ TEST_CASE("an AsyncSink delivers what a synchronous sink gets, in order, after f
   CHECK(async.inner().count("sink.events_dropped") == 0);
 }
 
+namespace {
+/// Holds the writer inside the inner sink's emit of the next event, so the queue fills on purpose.
+void hold_writer(Gate& gate) {
+  std::unique_lock lock(gate.mutex);
+  gate.cv.wait(lock, [&] { return gate.entered; });
+}
+void release_writer(Gate& gate) {
+  {
+    std::lock_guard lock(gate.mutex);
+    gate.open = true;
+  }
+  gate.cv.notify_all();
+}
+}  // namespace
+
 TEST_CASE("a full queue drops and counts, never blocks, and reports the drops as an event", "[async_sink]") {
   auto gate = std::make_shared<Gate>();
   GatedSink inner{gate, {}};
   AsyncSink<GatedSink> sink(inner, {.capacity = 8});
   REQUIRE(sink.capacity() == 8);
   sink.emit(numbered(0));
-  {
-    std::unique_lock lock(gate->mutex);
-    gate->cv.wait(lock, [&] { return gate->entered; });  // the writer holds event 0: its slot stays taken
-  }
-  for (int i = 1; i <= 12; ++i) sink.emit(numbered(i));  // 7 free slots: 1..7 fit, 8..12 dropped
-  CHECK(sink.dropped() == 5);
-  {
-    std::lock_guard lock(gate->mutex);
-    gate->open = true;
-  }
-  gate->cv.notify_all();
+  hold_writer(*gate);  // the writer holds its copy of event 0: the queue's 8 cells are free
+  for (int i = 1; i <= 12; ++i) sink.emit(numbered(i));  // 1..8 fit, 9..12 dropped
+  CHECK(sink.dropped() == 4);
+  release_writer(*gate);
   sink.flush();
   const auto events = inner.kept.events();
-  REQUIRE(events.size() == 9);  // 0..7, then the report
-  for (int i = 0; i <= 7; ++i) CHECK(events[static_cast<std::size_t>(i)].duration.count() == i);
-  CHECK(events[8].type == "sink.events_dropped");
-  CHECK(events[8].number("dropped") == 5);
-  CHECK(events[8].number("dropped_total") == 5);
-  CHECK(events[8].stage.empty());
+  REQUIRE(events.size() == 10);  // 0..8, then the report
+  for (int i = 0; i <= 8; ++i) CHECK(events[static_cast<std::size_t>(i)].duration.count() == i);
+  CHECK(events[9].type == "sink.events_dropped");
+  CHECK(events[9].number("dropped") == 4);
+  CHECK(events[9].number("dropped_total") == 4);
+  CHECK(events[9].stage.empty());
 
   // Later drops are reported as their own count, with the running total.
   gate->open = false;
   gate->entered = false;
   sink.emit(numbered(100));
-  {
-    std::unique_lock lock(gate->mutex);
-    gate->cv.wait(lock, [&] { return gate->entered; });
-  }
-  for (int i = 0; i < 9; ++i) sink.emit(numbered(101 + i));  // 7 fit, 2 dropped
-  {
-    std::lock_guard lock(gate->mutex);
-    gate->open = true;
-  }
-  gate->cv.notify_all();
+  hold_writer(*gate);
+  for (int i = 0; i < 10; ++i) sink.emit(numbered(101 + i));  // 8 fit, 2 dropped
+  release_writer(*gate);
   sink.flush();
   const auto later = inner.kept.events();
-  REQUIRE(later.size() == 9 + 8 + 1);
+  REQUIRE(later.size() == 10 + 9 + 1);
   CHECK(later.back().type == "sink.events_dropped");
   CHECK(later.back().number("dropped") == 2);
-  CHECK(later.back().number("dropped_total") == 7);
-  CHECK(sink.dropped() == 7);
+  CHECK(later.back().number("dropped_total") == 6);
+  CHECK(sink.dropped() == 6);
+}
+
+TEST_CASE("drop_oldest keeps the newest events and counts the ones it pushed out", "[async_sink]") {
+  auto gate = std::make_shared<Gate>();
+  GatedSink inner{gate, {}};
+  AsyncSink<GatedSink> sink(inner, {.capacity = 8, .overflow = AsyncOverflow::drop_oldest()});
+  sink.emit(numbered(0));
+  hold_writer(*gate);
+  for (int i = 1; i <= 12; ++i) sink.emit(numbered(i));  // 1..4 pushed out by 9..12
+  CHECK(sink.dropped() == 4);
+  release_writer(*gate);
+  sink.flush();
+  const auto events = inner.kept.events();
+  REQUIRE(events.size() == 10);  // 0, then 5..12, then the report
+  CHECK(events[0].duration.count() == 0);
+  for (int i = 5; i <= 12; ++i) CHECK(events[static_cast<std::size_t>(i - 4)].duration.count() == i);
+  CHECK(events[9].type == "sink.events_dropped");
+  CHECK(events[9].number("dropped") == 4);
+}
+
+TEST_CASE("block_for waits for room, and drops only once its time is up", "[async_sink][threads]") {
+  auto gate = std::make_shared<Gate>();
+  GatedSink inner{gate, {}};
+  SECTION("the writer stays stuck: emit gives up after its wait, and counts the drop") {
+    AsyncSink<GatedSink> sink(inner, {.capacity = 4, .overflow = AsyncOverflow::block_for(20ms)});
+    sink.emit(numbered(0));
+    hold_writer(*gate);
+    for (int i = 1; i <= 4; ++i) sink.emit(numbered(i));  // the queue is full now
+    const auto t0 = std::chrono::steady_clock::now();
+    sink.emit(numbered(5));
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(waited >= 20ms);
+    CHECK(waited < 5s);  // liveness, not timing
+    CHECK(sink.dropped() == 1);
+    release_writer(*gate);
+    sink.flush();
+    const auto events = inner.kept.events();
+    REQUIRE(events.size() == 6);  // 0..4 and the report
+    CHECK(events[4].duration.count() == 4);
+    CHECK(events[5].type == "sink.events_dropped");
+  }
+  SECTION("room appears while emit waits: nothing is dropped") {
+    AsyncSink<GatedSink> sink(inner, {.capacity = 4, .overflow = AsyncOverflow::block_for(60s)});
+    sink.emit(numbered(0));
+    hold_writer(*gate);
+    for (int i = 1; i <= 4; ++i) sink.emit(numbered(i));
+    std::thread opener([&] {
+      std::this_thread::sleep_for(5ms);
+      release_writer(*gate);
+    });
+    sink.emit(numbered(5));  // waits until the writer moves on
+    opener.join();
+    sink.flush();
+    CHECK(sink.dropped() == 0);
+    const auto events = inner.kept.events();
+    REQUIRE(events.size() == 6);
+    CHECK(events[5].duration.count() == 5);
+  }
+}
+
+TEST_CASE("a cut event keeps its short fields whole: the long free text is cut first", "[async_sink]") {
+  // uuid.collision with a long id text and a long reason: `category` (last, short) must survive.
+  AsyncSink<collecting_sink_st> sink(collecting_sink_st{}, {.capacity = 4, .text_bytes = 96});
+  const std::string id(200, 'i');
+  const EventField fields[] = {{"id", id}, {"field", "pipeline_run_id"}, {"category", "pipeline"}};
+  Event event = numbered(1, fields);
+  event.type = "uuid.collision";
+  const std::string reason(300, 'r');
+  event.reason = reason;
+  sink.emit(event);
+  sink.flush();
+  const auto got = sink.inner().events().at(0);
+  CHECK(got.type == "uuid.collision");
+  CHECK(got.text("category") == "pipeline");
+  CHECK(got.text("field") == "pipeline_run_id");
+  CHECK(got.flag("truncated") == true);
+  const auto cut_id = got.text("id");
+  REQUIRE(cut_id);
+  CHECK(cut_id->size() < id.size());
+  CHECK(got.reason.size() < reason.size());
+  CHECK(got.reason.size() + cut_id->size() + 8 + 15 + 14 + 5 + 5 + 8 <= 96);  // texts and keys fit the slot
+  CHECK(cut_id->size() + 1 >= got.reason.size());  // the two long texts share the room
+}
+
+TEST_CASE("an idle AsyncSink sleeps: no CPU time and no wake-ups", "[async_sink][threads]") {
+  AsyncSink<collecting_sink_st> sink(collecting_sink_st{});
+  for (int i = 0; i < 1000; ++i) sink.emit(numbered(i));  // some traffic first
+  sink.flush();
+  std::this_thread::sleep_for(50ms);  // the writer's linger is over
+  auto usage = [] {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return u;
+  };
+  const rusage before = usage();
+  std::this_thread::sleep_for(1s);
+  const rusage after = usage();
+  auto micros = [](const timeval& t) { return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_usec; };
+  const std::int64_t cpu_us = micros(after.ru_utime) - micros(before.ru_utime) + micros(after.ru_stime) -
+                              micros(before.ru_stime);
+  const long switches = after.ru_nvcsw - before.ru_nvcsw + after.ru_nivcsw - before.ru_nivcsw;
+  INFO("CPU " << cpu_us << " us and " << switches << " context switches in an idle second");
+  CHECK(cpu_us < 5'000);  // polling every millisecond cost 29 ms of CPU in that second
+  CHECK(switches < 20);   // and 828 context switches (now: 0.25 ms, 1)
+  sink.emit(numbered(1000));  // and it still wakes for the next event
+  sink.flush();
+  CHECK(sink.inner().size() == 1001);
 }
 
 TEST_CASE("text past a slot's room is cut at a character boundary and the event marked truncated",
@@ -242,7 +353,7 @@ TEST_CASE("text lists are copied whole, and items past max_list_items are left o
 TEST_CASE("destroying the last copy drains the queue", "[async_sink]") {
   collecting_sink_st kept;
   {
-    AsyncSink<collecting_sink_st> sink(kept, {.capacity = 2048, .poll_interval = 10s});  // no poll: only the drain
+    AsyncSink<collecting_sink_st> sink(kept, {.capacity = 2048});
     const AsyncSink<collecting_sink_st> copy = sink;
     for (int i = 0; i < 1000; ++i) copy.emit(numbered(i));
   }
@@ -253,13 +364,14 @@ TEST_CASE("destroying the last copy drains the queue", "[async_sink]") {
 TEST_CASE("the writer delivers on its own, without flush", "[async_sink]") {
   std::atomic<int> seen{0};
   auto count = [&seen](const Event&) { seen.fetch_add(1, std::memory_order_relaxed); };
-  AsyncSink<CallbackSink<decltype(count), NullMutex>> sink(CallbackSink<decltype(count), NullMutex>(count),
-                                                           {.poll_interval = 1ms});
+  AsyncSink<CallbackSink<decltype(count), NullMutex>> sink{CallbackSink<decltype(count), NullMutex>(count)};
   sink.emit(numbered(1));
-  // A liveness check, not a timing one: the bound is far above the poll interval.
+  std::this_thread::sleep_for(20ms);  // the writer is asleep by now: the next emit must wake it
+  sink.emit(numbered(2));
+  // A liveness check, not a timing one.
   const auto give_up = std::chrono::steady_clock::now() + 10s;
-  while (seen.load() == 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
-  CHECK(seen.load() == 1);
+  while (seen.load() < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  CHECK(seen.load() == 2);
 }
 
 TEST_CASE("emit allocates nothing, whatever the event holds", "[async_sink]") {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Async stages (execute returns boost::asio::awaitable) and runner.async_run: mixed with
 // synchronous stages on a diamond, every completion token, stop tokens that cancel timer waits
 // (a failing sibling, a deadline, the caller, a stage timeout), 1,000 runs in flight on one
@@ -6,8 +7,8 @@
 // that a 1 s or 30 s wait was cut short.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/async_run.hpp>
 #include <stageflow/runner/cancel_on_stop.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
@@ -660,5 +661,27 @@ TEST_CASE("an async run joins the caller's trace: every event carries its ids, s
     INFO(e.type << " " << e.stage);
     CHECK(e.trace.trace_id == parent->trace_id);
     CHECK(e.trace.parent_span_id == (e.stage.empty() ? parent->parent_id : run_span));
+  }
+}
+
+TEST_CASE("async_run of a pipeline with nothing to await, without a deadline, joins the caller's trace (issue 21)") {
+  // The path where a sequential runner runs such a pipeline inside async_run once called
+  // run(p, s, stop) and so started a new trace.
+  asio::io_context io;
+  stageflow::CollectingSink sink;
+  const stageflow::Runner<stageflow::CollectingSink> runner{sink};
+  const stageflow::Pipeline<Plain> pipeline;
+  const auto parent = stageflow::TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  REQUIRE(parent);
+  const std::string header = parent->format();
+  const auto result =
+      run_on(io, awaited_run(&runner, &pipeline, Numbers{.base = 2}, stageflow::RunOptions{.traceparent = header}));
+  REQUIRE(result.ok());
+  const auto events = sink.events();
+  REQUIRE(events.size() >= 3);
+  for (const auto& e : events) {
+    INFO(e.type << " " << e.stage);
+    CHECK(e.trace.trace_id == parent->trace_id);
+    if (e.stage.empty()) CHECK(e.trace.parent_span_id == parent->parent_id);
   }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // compress(): the deltas it writes (deep, type-exact, RFC 6902 paths), its metrics and its errors.
 #include <stageflow/compression.hpp>
 #include <stageflow/core/context_snapshot.hpp>

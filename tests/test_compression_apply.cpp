@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // apply_delta(): RFC 6902 conformance (the RFC's appendix A examples), all-or-nothing failures
 // with errors that name the operation and path, and the text it writes.
 #include <stageflow/compression.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Delta compression on real and generated documents: the shared JSON documents with many kinds of
 // edits, every JSONTestSuite parsing case, seeded random pairs, and a cross-check with nlohmann's
 // independent JSON Patch implementation (when it is installed).

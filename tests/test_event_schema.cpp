@@ -1,11 +1,13 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one event schema: every event the library emits is in <stageflow/sinks/event_schema.hpp>,
 // the table of docs/events.md says the same as that list, and runs that trigger every event type produce
 // events (typed, and as JSON lines) that match their entry exactly.
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/context_size_interceptor.hpp>
-#include <stageflow/pipeline/immutability_interceptor.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/fleet/fleet_events.hpp>
+#include <stageflow/hardening/context_size_interceptor.hpp>
+#include <stageflow/hardening/immutability_interceptor.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/runner.hpp>
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "catch2_shim.hpp"
+#include "fake_shared_window.hpp"
 #include "json_lines.hpp"
 
 using namespace stageflow;
@@ -50,6 +53,8 @@ static_assert(schema::is_documented(events::pipeline_started) &&
               schema::is_documented(events::stage_timed_out) &&
               schema::is_documented(events::uuid_collision) &&
               schema::is_documented(events::uuid_clock_skew) &&
+              schema::is_documented(fleet::uuid_collision_event) &&
+              schema::is_documented(fleet::uuid_backend_unavailable_event) &&
               schema::is_documented(events::memory_sample) &&
               schema::is_documented(events::memory_growth_warning) &&
               schema::is_documented(events::context_size_exceeded) &&
@@ -305,6 +310,13 @@ void run_everything(const Recorder& recorder) {
           static_cast<std::uint8_t>(static_cast<std::uint64_t>(hour_ago) >> (40 - 8 * i));
     runner.run(Chat{}, stale);  // uuid.clock_skew
   }
+  {  // the fleet window's reports, outside any run: an id another instance claimed, a backend down
+    auto fake = std::make_shared<stageflow::testing::FakeSharedWindow>();
+    helpers::UuidCollisionMonitor monitor({.category = "pipeline", .shared_window = helpers::SharedWindow(fake)});
+    fleet::forward_fleet_events(monitor, recorder);
+    fake->report_collision(helpers::generate_uuid7(), "host/42/abcd1234");  // uuid.collision, scope fleet
+    fake->report_unavailable("cannot connect to Redis at 127.0.0.1:1");     // uuid.backend_unavailable
+  }
   {  // an output the immutability check was told not to walk
     Runner<Recorder, pl::ImmutabilityInterceptor> runner(recorder, pl::ImmutabilityInterceptor{});
     runner.run(Pipeline<Open, Use>{}, ContextSnapshot{});
@@ -373,8 +385,11 @@ TEST_CASE("every event the library emits matches its documented entry", "[event_
   for (std::size_t i = 0; i < events.size(); ++i) {
     const TraceIds& ids = events[i].trace;
     INFO(events[i].type);
-    // Every run here has a sink, so every run's events are traced; a sink's own events are not.
-    CHECK(ids.trace_id.is_valid() == (events[i].type != "sink.events_dropped"));
+    // Every run here has a sink, so every run's events are traced; a sink's own events are not, nor
+    // the fleet window's (found outside any run).
+    const bool outside_runs = events[i].type == "sink.events_dropped" || events[i].text("scope") == "fleet" ||
+                              events[i].type == "uuid.backend_unavailable";
+    CHECK(ids.trace_id.is_valid() == !outside_runs);
     if (!ids.trace_id.is_valid()) {
       CHECK_FALSE(lines[i].contains("trace_id"));
       continue;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Events: the lifecycle sequence for each outcome, and the sinks (JSON Lines, collecting, callback).
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/runner/runner.hpp>
@@ -5,13 +6,19 @@
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>
+#include <stageflow/sinks/tee_sink.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <boost/uuid/uuid_io.hpp>
 
+#include <fstream>
+#include <functional>
 #include <sstream>
+#include <streambuf>
 #include <thread>
+#include <type_traits>
+#include <unistd.h>
 
 #include "catch2_shim.hpp"
 #include "json_lines.hpp"
@@ -260,6 +267,21 @@ TEST_CASE("every sink takes a mutex policy; the _st ones do not lock", "[events]
   STATIC_REQUIRE(std::is_same_v<callback_sink_mt, CallbackSink<>>);
   STATIC_REQUIRE(sizeof(CallbackSink<void (*)(const Event&), NullMutex>) == sizeof(void (*)(const Event&)));
   STATIC_REQUIRE(sizeof(json_lines_sink_st) == sizeof(std::ostream*));
+  // One naming rule (base_sink.hpp): Basic<Name>Sink<..., Mutex>, <name>_sink_mt / _st; the older
+  // names stay as aliases.
+  STATIC_REQUIRE(std::is_same_v<JsonLinesSink<>, BasicJsonLinesSink<std::mutex>>);
+  STATIC_REQUIRE(std::is_same_v<json_lines_sink_st, BasicJsonLinesSink<NullMutex>>);
+  STATIC_REQUIRE(std::is_same_v<CallbackSink<>, BasicCallbackSink<>>);
+  STATIC_REQUIRE(std::is_same_v<callback_sink_st, BasicCallbackSink<std::function<void(const Event&)>, NullMutex>>);
+  STATIC_REQUIRE(std::is_same_v<collecting_sink_mt, BasicCollectingSink<std::mutex>>);
+  // Every locking sink is built on BaseSink, which owns the shared state and the lock.
+  STATIC_REQUIRE(std::is_base_of_v<BaseSink<std::mutex>, json_lines_sink_mt>);
+  STATIC_REQUIRE(std::is_base_of_v<BaseSink<NullMutex>, json_lines_sink_st>);
+  STATIC_REQUIRE(std::is_base_of_v<BaseSink<std::mutex>, callback_sink_mt>);
+  STATIC_REQUIRE(std::is_base_of_v<BaseSink<std::mutex, std::vector<RecordedEvent>>, CollectingSink>);
+  STATIC_REQUIRE(std::is_base_of_v<BaseSink<NullMutex, std::vector<RecordedEvent>>, collecting_sink_st>);
+  STATIC_REQUIRE(std::is_same_v<json_lines_sink_mt::mutex_type, std::mutex>);
+  STATIC_REQUIRE(std::is_same_v<collecting_sink_st::mutex_type, NullMutex>);
 
   collecting_sink_st collected;
   std::ostringstream out;
@@ -282,4 +304,74 @@ TEST_CASE("CallbackSink<> serializes calls from concurrent runs", "[events][conc
   a.join();
   b.join();
   CHECK(calls == 2 * 200 * 6);
+}
+
+namespace {
+/// A stream buffer that takes every byte and keeps none, counting them.
+struct CountingBuffer : std::streambuf {
+  std::size_t bytes = 0;
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    bytes += static_cast<std::size_t>(n);
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    ++bytes;
+    return traits_type::not_eof(c);
+  }
+};
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+}  // namespace
+
+TEST_CASE("a huge line does not keep its buffer: the thread's memory comes back", "[events]") {
+  CountingBuffer buffer;
+  std::ostream out(&buffer);
+  const json_lines_sink_st sink(out);
+  Event small;
+  small.type = "test.small";
+  sink.emit(small);  // the thread's buffer exists and is warm
+  const std::size_t warm = detail::thread_line_buffer().capacity();
+  CHECK(warm <= json_lines_sink_st::kept_line_bytes);
+
+  const std::size_t before = resident_bytes();
+  for (int i = 0; i < 4; ++i) {
+    std::string message(32u << 20, 'x');  // a 32 MiB exception message, as stage.failed's reason
+    Event failed;
+    failed.type = "stage.failed";
+    failed.reason = message;
+    sink.emit(failed);
+  }
+  CHECK(buffer.bytes > 4 * (32u << 20));  // all of it was written
+  CHECK(detail::thread_line_buffer().capacity() <= json_lines_sink_st::kept_line_bytes);
+  const std::size_t after = resident_bytes();
+  INFO("resident before " << before << " B, after " << after << " B");
+  CHECK(after < before + (8u << 20));  // the 32 MiB line buffer went back (it was 33 MB before the fix)
+
+  sink.emit(small);  // a normal line after it still works, from a small buffer
+  CHECK(detail::thread_line_buffer().capacity() <= json_lines_sink_st::kept_line_bytes);
+}
+
+TEST_CASE("TeeSink hands each event to every sink, even past one that throws", "[events]") {
+  collecting_sink_st first, last;
+  int thrown = 0;
+  auto thrower = [&](const Event&) {
+    ++thrown;
+    throw std::runtime_error("sink down");
+  };
+  using Tee = TeeSink<collecting_sink_st, CallbackSink<decltype(thrower), NullMutex>, collecting_sink_st>;
+  const Tee tee(first, CallbackSink<decltype(thrower), NullMutex>(thrower), last);
+  Event event;
+  event.type = "test.tee";
+  CHECK_THROWS_WITH(tee.emit(event), "sink down");  // the runner catches and counts it
+  CHECK(first.count("test.tee") == 1);
+  CHECK(last.count("test.tee") == 1);
+  CHECK(thrown == 1);
+  CHECK(tee.get<2>().size() == 1);
+  Runner<Tee> runner(tee);
+  runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});
+  CHECK(last.size() == 1 + 6);  // a throwing sink does not fail the run, nor starve the others
 }

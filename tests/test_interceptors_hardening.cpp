@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ImmutabilityInterceptor and ContextSizeInterceptor in real runs.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>

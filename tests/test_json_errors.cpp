@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One JSON text module: parse_json and the compression functions find the same error, at the same
 // position, and report it with one base type (compression::ParseError is a JsonParseError).
 #include <stageflow/compression.hpp>

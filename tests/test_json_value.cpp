@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <stageflow/core/json_value.hpp>
 #include <stageflow/serialization/byte_count.hpp>
 #include <stageflow/serialization/fingerprint.hpp>

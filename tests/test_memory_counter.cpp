@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The opt-in allocation counter, in its own program: this translation unit is the one that
 // includes allocation_counter.hpp, so every operator new/delete of the program is the counting one.
 #include <stageflow/helpers/allocation_counter.hpp>

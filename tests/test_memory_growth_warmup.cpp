@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: BSL-1.0
 // Warm-up is not a leak (issue 16, defect 3): a flat pipeline with every hardening policy on, run
 // 100k times with default options, raised a memory.growth_warning in its first 500 runs (caches and
 // the UUID monitor's window filling up). The sustained-growth check now lets a warm-up pass; a
 // real leak of 1 KiB per run is still reported.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/callback_sink.hpp>
 

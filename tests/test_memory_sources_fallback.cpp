@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The tracker on a platform that gives no memory figures at all (no glibc mallinfo2, no /proc, no
 // getrusage), simulated by switching every source off before the first include. It must compile,
 // report absent figures as absent (never a made-up zero), and still record and track.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The memory sources as a sanitizer build sees them (simulated here by the macro the header sets
 // under -fsanitize=address/thread): the sanitizer's malloc replaces glibc's, so HeapSource::allocator
 // is unavailable. Asking for it must say so (not blame the C library), and HeapSource::automatic,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // MemoryTracker without the allocation counter: platform sources, the ring, growth detection,
 // listeners, track_memory and MemoryScope, threads. The counter has its own program
 // (test_memory_counter.cpp), since including it replaces operator new for the whole program.

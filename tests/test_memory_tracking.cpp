@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: BSL-1.0
 // MemoryTracking: the runner policy over MemoryTracker (heap from the allocator; the exact
 // figures with the allocation counter are in test_memory_tracking_counted.cpp).
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: BSL-1.0
 // MemoryTracking with the exact allocation counter installed in this program.
 #include <stageflow/helpers/allocation_counter.hpp>  // this program's operator new/delete count
 
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/runner/async_run.hpp>
 #include <stageflow/runner/runner.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OptionalPolicy<P>: a policy switched on or off at run time.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/runner/optional_policy.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OtlpJsonSpanSink: every line is an OTLP/JSON ExportTraceServiceRequest whose field names and
 // encodings follow the OTLP protobuf JSON mapping, and the spans form the run's tree in the caller's
 // trace.
@@ -10,7 +11,10 @@
 
 #include <boost/uuid/uuid_io.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <thread>
 #include <map>
 #include <set>
 #include <sstream>
@@ -221,4 +225,75 @@ TEST_CASE("OTLP/JSON spans: lines never interleave under ParallelExecutor", "[th
     if (span.at("name") == "stageflow.run") continue;
     CHECK(span.at("parentSpanId") == run_span_of.at(attributes(span).at("stageflow.pipeline_run_id")));
   }
+}
+
+namespace {
+/// A policy whose hooks take 2 ms at the levels asked for: hooks fall outside the stages' spans but
+/// inside the run's, so spans built from times taken at the wrong moment stick out of their parent
+/// (once, a 2 ms on_run_end hook made every stage span start 2 ms before its run's).
+template <bool RunStart, bool Stage, bool RunEnd>
+struct SlowHooks {
+  static void pause(bool slow) {
+    if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  void on_run_start(auto&) const { pause(RunStart); }
+  void before_stage(auto&, auto&) const { pause(Stage); }
+  void after_stage(auto&, auto&) const { pause(Stage); }
+  void on_run_end(auto&) const { pause(RunEnd); }
+};
+
+/// Every stage span lies within the run span; `lead`: how long the first stage's span starts after
+/// the run's at least (the slow hooks that come before it).
+void check_children_within_parent(const std::string& text, std::uint64_t lead) {
+  const auto requests = lines_of(text);
+  REQUIRE(requests.size() == 4);
+  std::vector<json> spans;
+  for (const auto& request : requests) spans.push_back(span_of(request, "unknown_service"));
+  const json& run_span = spans.back();
+  REQUIRE(run_span.at("name") == "stageflow.run");
+  const auto start_of = [](const json& s) { return std::stoull(s.at("startTimeUnixNano").get<std::string>()); };
+  const auto end_of = [](const json& s) { return std::stoull(s.at("endTimeUnixNano").get<std::string>()); };
+  std::uint64_t first_stage_start = ~0ull;
+  for (std::size_t i = 0; i + 1 < spans.size(); ++i) {
+    INFO(spans[i].dump() << "\nrun: " << run_span.dump());
+    CHECK(start_of(spans[i]) >= start_of(run_span));
+    CHECK(end_of(spans[i]) <= end_of(run_span));
+    first_stage_start = std::min<std::uint64_t>(first_stage_start, start_of(spans[i]));
+  }
+  CHECK(first_stage_start - start_of(run_span) >= lead);
+}
+
+template <bool RunStart, bool Stage, bool RunEnd>
+void check_spans_with_slow_hooks() {
+  using Slow = SlowHooks<RunStart, Stage, RunEnd>;
+  const std::uint64_t lead = (RunStart ? 2'000'000u : 0u) + (Stage ? 2'000'000u : 0u);
+  {
+    std::ostringstream out;
+    Runner<OtlpJsonSpanSink<>, Slow> runner{OtlpJsonSpanSink<>(out)};
+    for (int i = 0; i < 3; ++i) {
+      out.str({});
+      REQUIRE(runner.run(FanOut{}, ContextSnapshot{}).ok());
+      check_children_within_parent(out.str(), lead);
+    }
+  }
+  {
+    std::ostringstream out;
+    Runner<use_executor<ParallelExecutor>, OtlpJsonSpanSink<>, Slow> runner(ParallelExecutor(2),
+                                                                            OtlpJsonSpanSink<>(out));
+    for (int i = 0; i < 3; ++i) {
+      out.str({});
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      REQUIRE(runner.run(FanOut{}, ContextSnapshot{}, RunOptions{.deadline = deadline}).ok());
+      check_children_within_parent(out.str(), lead);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("OTLP/JSON spans: a child span lies within its parent, however long the hooks take (issue 21)",
+          "[threads]") {
+  SECTION("slow hooks on every level") { check_spans_with_slow_hooks<true, true, true>(); }
+  SECTION("a slow run-end hook") { check_spans_with_slow_hooks<false, false, true>(); }
+  SECTION("slow stage hooks") { check_spans_with_slow_hooks<false, true, false>(); }
+  SECTION("a slow run-start hook") { check_spans_with_slow_hooks<true, false, false>(); }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ParallelExecutor: concurrency, the same results as sequential, stop reaching running stages,
 // stage timeouts, run deadlines (wait and abandon), a stopped pool. No timing asserts: waits are
 // bounded by timeouts that fail the test instead of hanging.
@@ -8,8 +9,12 @@
 
 #include "catch2_shim.hpp"
 
+#include <boost/asio/io_context.hpp>
+
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <future>
 #include <latch>
 #include <memory>
 #include <stdexcept>
@@ -351,9 +356,30 @@ TEST_CASE("a stopped pool fails the run with a clear error instead of hanging") 
   boost::asio::thread_pool user_pool(1);
   const Parallel runner(executor);
   const auto result = runner.run(Diamond{}, Script{}, stageflow::RunOptions{.on_deadline = stageflow::DeadlineMode::wait});
-  // The root runs on the calling thread; the branches cannot be scheduled.
   CHECK(result.status == RunStatus::failed);
   CHECK(result.error.find("could not be scheduled: its ParallelExecutor's pool is stopped") != std::string::npos);
+  for (const auto& stage : result.stages) CHECK(stage.status == StageStatus::not_run);
+}
+
+namespace {
+std::atomic<int> side_effects{0};
+struct SideEffect {
+  static constexpr std::string_view name = "side_effect";
+  int execute() const { return ++side_effects; }
+};
+}  // namespace
+
+TEST_CASE("a stopped pool runs no stage, not even on the calling thread (issue 25, item 15)") {
+  const stageflow::ParallelExecutor executor(2);
+  executor.stop();
+  const Parallel runner(executor);
+  side_effects = 0;
+  const auto result = runner.run(stageflow::Pipeline<SideEffect>{}, Script{});
+  CHECK(side_effects == 0);
+  CHECK(result.status == RunStatus::failed);
+  CHECK(result.error == "stage 'side_effect' could not be scheduled: its ParallelExecutor's pool is stopped");
+  CHECK(result.report<SideEffect>().status == StageStatus::not_run);
+  CHECK(result.output<SideEffect>() == nullptr);
 }
 
 TEST_CASE("the caller's stop token reaches running stages") {
@@ -412,4 +438,96 @@ TEST_CASE("one runner, four threads, many concurrent runs: every result exact") 
   CHECK(exact.load() == 4 * runs_per_thread);
   CHECK(sink.count("pipeline.completed") == 4 * runs_per_thread);
   CHECK(sink.count("stage.completed") == 4 * 4 * runs_per_thread);
+}
+
+namespace {
+struct SleepsA {
+  static constexpr std::string_view name = "sleeps_a";
+  int execute() const {
+    std::this_thread::sleep_for(1ms);
+    return 1;
+  }
+};
+struct SleepsB {
+  static constexpr std::string_view name = "sleeps_b";
+  int execute() const {
+    std::this_thread::sleep_for(1ms);
+    return 2;
+  }
+};
+}  // namespace
+
+TEST_CASE("stages that overlap each time themselves: no shared clock reading (issue 25, item 11)", "[threads]") {
+  // Once every stage wrote one per-run reading; a stage's duration could come from its sibling's
+  // reading, and clang's ThreadSanitizer reported the race. Each duration covers its own 1 ms.
+  const Parallel runner(stageflow::ParallelExecutor(2));
+  const stageflow::Pipeline<SleepsA, SleepsB> pipeline;
+  for (int i = 0; i < 200; ++i) {
+    const auto result = runner.run(pipeline, Script{});
+    REQUIRE(result.ok());
+    CHECK(result.report<SleepsA>().duration >= 1ms);
+    CHECK(result.report<SleepsB>().duration >= 1ms);
+    CHECK(result.duration >= result.report<SleepsA>().duration);
+    CHECK(result.duration >= result.report<SleepsB>().duration);
+  }
+}
+
+namespace {
+/// The snapshot of the stopped-context test: the context its first stage stops.
+struct Context {
+  boost::asio::io_context* io = nullptr;
+};
+struct StopsTheContext {
+  static constexpr std::string_view name = "stops_the_context";
+  int execute(const auto& ctx) const {
+    ctx.snapshot().io->stop();  // what follows is posted to a context that no longer runs anything
+    return 1;
+  }
+};
+struct RunsInline {
+  static constexpr std::string_view name = "runs_inline";
+  using depends_on = stageflow::after<StopsTheContext>;
+  int execute() const { return 2; }
+};
+struct NeverRuns {
+  static constexpr std::string_view name = "never_runs";
+  using depends_on = stageflow::after<StopsTheContext>;
+  int execute() const { return 3; }
+};
+}  // namespace
+
+TEST_CASE("a deadline ends a run whose executor's context was stopped mid-run (issue 25, item 8)", "[threads]") {
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread worker([&] { io.run(); });
+  const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>> runner(
+      stageflow::ParallelExecutor(io.get_executor()));
+  using Waves = stageflow::Pipeline<StopsTheContext, RunsInline, NeverRuns>;
+  const Waves pipeline;
+  const Context snapshot{&io};
+
+  // run() on a thread of its own, so that a run that never returns fails this test instead of hanging it.
+  auto finished = std::make_shared<std::promise<stageflow::RunResult<Waves, Context>>>();
+  auto result_future = finished->get_future();
+  std::thread caller([&runner, &pipeline, &snapshot, finished] {
+    finished->set_value(runner.run(pipeline, snapshot,
+                                   stageflow::RunOptions{.deadline = std::chrono::steady_clock::now() + 50ms}));
+  });
+  if (result_future.wait_for(5s) != std::future_status::ready) {
+    FAIL_CHECK("run() is still blocked 5 s after its 50 ms deadline");
+    std::_Exit(1);  // the blocked thread cannot be joined
+  }
+  caller.join();
+  const auto result = result_future.get();
+  CHECK(result.status == RunStatus::timed_out);
+  CHECK(result.error == "the run's deadline passed");
+  CHECK(result.report<StopsTheContext>().status == StageStatus::ok);
+  CHECK(result.report<NeverRuns>().status == StageStatus::not_run);
+  CHECK(result.output<NeverRuns>() == nullptr);
+
+  // The queued task runs once the context runs again: it finds the run over and starts nothing.
+  worker.join();
+  guard.reset();
+  io.restart();
+  io.run();
 }

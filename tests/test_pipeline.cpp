@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Pipeline<Stages...>: compile-time DAG plan (the error cases are compile-fail tests).
 #include <stageflow/core/pipeline.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The policy protocol: hook order, per-run state, failing stages and runs from hooks, throwing
 // hooks, concurrent runs of one runner, constructor and accessors.
 #include <stageflow/core/context_snapshot.hpp>

@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: BSL-1.0
 // Every shipped policy and sink under ParallelExecutor: exact counts from four threads, immutability
 // blame that never pins a change on one of several running stages, context growth attributed to the
 // stage whose output grew it, memory figures that say how they were attributed. Runs under TSan in CI.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/helpers/run_utils.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/optional_policy.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>

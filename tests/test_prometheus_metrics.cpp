@@ -1,14 +1,18 @@
+// SPDX-License-Identifier: BSL-1.0
 // PrometheusMetrics, as an operator sees it: runs go through a runner with the policy, prometheus-cpp's
 // Exposer serves the registry on a loopback port, the test scrapes /metrics over HTTP and reads the
 // values back from the text format.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/observability/prometheus_metrics.hpp>
-#include <stageflow/pipeline/context_size_interceptor.hpp>
-#include <stageflow/pipeline/immutability_interceptor.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/context_size_interceptor.hpp>
+#include <stageflow/hardening/immutability_interceptor.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
+#include <stageflow/sinks/async_sink.hpp>
+#include <stageflow/sinks/collecting_sink.hpp>
+#include <stageflow/sinks/tee_sink.hpp>
 
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
@@ -19,7 +23,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -281,4 +287,54 @@ TEST_CASE("PrometheusMetrics: counts add up under ParallelExecutor and concurren
         failed);
   CHECK(value(text, "stageflow_stage_duration_seconds_count", {{"pipeline", "default"}, {"stage", "check"}}) ==
         threads * runs_each);
+}
+
+namespace {
+/// Holds AsyncSink's writer in its first event until opened, so that the queue fills.
+struct HeldSink {
+  struct Gate {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool entered = false, open = false;
+  };
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+  void emit(const Event&) const {
+    std::unique_lock lock(gate->mutex);
+    gate->entered = true;
+    gate->cv.notify_all();
+    gate->cv.wait(lock, [&] { return gate->open; });
+  }
+};
+}  // namespace
+
+TEST_CASE("PrometheusEventCounter: an AsyncSink's dropped events are a counter", "[threads]") {
+  STATIC_REQUIRE(detail::sink_events_dropped_event == events::sink_events_dropped);
+  Served served;
+  PrometheusMetrics metrics(served.registry, {.pipeline = "chat"});
+  CHECK(value(scrape(served.port), "stageflow_sink_events_dropped_total", {{"pipeline", "chat"}}) == 0);
+  using Tee = TeeSink<HeldSink, collecting_sink_st, PrometheusEventCounter>;
+  HeldSink held;
+  collecting_sink_st kept;
+  std::uint64_t dropped = 0;
+  {
+    AsyncSink<Tee> sink(Tee(held, kept, metrics.event_counter()), {.capacity = 4});
+    Event event;
+    event.type = "test.event";
+    sink.emit(event);
+    {
+      std::unique_lock lock(held.gate->mutex);
+      held.gate->cv.wait(lock, [&] { return held.gate->entered; });
+    }
+    for (int i = 0; i < 10; ++i) sink.emit(event);  // 4 fit, 6 dropped
+    {
+      std::lock_guard lock(held.gate->mutex);
+      held.gate->open = true;
+    }
+    held.gate->cv.notify_all();
+    sink.flush();
+    dropped = sink.dropped();
+  }
+  CHECK(dropped == 6);
+  CHECK(kept.count("sink.events_dropped") == 1);
+  CHECK(value(scrape(served.port), "stageflow_sink_events_dropped_total", {{"pipeline", "chat"}}) == 6);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PipelineRunner: the seed's runtime flags over Runner<OptionalPolicy<...>...>.
 #include <stageflow/helpers/run_utils.hpp>
 

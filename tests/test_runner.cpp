@@ -1,13 +1,17 @@
+// SPDX-License-Identifier: BSL-1.0
 // Runner<>: run semantics on a diamond DAG (every status at every position), outputs, run ids,
 // durations, stop tokens.
 #include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <array>
 #include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
+#include <thread>
 
 #include "catch2_shim.hpp"
 
@@ -346,4 +350,55 @@ TEST_CASE("stages with configuration and move-only outputs", "[runner]") {
 TEST_CASE("an empty pipeline completes", "[runner]") {
   const auto r = Runner<>{}.run(Pipeline<>{}, Script{});
   CHECK(r.ok());
+}
+
+namespace {
+template <class R, class P, class S>
+concept takes_braces_as_options = requires(const R& runner, const P& pipeline, const S& snapshot) {
+  runner.run(pipeline, snapshot, {});
+};
+}  // namespace
+
+TEST_CASE("run(pipeline, snapshot, {}) means RunOptions: the overload set is unambiguous (issue 21)") {
+  using P = Pipeline<Nothing, AlsoNothing>;
+  STATIC_REQUIRE(takes_braces_as_options<Runner<>, P, Script>);
+  STATIC_REQUIRE(takes_braces_as_options<Runner<use_executor<ParallelExecutor>>, P, Script>);
+  const Runner<> runner;
+  CHECK(runner.run(P{}, Script{}, {}).ok());
+  std::stop_source stop;
+  stop.request_stop();
+  // A stop token and RunOptions{.stop} still mean the same.
+  CHECK(runner.run(P{}, Script{}, stop.get_token()).status == RunStatus::cancelled);
+  CHECK(runner.run(P{}, Script{}, RunOptions{.stop = stop.get_token()}).status == RunStatus::cancelled);
+  CHECK(runner.run(P{}, std::make_shared<const Script>(), {}).ok());
+}
+
+namespace {
+/// An executor that runs the stages as SequentialExecutor does, then takes 20 ms before done():
+/// the time between a run's last stage and its end, stretched.
+struct SlowToFinish {
+  static constexpr bool concurrent = false;
+  template <class Pipeline, class Steps, class Done>
+  void execute(Steps& steps, Done&& done, ExecuteHints = {}) const {
+    SequentialExecutor{}.execute<Pipeline>(steps, [&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      done();
+    });
+  }
+};
+}  // namespace
+
+TEST_CASE("a deadline that passes after the last stage finished does not time the run out (issue 25, item 16)") {
+  const Runner<use_executor<SlowToFinish>> runner;
+  const auto result = runner.run(Pipeline<Nothing, AlsoNothing>{}, Script{},
+                                 RunOptions{.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(5)});
+  CHECK(result.status == RunStatus::completed);
+  CHECK(result.error.empty());
+  CHECK(result.report<AlsoNothing>().status == StageStatus::ok);
+
+  // A deadline that passes before the last stage, with the run still going, times it out.
+  const auto late = runner.run(Pipeline<Nothing, AlsoNothing>{}, Script{},
+                               RunOptions{.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1)});
+  CHECK(late.status == RunStatus::timed_out);
+  CHECK(late.report<Nothing>().status == StageStatus::not_run);
 }

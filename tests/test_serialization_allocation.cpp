@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // "No allocation on the hot path", checked: this program counts every operator new.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/serialization/byte_count.hpp>
@@ -5,7 +6,7 @@
 #include <stageflow/serialization/fingerprint_tree.hpp>
 #include <stageflow/serialization/json_writer.hpp>
 #include <stageflow/serialization/value_image.hpp>
-#include <stageflow/pipeline/immutability_interceptor.hpp>
+#include <stageflow/hardening/immutability_interceptor.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <boost/hana/define_struct.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Fingerprints and field paths: every mutation route found and named, no false positives.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/serialization/fingerprint.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // from_json<T>: reads back what to_json writes, for every walkable kind that owns its data, and
 // names the path of JSON that does not fit.
 #include <stageflow/core/context_snapshot.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Canonical JSON (to_json) and its exact size (byte_count): one walk, the same bytes.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/json/detail/escape.hpp>

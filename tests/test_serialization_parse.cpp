@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // parse_json: strict, type-exact, and precise about where malformed text goes wrong.
 #include <stageflow/serialization/byte_count.hpp>
 #include <stageflow/serialization/json_parse.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ValueImage: equal images exactly when the fingerprints are equal, and an image walks as its value.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/serialization/byte_count.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One monitor and one tracker per service: shared by UuidTelemetry, MemoryTracking, PipelineRunner
 // and ToolExecutor under the one ownership rule of <stageflow/core/shared.hpp>; typed event field
 // readers; the snapshot-level metric name. The threaded case runs under TSan in CI.
@@ -5,8 +6,8 @@
 #include <stageflow/core/shared.hpp>
 #include <stageflow/helpers/run_utils.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/callback_sink.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The snapshot stores: one suite, run against SQLite (always) and PostgreSQL (when the server of
 // scripts/test-servers is there; SKIP with the reason otherwise).
 #include <stageflow/json/parse.hpp>

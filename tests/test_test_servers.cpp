@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // support/test_servers.hpp: how tests find the servers of scripts/test-servers, and the reasons
 // they give (for SKIP) when a server is not there.
 #include "catch2_shim.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ToolExecutor: plans of tool actions under the UUID monitor and the memory tracker.
 #include <stageflow/tools/executor.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // W3C Trace Context: the traceparent header's rules, and how a run joins a trace (from RunOptions,
 // from the snapshot, or a new one) with each stage a child span of the run.
 #include <stageflow/core/context_snapshot.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <stageflow/helpers/uuid7.hpp>
 
 #include <boost/uuid/uuid_io.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ClockSkewDetector: any version 7 id, past and future, a strict threshold, and no false alarm on
 // a burst of our own ids (the Python original's generator ran 20 s ahead after 20k ids and its own
 // detector flagged them).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UuidCollisionMonitor: the window rules with injected clocks (no sleeping), the Python original's
 // defects as regression tests, text input, listeners, the skew check, counters, moves and threads.
 #include <stageflow/helpers/uuid_collision_monitor.hpp>

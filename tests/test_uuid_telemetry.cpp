@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: BSL-1.0
 // UuidTelemetry: the runner policy over UuidCollisionMonitor.
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 

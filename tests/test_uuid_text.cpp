@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // parse_uuid / try_parse_uuid: the canonical form in any case, optionally in braces; nothing else.
 #include <stageflow/helpers/uuid_text.hpp>
 

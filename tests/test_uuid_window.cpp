@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The table behind UuidCollisionMonitor (stageflow::detail::UuidWindow): its rules, and a check
 // against a plain model (a deque of observations and a map of counts) over random operations.
 #include <stageflow/uuid/detail/window.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Zero cost when disabled: a disabled policy leaves nothing in the runner's type.
 // Compiled as a release-like build would: hardening off, whatever this build's setting.
 #undef STAGEFLOW_HARDENING
@@ -5,8 +6,8 @@
 
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A main() for stageflow's benchmark programs: runs Google Benchmark as usual, then prints each
 // declared pair "ours vs baseline" as a ratio of CPU time per iteration (wall time for benchmarks
 // declared ->UseRealTime() or ->UseManualTime(), whose names end in "/real_time" or "/manual_time":

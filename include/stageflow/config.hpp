@@ -1,8 +1,12 @@
+// SPDX-License-Identifier: BSL-1.0
 // stageflow configuration macros.
 //
 // STAGEFLOW_HARDENING decides whether `debug_only<P>` keeps P (1) or removes it (0).
-// Meson's `hardening` option defines it (on/off); left undefined it follows NDEBUG,
-// so a release build drops debug-only checks and a debug build keeps them.
+// Meson's `hardening` option and the CMake target define it; left undefined (pkg-config, a plain
+// compiler line, an installed package found by a Meson project) the build's own flags decide:
+// NDEBUG or any optimization (__OPTIMIZE__: -O1, -O2, -O3, -Os, -Og) drops debug-only checks,
+// an unoptimized build keeps them. So an installed stageflow follows its consumer's build type as
+// the subproject does, although Meson's release builds do not define NDEBUG.
 #pragma once
 
 // C++20 first, before anything that needs it: without this, a pre-C++20 compile reports
@@ -14,7 +18,7 @@
 #endif
 
 #ifndef STAGEFLOW_HARDENING
-#  ifdef NDEBUG
+#  if defined(NDEBUG) || defined(__OPTIMIZE__)
 #    define STAGEFLOW_HARDENING 0
 #  else
 #    define STAGEFLOW_HARDENING 1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The umbrella header: the pipeline model, the runner, the event sinks and a ready snapshot type.
 // The hardening features have their own headers (see docs/README.md); include what you use.
 #pragma once
@@ -17,8 +18,12 @@
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/runner/sequential_executor.hpp>
 #include <stageflow/sinks/async_sink.hpp>
+#include <stageflow/sinks/base_sink.hpp>
 #include <stageflow/sinks/callback_sink.hpp>
+#include <stageflow/sinks/chrome_trace_sink.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/event_schema.hpp>
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/sinks/null_sink.hpp>
+#include <stageflow/sinks/tee_sink.hpp>
+#include <stageflow/version.hpp>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Tests the stageflow-delta command: diff and apply, stdin, metrics, --help, errors and exit codes.
 # Usage: test_stageflow_delta.sh path/to/stageflow-delta
 set -uo pipefail

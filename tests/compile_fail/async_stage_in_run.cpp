@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: this pipeline has async stages
 // expect-error: runner.async_run
 // expect-max-errors: 4

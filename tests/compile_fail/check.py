@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Compile-fail check: passes iff SOURCE does NOT compile, for the reason it states.
 
 Usage: check.py SOURCE -- COMPILER [ARGS...]

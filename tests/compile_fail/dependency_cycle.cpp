@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: depend on each other in a cycle
 // expect-max-errors: 4
 #include <stageflow/core/pipeline.hpp>

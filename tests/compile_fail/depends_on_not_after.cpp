@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: `depends_on` must be stageflow::after<...>
 // expect-max-errors: 4
 #include <stageflow/core/pipeline.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: two stages of this Pipeline have the same name
 // expect-max-errors: 4
 #include <stageflow/core/pipeline.hpp>

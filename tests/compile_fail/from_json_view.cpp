@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // from_json cannot fill a view (std::string_view points at nothing it owns): read a std::string.
 // expect-error: cannot be read back
 // expect-error: string_view

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A stage reading an upstream output the ImmutabilityInterceptor cannot walk is a compile error
 // naming the reading stage and the output's type, never a silent gap; the control variant opts
 // the type out (unchecked_output), which compiles.
@@ -7,7 +8,7 @@
 // expect-error: probe::Handle
 // expect-max-errors: 2
 #include <stageflow/core/context_snapshot.hpp>
-#include <stageflow/pipeline/immutability_interceptor.hpp>
+#include <stageflow/hardening/immutability_interceptor.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <type_traits>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: a stage may read only the outputs of stages it runs after
 // expect-max-errors: 4
 #include <stageflow/runner/runner.hpp>

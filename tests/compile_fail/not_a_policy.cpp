@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: a Runner argument is not a policy
 // expect-max-errors: 4
 #include <stageflow/runner/runner.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Map keys become JSON object keys, so they need a text form: a double key is refused.
 // expect-error: map key type has no JSON text
 // expect-error: double

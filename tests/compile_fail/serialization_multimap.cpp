@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // JSON object keys are unique: a multimap is refused with a hint.
 // expect-error: multimaps cannot be walked
 // expect-error: std::vector

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A raw pointer is not followed (it may be an array, or not owned): use a smart pointer.
 // expect-error: raw pointers are not followed
 // expect-error: std::unique_ptr

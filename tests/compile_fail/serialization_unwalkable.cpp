@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A struct without Boost.Hana reflection cannot be serialized: one readable error that names it.
 // expect-error: cannot be walked
 // expect-error: BOOST_HANA_ADAPT_STRUCT

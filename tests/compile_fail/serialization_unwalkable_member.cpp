@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A reflected struct with a member the walk does not know: the error names the member's type,
 // for every consumer (here the fingerprint, which the immutability check uses).
 // expect-error: cannot be walked

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: a stage needs `execute(const auto& ctx) const` or `execute() const`
 // expect-max-errors: 4
 #include <stageflow/runner/runner.hpp>

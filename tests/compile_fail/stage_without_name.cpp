@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: a stage needs `static constexpr std::string_view name
 // expect-max-errors: 4
 #include <stageflow/core/pipeline.hpp>

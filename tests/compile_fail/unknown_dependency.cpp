@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: depends on a stage that is not in this Pipeline
 // expect-max-errors: 4
 #include <stageflow/core/pipeline.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // expect-error: this policy declares a hook the runner cannot call
 // expect-max-errors: 4
 #include <stageflow/runner/runner.hpp>

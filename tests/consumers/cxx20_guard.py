@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """A pre-C++20 compile of a public header stops at once with stageflow's one clear message
 (include/stageflow/config.hpp), not with thousands of errors from deeper headers.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Builds and runs tests/consumers/program/consumer.cpp from outside the repository, one way a
 user would consume stageflow, and checks that it sees the hardening that build must have.
 
@@ -7,11 +8,17 @@ user would consume stageflow, and checks that it sees the hardening that build m
 KIND:
   meson-subproject-release   a Meson project with stageflow in subprojects/, --buildtype=release,
                              no b_ndebug: hardening off; nothing of stageflow's own is built and
-                             neither Catch2 nor Google Benchmark is looked up
+                             neither Catch2 nor Google Benchmark is looked up. Hermetic: configured
+                             with --force-fallback-for=stageflow while an installed copy is on
+                             PKG_CONFIG_PATH, and checked to have used the subproject
   meson-subproject-debug     the same, --buildtype=debug: hardening on
+  meson-installed-release    `meson install` to a prefix, then a Meson project whose
+                             dependency('stageflow') finds that copy's stageflow.pc,
+                             --buildtype=release: hardening off, as with the subproject
+  meson-installed-debug      the same, --buildtype=debug: hardening on
   pkg-config                 `meson install` to a prefix, then g++ with `pkg-config --cflags --libs
-                             stageflow` (no NDEBUG: on), and the README's plain line with
-                             -O2 -DNDEBUG (off); no -lxxhash anywhere
+                             stageflow` (no NDEBUG, no -O: on; -O2: off), and the plain line of
+                             docs/using-stageflow.md with -O2 -DNDEBUG (off); no -lxxhash anywhere
   cmake-find-package         the same install, find_package(stageflow CONFIG) with the Ninja
                              Multi-Config generator: Release off, Debug on
   cmake-subdirectory         add_subdirectory(<source>): MinSizeRel off, Release with
@@ -81,12 +88,29 @@ def only(paths, what):
     return paths[0]
 
 
+def with_installed_copy(env, prefix):
+    """`env` in which pkg-config and CMake find the stageflow installed under `prefix`."""
+    pc = only(glob.glob(os.path.join(prefix, '**', 'stageflow.pc'), recursive=True), 'stageflow.pc')
+    return dict(env, PKG_CONFIG_PATH=os.path.dirname(pc), CMAKE_PREFIX_PATH=prefix)
+
+
+def used_subproject(build):
+    """Whether the Meson build in `build` took stageflow from subprojects/."""
+    info = json.loads(run(['meson', 'introspect', '--projectinfo', build], capture=True))
+    return any(s.get('name') == 'stageflow' for s in info.get('subprojects', []))
+
+
 def meson_subproject(args, env, buildtype, expect):
+    # An installed copy is present (as on a machine where someone ran `meson install`): the test
+    # must not pick it up by accident, and the documented --force-fallback-for must avoid it.
+    env = with_installed_copy(env, install_prefix(args.source, args.work, env))
     project = copy_project(args.work, 'meson_subproject')
     os.makedirs(os.path.join(project, 'subprojects'))
     os.symlink(args.source, os.path.join(project, 'subprojects', 'stageflow'))
     build = os.path.join(args.work, 'build')
-    run(['meson', 'setup', build, project, f'--buildtype={buildtype}'], env=env)
+    run(['meson', 'setup', build, project, f'--buildtype={buildtype}', '--force-fallback-for=stageflow'], env=env)
+    if not used_subproject(build):
+        sys.exit('FAILED: --force-fallback-for=stageflow did not take stageflow from subprojects/')
     # As a subproject, stageflow builds nothing of its own (tests, benchmarks, examples, tools).
     targets = json.loads(run(['meson', 'introspect', '--targets', build], capture=True))
     foreign = [t['name'] for t in targets if t.get('subproject')]
@@ -97,6 +121,19 @@ def meson_subproject(args, env, buildtype, expect):
         looked_up = sorted(set(re.findall(r"[Dd]ependency '?(catch2[\w-]*|benchmark|nlohmann_json)\b", log.read())))
     if looked_up:
         sys.exit(f'FAILED: as a subproject, stageflow looked up {looked_up}')
+    run(['ninja', '-C', build], env=env)
+    check_program(os.path.join(build, 'consumer'), expect)
+
+
+def meson_installed(args, env, buildtype, expect):
+    """A Meson project that finds an installed stageflow.pc: the consumer's build type decides, as
+    for the subproject (the .pc defines no hardening; the headers read the build's flags)."""
+    env = with_installed_copy(env, install_prefix(args.source, args.work, env))
+    project = copy_project(args.work, 'meson_subproject')   # no subprojects/: only the installed copy
+    build = os.path.join(args.work, 'build')
+    run(['meson', 'setup', build, project, f'--buildtype={buildtype}'], env=env)
+    if used_subproject(build):
+        sys.exit('FAILED: expected the installed stageflow, but a subproject was used')
     run(['ninja', '-C', build], env=env)
     check_program(os.path.join(build, 'consumer'), expect)
 
@@ -113,8 +150,11 @@ def pkg_config(args, env):
     source = os.path.join(HERE, 'program', 'consumer.cpp')
     with_pc = os.path.join(args.work, 'consumer-pkg-config')
     run(args.cxx + ['-std=c++20'] + cflags + [source, '-o', with_pc] + libs, env=env)
-    check_program(with_pc, 'on')  # no NDEBUG, no STAGEFLOW_HARDENING: hardening on
-    # The README's plain line, against the installed headers, as a release build.
+    check_program(with_pc, 'on')  # no NDEBUG, no STAGEFLOW_HARDENING, no -O: hardening on
+    optimized = os.path.join(args.work, 'consumer-pkg-config-O2')
+    run(args.cxx + ['-std=c++20', '-O2'] + cflags + [source, '-o', optimized] + libs, env=env)
+    check_program(optimized, 'off')  # optimized, without NDEBUG (as Meson's release builds): off
+    # The plain line of docs/using-stageflow.md, against the installed headers, as a release build.
     plain = os.path.join(args.work, 'consumer-plain')
     run(args.cxx + ['-std=c++20', '-O2', '-DNDEBUG', '-pthread', '-I' + os.path.join(prefix, 'include'),
                     source, '-o', plain, '-lsimdjson'], env=env)
@@ -147,7 +187,8 @@ def cmake_subdirectory(args, env):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('kind', choices=['meson-subproject-release', 'meson-subproject-debug', 'pkg-config',
+    parser.add_argument('kind', choices=['meson-subproject-release', 'meson-subproject-debug',
+                                         'meson-installed-release', 'meson-installed-debug', 'pkg-config',
                                          'cmake-find-package', 'cmake-subdirectory'])
     parser.add_argument('--source', required=True)
     parser.add_argument('--work', required=True)
@@ -161,14 +202,16 @@ def main():
     for name in list(env):  # the outer build's compiler flags are not the consumer's
         if name in ('CXXFLAGS', 'CPPFLAGS', 'LDFLAGS'):
             del env[name]
-    needed = {'pkg-config': 'pkg-config', 'cmake-find-package': 'cmake', 'cmake-subdirectory': 'cmake'}.get(args.kind)
+    needed = {'pkg-config': 'pkg-config', 'meson-installed-release': 'pkg-config', 'meson-installed-debug': 'pkg-config',
+              'cmake-find-package': 'cmake', 'cmake-subdirectory': 'cmake'}.get(args.kind)
     if needed and shutil.which(needed) is None:
         print(f'SKIP: {needed} is not installed (scripts/install-deps installs it)')
         sys.exit(77)
     started = time.monotonic()
-    if args.kind.startswith('meson-subproject-'):
+    if args.kind.startswith('meson-'):
         buildtype = args.kind.rsplit('-', 1)[1]
-        meson_subproject(args, env, buildtype, 'off' if buildtype == 'release' else 'on')
+        consume = meson_subproject if args.kind.startswith('meson-subproject-') else meson_installed
+        consume(args, env, buildtype, 'off' if buildtype == 'release' else 'on')
     elif args.kind == 'pkg-config':
         pkg_config(args, env)
     elif args.kind == 'cmake-find-package':

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for stageflow::compression::apply_delta with both inputs fuzzed: the input is
 // BASE, a NUL byte, then PATCH (no NUL: the input is used as the base and as the patch). Checks,
 // beyond "no crash, no sanitizer report":

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for stageflow::compression. The input is one JSON text, or two separated by a
 // NUL byte (a NUL cannot appear in valid JSON). Checks, beyond "no crash, no sanitizer report":
 //   - compress(a, b) then apply_delta(a, delta) rebuilds b (type-exact, by an oracle that uses

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for stageflow::from_json<T>: the input is JSON text, read as several types.
 // Checks, beyond "no crash, no sanitizer report":
 //   - the only errors are JsonParseError (not JSON) and FromJsonError (JSON that does not fit T),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for stageflow::serialization::parse_json. Checks:
 //   - it accepts exactly what simdjson's DOM parser accepts (the two entry points agree), and a
 //     refusal is a json_parse_error whose offset lies inside the text (or at its end);

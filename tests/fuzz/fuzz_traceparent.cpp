@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for W3C traceparent parsing (<stageflow/core/trace_context.hpp>). Checks:
 //   - what TraceParent::parse accepts is exactly the specification's grammar (version 00: 55
 //     characters; a later version 01..fe: the 00 layout, then nothing or '-' and anything; lowercase

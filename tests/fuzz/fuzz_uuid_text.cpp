@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for UUID text parsing (<stageflow/helpers/uuid_text.hpp>). Checks:
 //   - the two entry points agree: parse_uuid throws std::invalid_argument exactly when
 //     try_parse_uuid gives nullopt, and otherwise returns the same id;

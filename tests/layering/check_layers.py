@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Checks that the includes of include/stageflow follow the floor plan (docs/contributing.md, "How the code is laid out").
 
 Floors, lowest first; a header may include its own folder (feature) and anything on a lower floor:
 
-  0  config.hpp, detail/                       what several features share
+  0  config.hpp, version.hpp, detail/          what several features share
   1  json/, uuid/, memory/                     foundations, independent of each other
   2  core/                                     the pipeline model
-  3  serialization/, compression/, runner/, sinks/, observability/
-  4  helpers/, pipeline/, tools/, compression.hpp, stageflow.hpp   the seed's addresses: faces and facades
+  3  serialization/, compression/, runner/, sinks/, observability/, visual/, fleet/
+  4  helpers/, pipeline/, tools/, compression.hpp, stageflow.hpp   the seed's addresses: faces and facades;
+     hardening/                                 the hardening policies, faced by pipeline/
      store/                                    snapshot stores (over compression and serialization)
 
 Features on one floor do not include each other, except for the edges in SIBLING_EDGES; on the top
@@ -23,11 +25,11 @@ import sys
 import tempfile
 
 FLOORS = {
-    'config.hpp': 0, 'detail': 0,
+    'config.hpp': 0, 'version.hpp': 0, 'detail': 0,
     'json': 1, 'uuid': 1, 'memory': 1,
     'core': 2,
-    'serialization': 3, 'compression': 3, 'runner': 3, 'sinks': 3, 'observability': 3,
-    'helpers': 4, 'pipeline': 4, 'tools': 4, 'compression.hpp': 4, 'stageflow.hpp': 4,
+    'serialization': 3, 'compression': 3, 'runner': 3, 'sinks': 3, 'observability': 3, 'visual': 3, 'fleet': 3,
+    'helpers': 4, 'pipeline': 4, 'hardening': 4, 'tools': 4, 'compression.hpp': 4, 'stageflow.hpp': 4,
     'store': 4,
 }
 TOP_FLOOR = 4

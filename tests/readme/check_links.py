@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Checks the relative links of the README and of docs/: every linked file exists, and every
 #anchor names a heading of its page (GitHub's rule: lower case, punctuation dropped, spaces as
 hyphens). A page moved or a heading renamed then fails here, not in a reader's browser.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Compiles every ```cpp block of the README and of docs/, so they cannot show code that does not build.
 
   check_snippets.py INCLUDE_DIR COMPILER FILE.md|DIRECTORY...

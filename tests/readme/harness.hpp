@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the README's and docs/'s `// fragment` blocks take for granted: the headers their sections name, and the
 // placeholder names they use (the reader's own functions and data), declared so that each
 // fragment compiles (tests/readme/check_snippets.py). In a namespace of their own, so a fragment
@@ -8,8 +9,8 @@
 #include <stageflow/helpers/run_utils.hpp>
 #include <stageflow/helpers/uuid_utils.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/stageflow.hpp>
 #include <stageflow/tools/executor.hpp>
 

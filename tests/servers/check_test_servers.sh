@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # scripts/test-servers, run as scripts/test runs it: `start` prints exports for servers that answer,
 # `stop` ends them by PID and removes the folder, and `run` passes the command's status through.
 # Exit 77 (SKIP) when neither redis-server nor PostgreSQL is installed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one include for Catch2 in stageflow's tests: works with Catch2 v2 (Debian 12) and v3.
 #pragma once
 

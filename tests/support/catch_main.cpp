@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Catch2 v2 main, compiled once into a static library (v3 links Catch2WithMain instead).
 // A program whose test cases all passed but some were skipped (STAGEFLOW_SKIP: missing shared
 // data, a platform without a memory source) exits with 77, which Meson reports as SKIP.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A small pipeline for the observability tests: `load`, then `check` and `enrich`, which both run
 // after it. `check` ends as the snapshot's input_text asks, so one pipeline shows every outcome:
 //   "skip"             skips ("nothing to check")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Reads a sink's JSON Lines output back: one parsed object per line.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A test oracle for JSON equality, independent of stageflow::compression's own code: it uses only
 // simdjson's public DOM API. Type-exact: integers and floating-point numbers are different kinds
 // (1 != 1.0); a duplicated object key is read as its last value (as the library documents); an

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
 """Prints every public header under include/ (relative paths), one per line, sorted."""
 import pathlib
 import sys

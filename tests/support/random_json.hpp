@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Seeded random JSON documents and edits of them, for property tests of delta compression.
 // Reproducible: the same seed gives the same documents.
 #pragma once

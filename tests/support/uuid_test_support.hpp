@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Test helpers for the UUID telemetry tests: clocks moved by hand, and version 7 ids built
 // byte by byte (independently of our generator) with any timestamp.
 #pragma once

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: BSL-1.0
 // The program scripts/zero-cost-check builds three times and counts instructions of, under
 // callgrind: with Runner<> (variant 0); with the hardening policies and a custom check, all
 // debug_only, in a release build (variant 1: must be identical to 0); and with Runner<Check>
 // (variant 2: must differ from 0, which shows the measurement can see a policy).
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Delta compression of JSON documents: small, exact deltas between two JSON texts (for example two
 // snapshots of a pipeline's context), in the standard RFC 6902 JSON Patch format.
 //

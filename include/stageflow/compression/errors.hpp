@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Errors thrown by <stageflow/compression.hpp>.
 //
 // ParseError: one of the JSON texts (base, current or delta) is not valid JSON; says which one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What a delta saves: sizes, ratio and operation count, returned with every delta.
 #pragma once
 

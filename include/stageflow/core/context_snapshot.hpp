@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ContextSnapshot: a ready-made run input for pipelines.
 //
 // Any type can be a pipeline's snapshot; this one carries what a chat or agent request usually

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Structured events: what happened in a run, for event sinks (policies that have `emit`).
 //
 // An Event is a view: its strings and fields live only as long as the `emit` call, so building

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Pipeline<Stages...>: a DAG of stages known at compile time.
 //
 //   using Chat = stageflow::Pipeline<Normalize, Enrich, Route, Reply, Guard>;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RunResult: everything a run produced.
 //
 //   auto result = runner.run(pipeline, snapshot);
@@ -6,6 +7,7 @@
 //   for (const auto& stage : result.stages) print(stage.name, stage.status, stage.duration);
 #pragma once
 
+#include <stageflow/core/events.hpp>
 #include <stageflow/core/pipeline.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
@@ -36,6 +38,30 @@ constexpr std::string_view to_string(RunStatus status) noexcept {
   return "unknown";
 }
 
+/// The outcome event of a run that ended with this status: the one table from status to event name.
+constexpr std::string_view outcome_event(RunStatus status) noexcept {
+  switch (status) {
+    case RunStatus::completed: return events::pipeline_completed;
+    case RunStatus::failed: return events::pipeline_failed;
+    case RunStatus::cancelled: return events::pipeline_cancelled;
+    case RunStatus::timed_out: return events::pipeline_timed_out;
+  }
+  return {};
+}
+
+/// The outcome event of a stage that ended with this status; empty for not_run (no event).
+constexpr std::string_view outcome_event(StageStatus status) noexcept {
+  switch (status) {
+    case StageStatus::ok: return events::stage_completed;
+    case StageStatus::skip: return events::stage_skipped;
+    case StageStatus::cancel: return events::stage_cancelled;
+    case StageStatus::fail: return events::stage_failed;
+    case StageStatus::timed_out: return events::stage_timed_out;
+    case StageStatus::not_run: return {};
+  }
+  return {};
+}
+
 /// How one stage went.
 struct StageReport {
   std::string_view name;
@@ -43,7 +69,7 @@ struct StageReport {
   std::chrono::nanoseconds duration{0};  // of execute() alone, policies excluded
   std::string reason;                    // why it skipped, cancelled or failed
   /// The fields found changed across this stage by the ImmutabilityInterceptor, as paths
-  /// ("messages[2].content", "enrich:tier"; see <stageflow/pipeline/immutability_interceptor.hpp>).
+  /// ("messages[2].content", "enrich:tier"; see <stageflow/hardening/immutability_interceptor.hpp>).
   /// Empty when nothing changed or the check is off.
   std::vector<std::string> changed_fields{};
 };

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Shared<T>: the one ownership rule for the monitors and trackers a component uses
 // (UuidCollisionMonitor, MemoryTracker, in ToolExecutor and PipelineRunner; the policies
 // UuidTelemetry and MemoryTracking follow the same rule through their constructors).

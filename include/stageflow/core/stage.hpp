@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Stages: the units of work of a pipeline.
 //
 // A stage is a class with a name and an `execute` member, and optionally the stages it runs after:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // StageContext: what a stage sees while it runs.
 //
 //   Reply execute(const auto& ctx) const {

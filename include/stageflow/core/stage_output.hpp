@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // StageOutput<T>: what a stage returns when it can do more than succeed.
 //
 // A stage may return its value directly (the stage succeeded) or a StageOutput<T> carrying one of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // W3C Trace Context (https://www.w3.org/TR/trace-context/): the ids that make a run a span of the
 // caller's trace, and the `traceparent` header they travel in.
 //
@@ -183,7 +184,7 @@ struct TraceParent {
     return out;
   }
 
-  /// Version 00 text: 00-<trace id>-<parent id>-<flags>, lowercase.
+  /// Version 00 text: `00-<trace id>-<parent id>-<flags>`, lowercase.
   std::string format() const {
     std::string out;
     out.reserve(size);

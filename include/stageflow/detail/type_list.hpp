@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Minimal type-list tools for the pipeline model. Plain pack expansion instead of Boost.Hana here:
 // these run in every translation unit that names a Pipeline, so they must be cheap to compile.
 #pragma once
@@ -41,7 +42,8 @@ struct list_element<I, type_list<Ts...>> {
 template <std::size_t I, class List>
 using list_element_t = typename list_element<I, List>::type;
 
-template <class>
+/// The one "always false" for a static_assert that must fire only when its template is used.
+template <class...>
 inline constexpr bool always_false = false;
 
 }  // namespace stageflow::detail

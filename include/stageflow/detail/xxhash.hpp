@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // xxHash, inlined. XXH3 on short input (a UUID, a short string, a scalar) is a handful of
 // instructions; a call into the shared library would cost as much again. XXH_INLINE_ALL is
 // defined only around this include, so an includer's own xxHash setup is left as it was.

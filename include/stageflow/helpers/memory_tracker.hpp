@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed's address for memory tracking; the code lives in <stageflow/memory/...>.
 #pragma once
 

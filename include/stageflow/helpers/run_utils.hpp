@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PipelineRunner: the seed's runtime-flag runner, for when the checks are chosen at run time.
 //
 //   stageflow::helpers::PipelineRunner runner({.enable_memory_tracker = true, .memory_tracker_auto_start = true});
@@ -18,8 +19,8 @@
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/core/shared.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
-#include <stageflow/pipeline/memory_tracking.hpp>
-#include <stageflow/pipeline/uuid_telemetry.hpp>
+#include <stageflow/hardening/memory_tracking.hpp>
+#include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/optional_policy.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The seed's `stageflow.helpers.uuid_utils`: everything for UUID telemetry in one include.
 //
 //   generate_uuid7(), uuid7_time(), Uuid7Generator      <stageflow/uuid/uuid7.hpp>

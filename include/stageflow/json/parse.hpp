@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // JSON text to stageflow::JsonValue, with simdjson.
 //
 //   JsonValue doc = stageflow::serialization::parse_json(R"({"user": {"tier": "gold"}})");

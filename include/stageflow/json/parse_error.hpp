@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one error type for malformed JSON text, and the one way to say where in a text something is.
 //
 // Every reader of JSON text in stageflow (parse_json, compress, apply_delta, the stageflow-delta

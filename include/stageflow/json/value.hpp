@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // JsonValue: a small, type-exact JSON value for snapshot metadata.
 //
 // Why our own and not nlohmann::json: the snapshot is fingerprinted, measured and diffed on every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The opt-in exact allocation counter: replaces the global operator new and operator delete (all
 // twenty replaceable forms: plain, array, aligned, sized, nothrow) with counting versions.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the memory tracker reports when memory grows too much, and its one-line text for logs.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A labelled memory sample (heap, resident set, exact allocation counts) and the change between two.
 #pragma once
 

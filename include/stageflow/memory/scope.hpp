@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Recording "<label>:start" and "<label>:end" around a block (MemoryScope) or around each call of a
 // callable (track_memory), also when it ends by an exception.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Where memory figures come from, one function per source. MemoryTracker uses them; they are public
 // so a program can read one figure without a tracker.
 //

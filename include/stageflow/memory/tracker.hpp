@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Memory growth tracking: labelled samples of heap and resident memory, kept in a bounded ring, with
 // growth warnings when memory rises past a threshold from its baseline or rises steadily (a leak).
 //
@@ -70,7 +71,7 @@ struct MemoryTrackerOptions {
   /// while, and that is not a leak. 0 checks from the first sample. The absolute thresholds, from
   /// the first sample, are not affected.
   std::size_t sustained_growth_warmup_samples = 1000;
-  /// Where heap figures come from; HeapSource::counter or ::allocator when that source is missing
+  /// Where heap figures come from; HeapSource::counter or HeapSource::allocator when that source is missing
   /// is a std::invalid_argument at construction. automatic is the best available one (see
   /// best_available_heap_source()): no heap figure rather than an error, e.g. under a sanitizer.
   HeapSource heap_source = HeapSource::automatic;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PrometheusMetrics: run and stage counters and duration histograms, and counters of the hardening
 // events, on the user's own prometheus::Registry (prometheus-cpp). Optional: this header needs
 // prometheus-cpp (pkg-config prometheus-cpp-core); the rest of stageflow does not.
@@ -18,6 +19,9 @@
 //   stageflow_hardening_events_total{pipeline, stage, event}  uuid.collision, immutability.violation,
 //                                                           context.size_exceeded, context.growth_warning,
 //                                                           memory.growth_warning
+//   stageflow_sink_events_dropped_total{pipeline}           events an AsyncSink dropped: the sum of the
+//                                                           `dropped` of its sink.events_dropped reports
+//                                                           (give the counter to its writer with TeeSink)
 //
 // Two policies, one set of series: PrometheusMetrics works from the hooks (runs, stages,
 // durations) and is no event sink; PrometheusEventCounter (from metrics.event_counter()) is the
@@ -56,6 +60,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace stageflow {
@@ -73,7 +78,7 @@ struct PrometheusMetricsOptions {
   /// Upper bounds in seconds, strictly increasing (prometheus-cpp rejects others).
   prometheus::Histogram::BucketBoundaries run_duration_buckets = default_duration_buckets();
   prometheus::Histogram::BucketBoundaries stage_duration_buckets = default_duration_buckets();
-  /// The metric names' prefix: <prefix>_runs_total, ...
+  /// The metric names' prefix: `<prefix>_runs_total`, ...
   std::string prefix = "stageflow";
 };
 
@@ -84,6 +89,8 @@ namespace detail {
 inline constexpr std::array<std::string_view, 5> counted_hardening_events = {
     "uuid.collision", "immutability.violation", "context.size_exceeded", "context.growth_warning",
     "memory.growth_warning"};
+/// AsyncSink's report of the events it dropped (events::sink_events_dropped; a test checks they agree).
+inline constexpr std::string_view sink_events_dropped_event = "sink.events_dropped";
 
 inline constexpr std::array<StageStatus, 5> counted_stage_statuses = {
     StageStatus::ok, StageStatus::skip, StageStatus::cancel, StageStatus::fail, StageStatus::timed_out};
@@ -124,6 +131,11 @@ class PrometheusSeries {
                              .Help("Hardening events: UUID collisions, immutability violations, context size and "
                                    "memory growth warnings")
                              .Register(registry);
+    sink_events_dropped = &prometheus::BuildCounter()
+                               .Name(p + "_sink_events_dropped_total")
+                               .Help("Events an AsyncSink dropped because its queue was full")
+                               .Register(registry)
+                               .Add({{"pipeline", options.pipeline}});
     for (const RunStatus status : counted_run_statuses)
       runs[static_cast<std::size_t>(status)] =
           &runs_family_->Add({{"pipeline", options.pipeline}, {"status", std::string(to_string(status))}});
@@ -165,6 +177,7 @@ class PrometheusSeries {
   std::shared_ptr<prometheus::Registry> keep_alive;
   std::array<prometheus::Counter*, 4> runs{};  // indexed by RunStatus
   prometheus::Histogram* run_duration = nullptr;
+  prometheus::Counter* sink_events_dropped = nullptr;
 
  private:
   // A pipeline type's stage series, in listing order; nodes are only ever added.
@@ -192,10 +205,17 @@ class PrometheusSeries {
 }  // namespace detail
 
 /// The event sink that counts the hardening events into PrometheusMetrics' series: get it from
-/// PrometheusMetrics::event_counter(). Any other event is passed over with a few length compares.
+/// PrometheusMetrics::event_counter(); it also adds AsyncSink's drop reports to
+/// `<prefix>_sink_events_dropped_total`. Any other event is passed over with a few length compares.
 class PrometheusEventCounter {
  public:
   void emit(const Event& event) const {
+    if (event.type == detail::sink_events_dropped_event) {
+      for (const EventField& field : event.fields)
+        if (const auto* n = std::get_if<std::int64_t>(&field.value); n != nullptr && field.key == "dropped" && *n > 0)
+          series_->sink_events_dropped->Increment(static_cast<double>(*n));
+      return;
+    }
     for (const std::string_view name : detail::counted_hardening_events) {
       if (event.type != name) continue;
       series_->hardening_event(name, event.stage).Increment();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // async_run: pipelines whose stages co_await, run as Boost.Asio asynchronous operations.
 //
 //   struct Enrich {
@@ -53,11 +54,13 @@
 #include <stageflow/core/run_result.hpp>
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
+#include <stageflow/runner/detail/run_engine.hpp>
 #include <stageflow/runner/detail/run_frame.hpp>
 #include <stageflow/runner/detail/runner_filter.hpp>
 #include <stageflow/runner/hooks.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/run_options.hpp>
+#include <stageflow/runner/run_request.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <utility>  // before Asio's awaitable.hpp, which uses std::exchange without it (Boost 1.74)
@@ -123,6 +126,7 @@ template <class Config, class... Policies>
 struct AsyncRun<BasicRunner<Config, Policies...>> {
   using Runner = BasicRunner<Config, Policies...>;
   using Scheduler = typename async_runner<Runner>::type;
+  using Engine = detail::Engine<Scheduler>;
   static constexpr bool own_executor = std::is_same_v<Runner, Scheduler>;
 
   // ---- one async stage ---------------------------------------------------------------------
@@ -143,8 +147,9 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     void operator()(bool proceed) { std::exchange(k, std::nullopt).value()(proceed); }
     ~Continuation() {
       if (!k) return;
-      frame->run.fail("stage '" + std::string(Frame::pipeline_type::names[index]) +
-                      "' was dropped by its executor before it finished (was its context destroyed?)");
+      frame->core.end(RunStatus::failed, "stage '" + std::string(Frame::pipeline_type::names[index]) +
+                                             "' was dropped by its executor before it finished (was its context "
+                                             "destroyed?)");
       (*this)(false);
     }
   };
@@ -155,53 +160,46 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
   static void start_stage(const Steps& steps, K&& k) {
     auto& frame = *steps.frame;
     using Frame = std::remove_reference_t<decltype(frame)>;
-    if (!Scheduler::template admit_stage<I>(frame)) return std::forward<K>(k)(false);
+    if (!Engine::template Life<Frame, I>::admit(frame)) return std::forward<K>(k)(false);
     boost::asio::co_spawn(boost::asio::make_strand(frame.stage_executor),
                           stage_coroutine<I>(steps.owner, Continuation<Frame, std::decay_t<K>>(&frame, I, std::move(k))),
                           boost::asio::detached);
   }
 
-  /// An async stage whose I/O its stop token cancelled (Asio throws operation_aborted) was stopped;
-  /// it did not fail: timed out at the run's deadline, else cancelled (a stage timeout then turns
-  /// that into timed_out, and a failure elsewhere stays the run's story).
-  static void stopped(StageReport& report, bool deadline_passed) {
-    report.status = deadline_passed ? StageStatus::timed_out : StageStatus::cancel;
-    report.reason = deadline_passed ? "the run's deadline passed" : "stop requested";
-  }
-
   // A static function, not a lambda, and its parameters by value: a coroutine lambda's captures
   // die with the lambda object while the coroutine is suspended, and so do the referents of
   // reference parameters. No temporaries live across the co_await (GCC 12 mishandles some).
+  // The stage's lifecycle is StageLifecycle's, as for a synchronous stage; only the attempt awaits.
   template <std::size_t I, class Frame, class K>
   static boost::asio::awaitable<void> stage_coroutine(std::shared_ptr<Frame> owner, Continuation<Frame, K> k) {
     using S = list_element_t<I, typename Frame::pipeline_type::stage_types>;
     using Awaited = awaited_t<stage_result_t<typename Frame::snapshot_type, typename Frame::pipeline_type, S>>;
     bool proceed = false;
     {
-      typename Scheduler::template StageLocals<I, Frame> step(*owner);
-      const std::size_t reached =
-          Scheduler::template call_hooks<hooks::before_stage>(*owner, step.stage_states, 0, step.stage_run);
-      if (Scheduler::template stage_may_start<I>(*owner)) {
-        const auto t0 = Scheduler::clock::now();
+      typename Engine::template Life<Frame, I> life(*owner);
+      life.before();
+      if (life.may_start()) {
+        life.begin_attempt();
         try {
           if constexpr (std::is_void_v<Awaited>) {
-            co_await invoke_execute(step.stage, step.ctx);
-            Scheduler::template execute_stage<I>(owner->run, [] {});
+            co_await invoke_execute(life.stage(), life.context());
+            life.store([] {});
           } else {
-            Awaited value = co_await invoke_execute(step.stage, step.ctx);
-            Scheduler::template execute_stage<I>(owner->run, [&] { return std::move(value); });
+            Awaited value = co_await invoke_execute(life.stage(), life.context());
+            life.store([&] { return std::move(value); });
           }
         } catch (const boost::system::system_error& e) {
-          if (e.code() == boost::asio::error::operation_aborted && step.ctx.stop_requested())
-            stopped(owner->result.stages[I], owner->deadline_passed());
+          // I/O its stop token cancelled (Asio throws operation_aborted): stopped, not failed.
+          if (e.code() == boost::asio::error::operation_aborted && life.context().stop_requested())
+            life.stopped();
           else
-            Scheduler::template stage_threw<I>(*owner, std::current_exception());
+            life.threw(std::current_exception());
         } catch (...) {
-          Scheduler::template stage_threw<I>(*owner, std::current_exception());
+          life.threw(std::current_exception());
         }
-        Scheduler::template stage_executed<I>(*owner, step.timeout, t0, step.stage_states, step.stage_run);
+        life.finish_attempt();
       }
-      proceed = Scheduler::template stage_ended<I>(*owner, step.stage_states, reached, step.stage_run);
+      proceed = life.end();
     }  // the stage's last writes are done before k: its dependents may start on another thread
     k(proceed);
   }
@@ -215,13 +213,14 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
         std::declval<boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>>(),
         boost::asio::execution::outstanding_work.tracked))>;
 
-    State(const Pipeline& p, const Snapshot& snapshot, const typename Runner::policies_type& policies,
-          const std::stop_token& stop, boost::asio::any_io_executor stage_executor, Handler&& h,
-          HandlerExecutor handler_ex, std::shared_ptr<const Snapshot> owned)
-        : snapshot_owner(std::move(owned)), frame(p, snapshot, policies, stop, &result, std::move(stage_executor)),
-          handler(std::move(h)), handler_executor(std::move(handler_ex)) {}
+    State(const Pipeline& p, const RunRequest<Snapshot>& request, const typename Runner::policies_type& policies,
+          boost::asio::any_io_executor stage_executor, Handler&& h, HandlerExecutor handler_ex)
+        : snapshot_owner(request.owner), stop(request.stop),
+          frame(p, *request.snapshot, policies, stop, &result, std::move(stage_executor)), handler(std::move(h)),
+          handler_executor(std::move(handler_ex)) {}
 
     std::shared_ptr<const Snapshot> snapshot_owner;
+    std::stop_token stop;                  // the caller's, for as long as the run
     RunResult<Pipeline, Snapshot> result;  // before the frame, which writes into it
     Frame frame;
     Handler handler;
@@ -244,10 +243,8 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
 
   template <class St>
   static void finish_run(std::shared_ptr<St> state) {
-    auto& frame = state->frame;
-    frame.result.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(frame.run.elapsed());
-    typename Scheduler::no_stage_states none;
-    Scheduler::finish(frame, none);
+    typename Engine::no_stage_states none;
+    Engine::finish(state->frame, none, Engine::ended_at(state->frame));
     complete(std::move(state));
   }
 
@@ -259,83 +256,88 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     void operator()() { std::move(handler)(std::move(result)); }
   };
 
+  /// Completes at once: the result is posted to the handler's executor (Asio requires that an
+  /// operation that completes at once does not call its handler from the initiating function).
+  /// `make()` builds the result in place, in what is posted.
+  template <class Handler, class Make>
+  static void deliver_now(Handler&& handler, Make&& make) {
+    using H = std::decay_t<Handler>;
+    auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler, boost::asio::system_executor()),
+                                    boost::asio::execution::outstanding_work.tracked);
+    boost::asio::post(std::move(work),
+                      Deliver<H, std::invoke_result_t<Make&>>{H(std::forward<Handler>(handler)), make()});
+  }
+
   template <class Pipeline, class Snapshot>
   struct Initiation {
     const Runner* runner;
     const Pipeline* pipeline;
-    const Snapshot* snapshot;
 
     template <class Handler>
-    void operator()(Handler&& handler, std::shared_ptr<const Snapshot> owned, RunOptions options) const {
+    void operator()(Handler&& handler, RunRequest<Snapshot> request) const {
       using H = std::decay_t<Handler>;
       using St = State<Pipeline, Snapshot, H>;
+      const auto why = validate(request, true, true);
       if constexpr (!Runner::concurrent &&
                     !has_awaitable_stage<Snapshot, Pipeline>(typename Pipeline::stage_types{})) {
-        // Nothing to await and nothing to overlap: the run is run(), here, and only the handler
-        // is deferred (posted, as Asio requires of an operation that completes at once).
-        auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler, boost::asio::system_executor()),
-                                        boost::asio::execution::outstanding_work.tracked);
-        boost::asio::post(std::move(work), Deliver<H, RunResult<Pipeline, Snapshot>>{
-                                               H(std::forward<Handler>(handler)),
-                                               owned ? runner->run(*pipeline, std::move(owned), std::move(options))
-                                               : options.deadline ? runner->run(*pipeline, *snapshot, std::move(options))
-                                                                  : runner->run(*pipeline, *snapshot, options.stop)});
-        return;
+        // Nothing to await and nothing to overlap: the run happens here, as run()'s does (the
+        // engine's, with the whole request), and only the handler is deferred.
+        deliver_now(std::forward<Handler>(handler), [&] {
+          return why.empty() ? detail::Engine<Runner>::run(*runner, *pipeline, request)
+                             : Engine::template refused<Pipeline>(*request.snapshot, why);
+        });
+      } else {
+        if (!why.empty())
+          return deliver_now(std::forward<Handler>(handler),
+                             [&] { return Engine::template refused<Pipeline>(*request.snapshot, why); });
+        boost::asio::any_io_executor fallback;
+        if constexpr (own_executor)
+          fallback = runner->executor().get_executor();
+        else
+          fallback = boost::asio::system_executor();
+        auto handler_ex = boost::asio::get_associated_executor(handler, fallback);
+        // use_future's handler has an executor of its own that runs inline; that is no place for stages.
+        boost::asio::any_io_executor stage_ex = fallback;
+        if constexpr (!own_executor && std::is_constructible_v<boost::asio::any_io_executor, decltype(handler_ex)>)
+          stage_ex = handler_ex;
+        auto work = boost::asio::prefer(handler_ex, boost::asio::execution::outstanding_work.tracked);
+        auto state = std::make_shared<St>(*pipeline, request, runner->policies(), std::move(stage_ex),
+                                          H(std::forward<Handler>(handler)), std::move(work));
+        typename St::Frame& frame = state->frame;
+        frame.core.start_trace(request.traceparent);
+        frame.watch_deadline(request.deadline);
+        typename Engine::no_stage_states none;
+        if (!Engine::begin_run(frame, none)) {
+          finish_run(std::move(state));
+          return;
+        }
+        typename Engine::template Steps<typename St::Frame> steps{&frame,
+                                                                 std::shared_ptr<typename St::Frame>(state, &frame)};
+        auto done = [state]() mutable {
+          state->frame.stops.stages_finished();
+          finish_run(std::move(state));
+        };
+        auto launch = [&](const ParallelExecutor& executor) {
+          executor.template execute<Pipeline>(steps, std::move(done), ExecuteHints{.caller_may_run = false});
+        };
+        if constexpr (own_executor)
+          launch(runner->executor());
+        else
+          launch(ParallelExecutor(frame.stage_executor));
+        state->initiating.store(false, std::memory_order_release);
       }
-      boost::asio::any_io_executor fallback;
-      if constexpr (own_executor)
-        fallback = runner->executor().get_executor();
-      else
-        fallback = boost::asio::system_executor();
-      auto handler_ex = boost::asio::get_associated_executor(handler, fallback);
-      // use_future's handler has an executor of its own that runs inline; that is no place for stages.
-      boost::asio::any_io_executor stage_ex = fallback;
-      if constexpr (!own_executor && std::is_constructible_v<boost::asio::any_io_executor, decltype(handler_ex)>)
-        stage_ex = handler_ex;
-      auto work = boost::asio::prefer(handler_ex, boost::asio::execution::outstanding_work.tracked);
-      auto state = std::make_shared<St>(*pipeline, *snapshot, runner->policies_, options.stop, std::move(stage_ex),
-                                        H(std::forward<Handler>(handler)), std::move(work), std::move(owned));
-      typename St::Frame& frame = state->frame;
-      frame.start_trace(options.traceparent);
-
-      if (options.deadline && options.on_deadline == DeadlineMode::abandon) {
-        frame.run.fail("async_run does not abandon stages: use DeadlineMode::wait (an async stage that honours its "
-                       "stop token ends the run by its deadline)");
-        complete(std::move(state));
-        return;
-      }
-      frame.watch_deadline(options.deadline);
-      typename Scheduler::no_stage_states none;
-      if (!Scheduler::begin_run(frame, none)) {
-        finish_run(std::move(state));
-        return;
-      }
-      typename Scheduler::template Steps<typename St::Frame> steps{&frame,
-                                                                   std::shared_ptr<typename St::Frame>(state, &frame)};
-      auto done = [state]() mutable { finish_run(std::move(state)); };
-      auto launch = [&](const ParallelExecutor& executor) {
-        executor.template execute<Pipeline>(steps, std::move(done), ExecuteHints{.caller_may_run = false});
-      };
-      if constexpr (own_executor)
-        launch(runner->executor());
-      else
-        launch(ParallelExecutor(frame.stage_executor));
-      state->initiating.store(false, std::memory_order_release);
     }
   };
 
   template <class Pipeline, class Snapshot, class Token>
-  static auto initiate(const Runner& runner, const Pipeline& pipeline, const Snapshot& snapshot,
-                       std::shared_ptr<const Snapshot> owned, RunOptions options, Token&& token) {
-    Runner::template check_runnable<Pipeline, Snapshot>();
+  static auto initiate(const Runner& runner, const Pipeline& pipeline, RunRequest<Snapshot> request, Token&& token) {
     using Signature = void(RunResult<Pipeline, Snapshot>);
-    Initiation<Pipeline, Snapshot> initiation{&runner, &pipeline, &snapshot};
+    Initiation<Pipeline, Snapshot> initiation{&runner, &pipeline};
     if constexpr (std::is_same_v<std::decay_t<Token>, default_async_token>)
       return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, Signature>(
-          std::move(initiation), boost::asio::use_awaitable, std::move(owned), std::move(options));
+          std::move(initiation), boost::asio::use_awaitable, std::move(request));
     else
-      return boost::asio::async_initiate<Token, Signature>(std::move(initiation), token, std::move(owned),
-                                                           std::move(options));
+      return boost::asio::async_initiate<Token, Signature>(std::move(initiation), token, std::move(request));
   }
 };
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // cancel_on_stop: an async stage's waits end when its stop token fires.
 //
 //   boost::asio::awaitable<Reply> execute(const auto& ctx) const {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The executor protocol: how a Runner hands the stages of one run to whatever decides when and
 // where they start. SequentialExecutor (the default) and ParallelExecutor implement it; so can yours.
 //
@@ -34,7 +35,11 @@
 // synchronizes what runs share (the result, each policy's run_state) and keeps the run on the heap.
 #pragma once
 
+#include <stageflow/core/pipeline.hpp>
+
 #include <concepts>
+#include <cstddef>
+#include <string_view>
 
 namespace stageflow {
 
@@ -42,10 +47,34 @@ struct ExecuteHints {
   bool caller_may_run = true;
 };
 
-/// An executor: a copyable value with `static constexpr bool concurrent` and the execute() above.
-template <class E>
-concept Executor = std::copy_constructible<E> && requires {
-  { E::concurrent } -> std::convertible_to<bool>;
+/// What the runner hands an executor: a copyable value with the members above.
+template <class S>
+concept Steps = std::copy_constructible<S> &&
+                requires(const S& steps, std::size_t i, std::string_view why, void (*k)(bool)) {
+                  { steps.ending() } -> std::convertible_to<bool>;
+                  steps.start(i, k);
+                  steps.reject(i, why);
+                };
+
+namespace detail {
+/// The least a Steps offers, to check an executor against before any run exists.
+struct steps_archetype {
+  bool ending() const noexcept { return false; }
+  template <std::size_t I, class K>
+  void start(K&&) const {}
+  template <class K>
+  void start(std::size_t, K&&) const {}
+  void reject(std::size_t, std::string_view) const {}
 };
+static_assert(Steps<steps_archetype>);
+}  // namespace detail
+
+/// An executor: a copyable value with `static constexpr bool concurrent` and
+/// `execute<Pipeline>(steps, done, hints)` for any Steps. Checked where use_executor<E> is named.
+template <class E>
+concept Executor = std::copy_constructible<E> && requires { requires std::same_as<decltype(E::concurrent), const bool>; } &&
+                   requires(const E& executor, detail::steps_archetype& steps, void (*done)()) {
+                     executor.template execute<Pipeline<>>(steps, done, ExecuteHints{});
+                   };
 
 }  // namespace stageflow

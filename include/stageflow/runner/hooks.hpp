@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The hooks of the policy protocol, in one table, and the one dispatcher that calls them.
 //
 //   hook            level  order                   a hook that throws ...

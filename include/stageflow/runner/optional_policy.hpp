@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OptionalPolicy<P>: a policy switched on or off at run time.
 //
 // debug_only<P> and enable_if<B, P> decide at compile time and cost nothing when off. When the

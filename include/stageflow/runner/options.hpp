@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Runner options and compile-time switches. None of these is a policy; the runner reads them
 // from its argument list and removes them, so they cost nothing at run time.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ParallelExecutor: runs the independent stages of a run at the same time, on Boost.Asio.
 //
 //   stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, Policies...> runner{
@@ -16,8 +17,12 @@
 //
 // Copies are cheap handles that share the pool. The pool's threads stop when the last copy goes
 // (joining them: a stage left behind by an abandoned run is waited for there). After stop(), runs
-// fail at once ("could not be scheduled") instead of hanging; a run on an executor whose context
-// was destroyed fails the same way.
+// fail at once ("could not be scheduled") and run no stage, not even on the calling thread; a run
+// on an executor whose context was destroyed fails the same way. A context that is stopped but not
+// destroyed (io_context::stop) keeps the tasks posted to it without running them: a run with a
+// deadline ends timed_out at its deadline all the same (its stages that never started stay
+// not_run, and start nothing if the context runs them later); a run without one waits until the
+// context runs again or is destroyed.
 #pragma once
 
 #include <stageflow/core/pipeline.hpp>
@@ -117,6 +122,11 @@ class ParallelExecutor {
         release();
       } else {
         in_flight_.store(plan.root_count, std::memory_order_relaxed);
+        if (owns_pool_ && pool_stopped()) {
+          // A stopped pool runs nothing, not even on the calling thread: every root is rejected.
+          for (std::size_t r = 0; r < plan.root_count; ++r) rejected(plan.roots[r], "its ParallelExecutor's pool is stopped");
+          return;
+        }
         const std::size_t first_queued = caller_runs ? 1 : 0;
         for (std::size_t r = first_queued; r < plan.root_count; ++r) enqueue(plan.roots[r]);
         if (caller_runs) {
@@ -148,11 +158,7 @@ class ParallelExecutor {
     };
 
     void enqueue(std::size_t i) {
-      if (owns_pool_) {
-        const auto pool = pool_.lock();
-        if (!pool || pool->stopped.load(std::memory_order_acquire))
-          return rejected(i, "its ParallelExecutor's pool is stopped");
-      }
+      if (owns_pool_ && pool_stopped()) return rejected(i, "its ParallelExecutor's pool is stopped");
       {
         std::lock_guard lock(mutex_);
         queue_[tail_++] = i;
@@ -163,6 +169,11 @@ class ParallelExecutor {
       } catch (...) {
         // The token's destructor rejected a queued stage.
       }
+    }
+
+    bool pool_stopped() const {
+      const auto pool = pool_.lock();
+      return !pool || pool->stopped.load(std::memory_order_acquire);
     }
 
     std::size_t pop() {

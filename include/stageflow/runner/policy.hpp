@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The policy protocol of Runner<Policies...>.
 //
 // A policy is a class with any subset of these const member functions (templates are fine):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RunContext and StageRun: what a policy's hooks see of a run and of one stage's execution.
 //
 //   template <class Run, class Stage>
@@ -20,16 +21,14 @@
 #include <stageflow/core/run_result.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/trace_context.hpp>
-#include <stageflow/runner/detail/run_sync.hpp>
+#include <stageflow/runner/run_core.hpp>
 
 #include <boost/uuid/uuid.hpp>
 
-#include <array>
-#include <atomic>
-#include <iterator>
 #include <chrono>
 #include <cstddef>
 #include <initializer_list>
+#include <iterator>
 #include <mutex>
 #include <span>
 #include <stop_token>
@@ -39,47 +38,15 @@
 
 namespace stageflow {
 
-template <class Config, class... Policies>
-class BasicRunner;
-namespace detail {
-template <class Runner, class Pipeline, class Snapshot, bool Full>
-struct RunFrame;
-
-/// The traceparent a snapshot carries: its `traceparent()` member, else the string at
-/// metadata["traceparent"] (ContextSnapshot), else none.
-template <class Snapshot>
-std::string_view snapshot_traceparent(const Snapshot& snapshot) {
-  if constexpr (requires {
-                  { snapshot.traceparent() } -> std::convertible_to<std::string_view>;
-                }) {
-    return snapshot.traceparent();
-  } else if constexpr (requires { snapshot.metadata.find(std::string_view{}); }) {
-    const auto* value = snapshot.metadata.find("traceparent");
-    if (value != nullptr && value->is_string()) return value->as_string();
-    return {};
-  } else {
-    return {};
-  }
-}
-
-/// A run's place in its trace: the trace, the run's span and its parent, one span per stage.
-template <std::size_t N>
-struct RunTrace {
-  TraceId trace_id{};
-  SpanId run_span{};
-  SpanId parent{};  // the caller's span; zero for a new trace
-  std::array<SpanId, N> stage_spans{};
-};
-}  // namespace detail
-
 /// What a policy sees of a run: the snapshot, the outputs so far, the reports; and what it can do:
-/// emit events, record metrics, end the run.
+/// emit events, record metrics, end the run. A view over the run's RunCore.
 template <class Runner, class Pipeline, class Snapshot>
 class RunContext {
  public:
   using pipeline_type = Pipeline;
   using snapshot_type = Snapshot;
   using result_type = RunResult<Pipeline, Snapshot>;
+  using core_type = RunCore<Runner, Pipeline, Snapshot>;
   using clock = typename Runner::clock;
   template <class S>
   using output_type = stage_output_t<Snapshot, Pipeline, S>;
@@ -87,52 +54,60 @@ class RunContext {
   /// True when stages of this run may run at the same time (a concurrent executor).
   static constexpr bool concurrent = Runner::concurrent;
 
-  const Snapshot& snapshot() const noexcept { return *snapshot_; }
-  const boost::uuids::uuid& pipeline_run_id() const noexcept { return result_->pipeline_run_id; }
+  explicit RunContext(core_type& core) noexcept : core_(&core) {}
+
+  const Snapshot& snapshot() const noexcept { return *core_->snapshot; }
+  const boost::uuids::uuid& pipeline_run_id() const noexcept { return core_->result->pipeline_run_id; }
   /// The run's stop token: it fires on failure, cancellation, the caller's stop and the deadline.
-  const std::stop_token& stop_token() const noexcept { return *stop_; }
+  const std::stop_token& stop_token() const noexcept { return *core_->stop; }
 
   /// S's output, or nullptr when it has none (yet).
   template <class S>
   const output_type<S>* output() const noexcept {
-    return result_->template output<S>();
+    return core_->result->template output<S>();
   }
   /// Calls f(name, output) for every stage that has an output so far, in listing order.
   template <class F>
   void for_each_output(F&& f) const {
-    for_each_output_impl(f, std::make_index_sequence<Pipeline::size>{});
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            if (const auto& slot = std::get<I>(core_->result->outputs)) f(Pipeline::names[I], *slot);
+          }(),
+          ...);
+    }(std::make_index_sequence<Pipeline::size>{});
   }
-  std::span<const StageReport> stages() const noexcept { return result_->stages; }
+  std::span<const StageReport> stages() const noexcept { return core_->result->stages; }
   /// completed while nothing has gone wrong yet.
   RunStatus status() const {
-    std::lock_guard lock(mutex_);
-    return result_->status;
+    std::lock_guard lock(core_->mutex);
+    return core_->result->status;
   }
   /// Why the run failed, was cancelled or timed out (empty while it has not).
   std::string error() const {
-    std::lock_guard lock(mutex_);
-    return result_->error;
+    std::lock_guard lock(core_->mutex);
+    return core_->result->error;
   }
-  typename clock::duration elapsed() const { return clock::now() - started_; }
+  typename clock::duration elapsed() const { return clock::now() - core_->started; }
   /// The run's duration, known once its last stage has finished: valid in on_run_end (zero
   /// before), where it costs no clock reading, unlike elapsed().
-  std::chrono::nanoseconds duration() const noexcept { return result_->duration; }
+  std::chrono::nanoseconds duration() const noexcept { return core_->result->duration; }
 
   /// The run's span in its trace (see RunOptions::traceparent); all zero when the runner has no
   /// event sink, since only events carry trace ids.
-  TraceIds trace() const noexcept { return trace_ids({}); }
+  TraceIds trace() const noexcept { return core_->trace_ids(core_type::no_stage); }
 
   /// Fails the run after the current hook; no further stage starts.
-  void fail(std::string reason) { end(RunStatus::failed, std::move(reason)); }
+  void fail(std::string reason) { core_->end(RunStatus::failed, std::move(reason)); }
   /// Cancels the run after the current hook (partial results are kept); no further stage starts.
-  void cancel(std::string reason) { end(RunStatus::cancelled, std::move(reason)); }
+  void cancel(std::string reason) { core_->end(RunStatus::cancelled, std::move(reason)); }
   /// True once something ended the run: no further stage starts.
-  bool ending() const noexcept { return ending_.get(); }
+  bool ending() const noexcept { return core_->ending.get(); }
 
   /// Records a number in the RunResult's metrics; `name` must outlive the result (a literal).
   void record_metric(std::string_view stage, std::string_view name, double value) {
-    std::lock_guard lock(mutex_);
-    result_->metrics.push_back({stage, name, value});
+    std::lock_guard lock(core_->mutex);
+    core_->result->metrics.push_back({stage, name, value});
   }
 
   /// Sends an event to the runner's sinks; free when it has none. `fields` are what is particular
@@ -141,104 +116,28 @@ class RunContext {
             std::chrono::nanoseconds duration = std::chrono::nanoseconds(-1)) const {
     emit_outcome(type, stage, {}, {}, duration, fields);
   }
-  /// An outcome event (stage.completed, pipeline.failed, ...): also its status, a word of
-  /// to_string(StageStatus or RunStatus), and the reason, as envelope members.
+  /// An event with a status (a word of to_string(StageStatus or RunStatus)) and a reason, as
+  /// envelope members. Stamped now; the runner's own outcome events carry measured times instead.
   void emit_outcome(std::string_view type, std::string_view stage, std::string_view status, std::string_view reason,
                     std::chrono::nanoseconds duration, std::initializer_list<EventField> fields = {}) const {
-    if constexpr (has_event_sink) {
-      Event event{type,
-                  result_->pipeline_run_id,
-                  stage,
-                  duration,
-                  std::chrono::system_clock::now(),
-                  std::span<const EventField>(fields.begin(), fields.size()),
-                  status,
-                  reason,
-                  trace_ids(stage)};
-      Runner::emit_to_sinks(*policies_, event);
-    }
+    if constexpr (has_event_sink)
+      core_->send(type, index_of(stage), status, reason, duration, std::chrono::system_clock::now(), fields);
   }
+
+  /// The run's state behind this view, for the engine and for extensions of it (resilience,
+  /// checkpoints); a policy needs only the members above.
+  core_type& core() const noexcept { return *core_; }
 
  private:
-  template <class, class...>
-  friend class BasicRunner;
-  template <class, class>
-  friend class StageRun;
-  template <class, class, class, bool>
-  friend struct detail::RunFrame;
-
-  RunContext(const typename Runner::policies_type& policies, const Snapshot& snapshot, result_type& result,
-             const std::stop_token& stop, typename clock::time_point started) noexcept
-      : policies_(&policies), snapshot_(&snapshot), result_(&result), stop_(&stop), started_(started),
-        last_reading_(started) {}
-
-  /// Places the run in the caller's trace (`traceparent`, else the snapshot's) or in a new one, and
-  /// draws the run's and the stages' span ids. Only runners with an event sink keep trace ids.
-  void start_trace([[maybe_unused]] std::string_view traceparent) {
-    if constexpr (has_event_sink) {
-      if (traceparent.empty()) traceparent = detail::snapshot_traceparent(*snapshot_);
-      if (const auto parent = TraceParent::parse(traceparent)) {
-        trace_.trace_id = parent->trace_id;
-        trace_.parent = parent->parent_id;
-      } else {
-        trace_.trace_id = random_trace_id();
-      }
-      trace_.run_span = random_span_id();
-      for (auto& span : trace_.stage_spans) span = random_span_id();
-    }
+  /// The index of the stage with this name (a policy's events name stages by text), or no_stage.
+  static std::size_t index_of(std::string_view stage) noexcept {
+    if (!stage.empty())
+      for (std::size_t i = 0; i < Pipeline::size; ++i)
+        if (Pipeline::names[i] == stage) return i;
+    return core_type::no_stage;
   }
 
-  /// The trace ids of an event: the run's span for run-level events, the stage's span (a child of
-  /// the run's) for events naming one of the pipeline's stages.
-  TraceIds trace_ids([[maybe_unused]] std::string_view stage) const noexcept {
-    if constexpr (has_event_sink) {
-      if (!stage.empty())
-        for (std::size_t i = 0; i < Pipeline::size; ++i)
-          if (Pipeline::names[i] == stage) return {trace_.trace_id, trace_.stage_spans[i], trace_.run_span};
-      return {trace_.trace_id, trace_.run_span, trace_.parent};
-    } else {
-      return {};
-    }
-  }
-
-  /// Ends the run with this status unless something already ended it: the first ending is the
-  /// story, except that a failure replaces a cancellation. Returns true when this ending was kept.
-  bool end(RunStatus status, std::string reason, std::string_view stage = {}) {
-    {
-      std::lock_guard lock(mutex_);
-      if (ending_.get() && !(status == RunStatus::failed && result_->status == RunStatus::cancelled)) return false;
-      result_->status = status;
-      result_->error = std::move(reason);
-      result_->error_stage = stage;
-      ending_.set();
-    }
-    // Running stages see ctx.stop_requested(). Outside the lock: stop callbacks run user code.
-    if constexpr (concurrent) stop_source_->request_stop();
-    return true;
-  }
-
-  template <class F, std::size_t... I>
-  void for_each_output_impl(F& f, std::index_sequence<I...>) const {
-    (
-        [&] {
-          if (const auto& slot = std::get<I>(result_->outputs)) f(Pipeline::names[I], *slot);
-        }(),
-        ...);
-  }
-
-  const typename Runner::policies_type* policies_;
-  const Snapshot* snapshot_;
-  result_type* result_;
-  const std::stop_token* stop_;
-  typename clock::time_point started_;
-  std::array<const void*, Pipeline::size> outputs_{};  // what StageContext::input reads
-  typename clock::time_point last_reading_;            // see BasicRunner::chains_clock_readings
-  detail::run_flag<concurrent> ending_;
-  STAGEFLOW_NO_UNIQUE_ADDRESS mutable detail::run_mutex<concurrent> mutex_;
-  // The run's own stop source (concurrent runs), which end() fires.
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::stop_source*, detail::absent> stop_source_{};
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<has_event_sink, detail::RunTrace<Pipeline::size>, detail::absent>
-      trace_{};
+  core_type* core_;
 };
 
 /// What a policy sees of one stage's run: its identity, its context, its outcome.
@@ -254,33 +153,43 @@ class StageRun {
   static constexpr std::size_t index = pipeline_type::template index_of<S>();
   static constexpr std::string_view name = S::name;
 
+  StageRun(const Run& run, const S& stage, const context_type& context) noexcept
+      : core_(&run.core()), stage_(&stage), context_(&context) {}
+
   const S& stage() const noexcept { return *stage_; }
   /// Exactly what the stage's execute receives: its snapshot and its inputs.
   const context_type& context() const noexcept { return *context_; }
   StageStatus status() const noexcept { return report().status; }
   std::chrono::nanoseconds duration() const noexcept { return report().duration; }
   /// The stage's span, a child of the run's (all zero when the runner has no event sink).
-  TraceIds trace() const noexcept { return run_->trace_ids(name); }
+  TraceIds trace() const noexcept { return core_->trace_ids(index); }
   const std::string& reason() const noexcept { return report().reason; }
   /// The stage's output once it has run successfully, else nullptr.
-  const output_type* output() const noexcept { return run_->result_->template output<S>(); }
+  const output_type* output() const noexcept { return core_->result->template output<S>(); }
 
   /// Calls f(name, output) for every upstream stage this stage may read (those it runs after) that
   /// has an output: the inputs the stage sees.
   template <class F>
   void for_each_input(F&& f) const {
-    for_each_input_impl(f, std::make_index_sequence<pipeline_type::size>{});
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            if constexpr (pipeline_type::plan.ancestor[index][I]) {
+              if (const auto& slot = std::get<I>(core_->result->outputs)) f(pipeline_type::names[I], *slot);
+            }
+          }(),
+          ...);
+    }(std::make_index_sequence<pipeline_type::size>{});
   }
 
   /// Fails the stage: before it runs, it will not run; after it ran, its output is dropped.
   /// Either way the run fails with this reason.
   void fail(std::string reason) {
-    auto& r = run_->result_->stages[index];
+    auto& r = core_->result->stages[index];
     if (r.status == StageStatus::fail) return;  // keep the first reason
     r.status = StageStatus::fail;
     r.reason = std::move(reason);
-    std::get<index>(run_->result_->outputs).reset();
-    run_->outputs_[index] = nullptr;
+    core_->template drop_output<index>();
   }
 
   /// Adds field paths a policy found changed around this stage to its report
@@ -288,30 +197,14 @@ class StageRun {
   /// its report while it runs, so this races with nothing.
   template <class Paths>
   void record_changed_fields(const Paths& paths) {
-    auto& fields = run_->result_->stages[index].changed_fields;
+    auto& fields = core_->result->stages[index].changed_fields;
     fields.insert(fields.end(), std::begin(paths), std::end(paths));
   }
 
  private:
-  template <class, class...>
-  friend class BasicRunner;
+  const StageReport& report() const noexcept { return core_->result->stages[index]; }
 
-  StageRun(Run& run, const S& stage, const context_type& context) noexcept
-      : run_(&run), stage_(&stage), context_(&context) {}
-  const StageReport& report() const noexcept { return run_->result_->stages[index]; }
-
-  template <class F, std::size_t... I>
-  void for_each_input_impl(F& f, std::index_sequence<I...>) const {
-    (
-        [&] {
-          if constexpr (pipeline_type::plan.ancestor[index][I]) {
-            if (const auto& slot = std::get<I>(run_->result_->outputs)) f(pipeline_type::names[I], *slot);
-          }
-        }(),
-        ...);
-  }
-
-  Run* run_;
+  typename Run::core_type* core_;
   const S* stage_;
   const context_type* context_;
 };

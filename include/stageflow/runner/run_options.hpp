@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RunOptions: how one run may be stopped, and by when it must answer.
 //
 //   auto result = runner.run(pipeline, snapshot, stageflow::RunOptions{
@@ -10,7 +11,9 @@
 // becomes true. Stages are never interrupted; they check the token and return.
 //
 // At the deadline, DeadlineMode::wait (the default) lets `run()` return once every running stage
-// has returned. DeadlineMode::abandon returns by the deadline even if a stage ignores the request:
+// has returned; a stage its executor has not started by then never starts (even on an executor that
+// holds its task without running it, such as a stopped io_context), so a deadline ends every run.
+// Without a deadline a run waits for its executor as long as that takes. DeadlineMode::abandon returns by the deadline even if a stage ignores the request:
 // the late stage keeps running on its executor thread, its output is discarded, and nothing it does
 // reaches the RunResult. That is only safe when the run owns everything the stage can still touch,
 // so abandon needs the snapshot as std::shared_ptr<const Snapshot> and a concurrent executor

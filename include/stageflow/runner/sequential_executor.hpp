@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // SequentialExecutor: runs the stages one after another on the calling thread, in the pipeline's
 // topological order (Pipeline::order). The default executor, and free: the chain of continuations
 // below is known at compile time and inlines into the runner, so Runner<> pays nothing for the

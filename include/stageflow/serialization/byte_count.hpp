@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The size in bytes of a value's canonical JSON, without writing it.
 //
 //   std::size_t bytes = stageflow::serialization::byte_count(snapshot);  // == to_json(snapshot).size()

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one run-time error of the walk: a value nested too deep (a pointer cycle).
 #pragma once
 

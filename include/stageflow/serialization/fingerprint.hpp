@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A 64-bit fingerprint of a value's whole content, for telling whether it changed.
 //
 //   const std::uint64_t before = stageflow::serialization::fingerprint(snapshot);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Which fields changed: a fingerprint that keeps one hash per value, and the comparison of two.
 //
 //   FingerprintTree before, after;            // keep them: their buffers are reused

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Reading back what to_json writes: the value of a walkable type from JSON text or a JsonValue.
 //
 //   auto snapshot = stageflow::from_json<stageflow::ContextSnapshot>(text);

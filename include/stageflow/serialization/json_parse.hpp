@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Old address of parse_json and JsonParser; the code lives in <stageflow/json/parse.hpp>.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Canonical JSON text of any walkable value (see walk.hpp for what can be walked).
 //
 // Canonical means: the same value always gives the same bytes. No whitespace; Hana struct members

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Several values walked as one object, each under a name chosen at run time: how a hardening
 // policy records the snapshot together with the stage outputs a stage can see.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // How a container's iteration order relates to its canonical order: what each consumer of the walk
 // must do about it (the writer sorts, the fingerprint combines hash entries order-independently).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ValueImage: a value's walk recorded as bytes, so "did it change?" is one memcmp.
 //
 //   ValueImage before, after;              // keep them: their buffers are reused

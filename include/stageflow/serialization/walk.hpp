@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one walk over a value: reflection over Boost.Hana structs and the standard types, shared by
 // the JSON writer, the byte counter and the fingerprint (each is a visitor of this walk), so the
 // three agree on what a value contains and in which order.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The walk's customization point: walk a type as another value (see walk.hpp).
 //
 //   template <> struct stageflow::serialization::walk_as<Money> {

@@ -1,24 +1,31 @@
+// SPDX-License-Identifier: BSL-1.0
 // AsyncSink<Inner>: takes events off the request path. The stage's thread only copies the event
-// into a slot of a bounded, preallocated queue; a background thread hands it to the inner sink,
-// which formats and writes it.
+// into a cell of a bounded, preallocated queue (detail/bounded_queue.hpp); a background thread
+// hands it to the inner sink, which formats and writes it.
 //
 //   stageflow::AsyncSink<stageflow::json_lines_sink_st> sink(stageflow::json_lines_sink_st(file));
 //   stageflow::Runner<decltype(sink)> runner(sink);   // the runner's copy shares the queue
 //   ...
 //   sink.flush();       // waits until every event emitted so far was written
-//   sink.dropped();     // events lost because the queue was full
+//   sink.dropped();     // events lost to a full queue
 //
 // Guarantees:
-// - emit never blocks, never allocates and never throws: it claims a slot with one compare-and-
-//   swap (lock-free, any number of threads) and copies into it. When the queue is full the event is
-//   dropped and counted; the writer reports the count as a `sink.events_dropped` event (fields
-//   `dropped`: since the last report, `dropped_total`) and `dropped()` reads it.
-// - An event is written within about `poll_interval` of its emit (sooner under load: producers wake
-//   the writer every quarter of the queue). Events are written in the order their slots were claimed.
-// - Each slot has `text_bytes` of text: type, stage, status, reason, then each field's key and text
-//   value, in that order. Text past the end is cut at a UTF-8 character boundary, a field whose key
-//   does not fit and fields past `max_fields` are left out; such an event gets the field
-//   `truncated: true`.
+// - emit never allocates and never throws: it claims a cell with one compare-and-swap (lock-free,
+//   any number of threads) and copies into it. When the queue is full, the overflow policy decides
+//   (AsyncSinkOptions::overflow): drop_newest (the default: this event is dropped, emit never
+//   blocks), drop_oldest (the oldest queued event is dropped to make room) or block_for(d) (emit
+//   waits up to d for room, then drops this event). Each drop is counted; the writer reports the
+//   count as a `sink.events_dropped` event (fields `dropped`: since the last report,
+//   `dropped_total`) and `dropped()` reads it. PrometheusEventCounter turns those reports into the
+//   counter <prefix>_sink_events_dropped_total: give it to the writer with TeeSink, e.g.
+//   AsyncSink<TeeSink<json_lines_sink_st, PrometheusEventCounter>>.
+// - The writer sleeps until there is work (an atomic wait, no polling): an idle sink costs no CPU
+//   and no wake-ups. A producer wakes it only when it sleeps (a load, and one futex call after an
+//   idle spell); once awake it drains the queue and looks again for a few microseconds before it
+//   sleeps, so a stream of events pays no wake-up each. Events are written in claim order.
+// - Each cell has `text_bytes` of text; when an event's text does not fit, the free text (reason,
+//   text values, list items) is cut longest first, so short fields survive (detail/event_slot.hpp
+//   has the rule); a cut event gets the field `truncated: true`.
 // - flush() returns once everything emitted before it reached the inner sink (and the inner sink's
 //   own flush(), when it has one, ran). The last copy's destruction drains the queue the same way,
 //   then stops the writer.
@@ -27,22 +34,20 @@
 #pragma once
 
 #include <stageflow/core/events.hpp>
+#include <stageflow/sinks/detail/bounded_queue.hpp>
+#include <stageflow/sinks/detail/event_slot.hpp>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string_view>
 #include <thread>
 #include <utility>
-#include <variant>
 
 namespace stageflow {
 
@@ -50,13 +55,32 @@ namespace events {
 inline constexpr std::string_view sink_events_dropped = "sink.events_dropped";
 }  // namespace events
 
+/// What AsyncSink does with an event when its queue is full.
+struct AsyncOverflow {
+  enum class Action : std::uint8_t { drop_newest, drop_oldest, block };
+  Action action = Action::drop_newest;
+  std::chrono::nanoseconds wait{0};  // block: how long emit may wait for room
+
+  /// The event is dropped (and counted); emit never blocks.
+  static constexpr AsyncOverflow drop_newest() noexcept { return {}; }
+  /// The oldest queued event is dropped (and counted) to make room for this one; emit never blocks.
+  static constexpr AsyncOverflow drop_oldest() noexcept { return {Action::drop_oldest, {}}; }
+  /// emit waits up to `wait` for room, then drops (and counts) this event.
+  template <class Rep, class Period>
+  static constexpr AsyncOverflow block_for(std::chrono::duration<Rep, Period> wait) noexcept {
+    return {Action::block, std::chrono::duration_cast<std::chrono::nanoseconds>(wait)};
+  }
+};
+
 struct AsyncSinkOptions {
   /// Events the queue holds, rounded up to a power of two (at least 4).
   std::size_t capacity = 4096;
   /// Bytes of text each queued event may hold (the truncation rule above).
   std::size_t text_bytes = 512;
-  /// How long the idle writer sleeps before it looks at the queue again.
-  std::chrono::microseconds poll_interval{1000};
+  /// What emit does when the queue is full.
+  AsyncOverflow overflow = AsyncOverflow::drop_newest();
+  /// How long the writer keeps looking for more events after the queue ran dry, before it sleeps.
+  std::chrono::microseconds linger{50};
 };
 
 template <EventSink Inner>
@@ -64,113 +88,41 @@ class AsyncSink {
  public:
   using Options = AsyncSinkOptions;
   /// Fields kept per event; more are left out (and the event marked truncated).
-  static constexpr std::size_t max_fields = 16;
+  static constexpr std::size_t max_fields = detail::EventSlot::max_fields;
   /// Items of text lists kept per event, all its list fields together; the rest are left out.
-  static constexpr std::size_t max_list_items = 32;
+  static constexpr std::size_t max_list_items = detail::EventSlot::max_list_items;
 
   explicit AsyncSink(Inner inner, Options options = {})
       : state_(std::make_shared<State>(std::move(inner), options)) {}
 
-  /// Queues a copy of the event, or drops and counts it when the queue is full.
+  /// Queues a copy of the event; when the queue is full, the overflow policy decides.
   void emit(const Event& event) const noexcept { state_->push(event); }
   /// Waits until every event emitted before this call went to the inner sink.
   void flush() const { state_->flush(); }
-  /// Events dropped because the queue was full, since the sink was made.
+  /// Events dropped (any overflow policy), since the sink was made.
   std::uint64_t dropped() const noexcept { return state_->dropped.load(std::memory_order_relaxed); }
   /// The queue's capacity, after rounding.
-  std::size_t capacity() const noexcept { return state_->mask + 1; }
+  std::size_t capacity() const noexcept { return state_->queue.capacity(); }
   /// The inner sink; touch it only from the writer's side of the contract (e.g. after flush()).
   const Inner& inner() const noexcept { return state_->inner; }
 
  private:
-  /// A slot's text storage: copies text in, cutting what does not fit at a character boundary.
-  class TextArena {
-   public:
-    TextArena(char* begin, std::size_t size) noexcept : at_(begin), end_(begin + size) {}
-    std::string_view copy(std::string_view text) noexcept {
-      std::size_t n = text.size();
-      const auto room = static_cast<std::size_t>(end_ - at_);
-      if (n > room) {
-        n = room;
-        while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // not mid-character
-        cut = true;
-      }
-      if (n == 0) return {};
-      std::memcpy(at_, text.data(), n);
-      const std::string_view copied(at_, n);
-      at_ += n;
-      return copied;
-    }
-    bool fits(std::size_t bytes) const noexcept { return bytes <= static_cast<std::size_t>(end_ - at_); }
-    bool cut = false;
-
-   private:
-    char* at_;
-    char* end_;
-  };
-
-  struct alignas(64) Slot {
-    std::atomic<std::size_t> sequence{0};
-    Event event{};  // its views point into `fields` and this slot's text
-    std::array<EventField, max_fields + 1> fields{};  // + 1: "truncated"
-    std::array<std::string_view, max_list_items> list_items{};  // the items of its text lists
-    char* text = nullptr;
-
-    void fill(const Event& from, std::size_t text_bytes) noexcept {
-      TextArena arena(text, text_bytes);
-      event = from;  // numbers, ids, times; the views are replaced below
-      event.type = arena.copy(from.type);
-      event.stage = arena.copy(from.stage);
-      event.status = arena.copy(from.status);
-      event.reason = arena.copy(from.reason);
-      std::size_t count = 0;
-      std::size_t items = 0;
-      for (const EventField& field : from.fields) {
-        if (count == max_fields || !arena.fits(field.key.size())) {
-          arena.cut = true;
-          break;
-        }
-        EventField& to = fields[count++];
-        to.key = arena.copy(field.key);
-        // One branch per EventValue alternative: text is copied, the rest is a value already.
-        to.value = std::visit(detail::overloaded{
-                                  [](std::int64_t v) -> EventValue { return v; },
-                                  [](double v) -> EventValue { return v; },
-                                  [](bool v) -> EventValue { return v; },
-                                  [&](std::string_view v) -> EventValue { return arena.copy(v); },
-                                  [&](std::span<const std::string_view> list) -> EventValue {
-                                    const std::size_t first = items;
-                                    for (const std::string_view item : list) {
-                                      if (items == max_list_items || !arena.fits(item.size())) {
-                                        arena.cut = true;
-                                        break;
-                                      }
-                                      list_items[items++] = arena.copy(item);
-                                    }
-                                    return std::span<const std::string_view>(list_items.data() + first,
-                                                                             items - first);
-                                  },
-                              },
-                              field.value);
-      }
-      if (arena.cut) fields[count++] = EventField("truncated", true);
-      event.fields = std::span<const EventField>(fields.data(), count);
-    }
-  };
-
   struct State {
     State(Inner inner_sink, const Options& options)
         : inner(std::move(inner_sink)),
-          mask(std::bit_ceil(std::max<std::size_t>(options.capacity, 4)) - 1),
-          wake_mask(std::max<std::size_t>((mask + 1) / 4, 1) - 1),
-          text_bytes(options.text_bytes),
-          poll_interval(options.poll_interval),
-          slots(std::make_unique<Slot[]>(mask + 1)),
-          text(std::make_unique<char[]>((mask + 1) * std::max<std::size_t>(text_bytes, 1))) {
-      for (std::size_t i = 0; i <= mask; ++i) {
-        slots[i].sequence.store(i, std::memory_order_relaxed);
-        slots[i].text = text.get() + i * text_bytes;
-      }
+          overflow(options.overflow),
+          linger(options.linger),
+          queue(std::max<std::size_t>(options.capacity, 4)),
+          text_bytes(std::max<std::size_t>(options.text_bytes, 1)),
+          text(std::make_unique<char[]>((queue.capacity() + 1) * text_bytes)) {
+      char* at = text.get();
+      queue.for_each_value([&](detail::EventSlot& slot) {
+        slot.text = at;
+        slot.text_bytes = text_bytes;
+        at += text_bytes;
+      });
+      taken.text = at;  // the writer's own copy, outside the queue
+      taken.text_bytes = text_bytes;
       writer = std::thread([this] { write_until_stopped(); });
     }
     ~State() {
@@ -178,50 +130,62 @@ class AsyncSink {
         std::lock_guard lock(mutex);
         stopping = true;
       }
-      wake.notify_one();
+      wake_writer(true);
       writer.join();
     }
     State(const State&) = delete;
     State& operator=(const State&) = delete;
 
     // --- the request path ------------------------------------------------------------------
-    // A bounded multi-producer queue after Dmitry Vyukov's: a slot's sequence says whose turn it
-    // is (pos: free for the producer of pos; pos + 1: filled, for the writer).
     void push(const Event& event) noexcept {
-      std::size_t pos = enqueue_pos.load(std::memory_order_relaxed);
-      Slot* slot;
-      for (;;) {
-        slot = &slots[pos & mask];
-        const std::size_t sequence = slot->sequence.load(std::memory_order_acquire);
-        const auto lap = static_cast<std::ptrdiff_t>(sequence - pos);
-        if (lap == 0) {
-          if (enqueue_pos.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
-        } else if (lap < 0) {  // the writer has not emptied this slot yet: the queue is full
-          dropped.fetch_add(1, std::memory_order_relaxed);
-          return;
-        } else {
-          pos = enqueue_pos.load(std::memory_order_relaxed);
+      auto fill = [&](detail::EventSlot& slot) noexcept { slot.fill(event); };
+      if (!queue.try_push(fill) && !overflowed(fill)) dropped.fetch_add(1, std::memory_order_relaxed);
+      // Sequentially consistent against the writer's `sleeping = 1, then has_claimed()`: either the
+      // writer sees this event, or this load sees it asleep.
+      if (sleeping.load(std::memory_order_seq_cst) != 0) wake_writer(false);
+    }
+    /// The full queue's slow path: true when the event found room after all.
+    template <class Fill>
+    bool overflowed(Fill& fill) noexcept {
+      using Action = AsyncOverflow::Action;
+      if (overflow.action == Action::drop_oldest) {
+        for (int attempt = 0; attempt < 8; ++attempt) {  // bounded: producers may race for the room
+          if (queue.try_pop([](detail::EventSlot&) noexcept {})) dropped.fetch_add(1, std::memory_order_relaxed);
+          if (queue.try_push(fill)) return true;
+        }
+        return false;
+      }
+      if (overflow.action == Action::block) {
+        const auto give_up = std::chrono::steady_clock::now() + overflow.wait;
+        for (int round = 0;; ++round) {
+          if (sleeping.load(std::memory_order_seq_cst) != 0) wake_writer(false);
+          if (round < 16) {
+            std::this_thread::yield();
+          } else {
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
+          }
+          if (queue.try_push(fill)) return true;
+          if (std::chrono::steady_clock::now() >= give_up) return false;
         }
       }
-      slot->fill(event, text_bytes);
-      slot->sequence.store(pos + 1, std::memory_order_release);
-      if ((pos & wake_mask) == 0) wake.notify_one();  // cheap when no one waits; keeps a burst from overflowing
+      return false;
+    }
+    /// Wakes the writer if it sleeps (`always`: whether or not, for flush and stop).
+    void wake_writer(bool always) noexcept {
+      if (sleeping.exchange(0, std::memory_order_seq_cst) != 0 || always) sleeping.notify_one();
     }
 
     // --- the writer thread -----------------------------------------------------------------
-    /// Hands the next filled slot to the inner sink; false when it is not filled (yet).
+    /// Hands the oldest queued event to the inner sink; false when there is none (yet).
     bool write_one() {
-      Slot& slot = slots[dequeue_pos & mask];
-      if (slot.sequence.load(std::memory_order_acquire) != dequeue_pos + 1) return false;
-      deliver(slot.event);
-      slot.sequence.store(dequeue_pos + mask + 1, std::memory_order_release);
-      ++dequeue_pos;
+      // Copied out first, so the cell is free while the inner sink works (drop_oldest needs that).
+      if (!queue.try_pop([&](const detail::EventSlot& slot) noexcept { taken.copy_from(slot); })) return false;
+      deliver(taken.event);
       return true;
     }
-    /// Writes everything claimed before now, waiting for slots still being filled.
+    /// Writes everything claimed before now, waiting for cells still being filled.
     void write_claimed() {
-      const std::size_t goal = enqueue_pos.load(std::memory_order_acquire);
-      while (dequeue_pos != goal)
+      while (queue.has_claimed())
         if (!write_one()) std::this_thread::yield();  // a producer is between its claim and its store
     }
     void deliver(const Event& event) {
@@ -250,11 +214,30 @@ class AsyncSink {
         }
       }
     }
+    bool requested() {
+      std::lock_guard lock(mutex);
+      return stopping || flush_requests != flushes_served;
+    }
+    /// Looks for work for up to `linger`, then sleeps until a producer, flush() or stop wakes it.
+    void idle() {
+      const auto until = std::chrono::steady_clock::now() + linger;
+      do {
+        if (queue.has_claimed()) return;
+        std::this_thread::yield();
+      } while (std::chrono::steady_clock::now() < until);
+      sleeping.store(1, std::memory_order_seq_cst);
+      if (queue.has_claimed() || requested()) {
+        sleeping.store(0, std::memory_order_relaxed);
+        return;
+      }
+      sleeping.wait(1, std::memory_order_seq_cst);  // returns once a waker set it to 0
+    }
 
     void write_until_stopped() {
       for (;;) {
         std::size_t written = 0;
-        while (written <= mask && write_one()) ++written;  // a batch at most one queue long
+        // A batch at most one queue long (and the event the writer held meanwhile), then the drops.
+        while (written <= queue.capacity() && write_one()) ++written;
         report_drops();
         std::unique_lock lock(mutex);
         if (stopping || flush_requests != flushes_served) {
@@ -270,33 +253,34 @@ class AsyncSink {
           if (stop) return;  // no copy of the sink is left, so nothing more can be emitted
           continue;
         }
-        if (written == 0) wake.wait_for(lock, poll_interval);  // producers never lock: a missed wake costs one poll
+        lock.unlock();
+        if (written == 0) idle();
       }
     }
 
     void flush() {
       std::unique_lock lock(mutex);
       const std::uint64_t ticket = ++flush_requests;
-      wake.notify_one();
+      lock.unlock();
+      wake_writer(true);
+      lock.lock();
       flushed.wait(lock, [&] { return flushes_served >= ticket; });
     }
 
     Inner inner;
-    const std::size_t mask;       // capacity - 1
-    const std::size_t wake_mask;  // producers wake the writer when (pos & wake_mask) == 0
+    const AsyncOverflow overflow;
+    const std::chrono::microseconds linger;
+    detail::BoundedQueue<detail::EventSlot> queue;
     const std::size_t text_bytes;
-    const std::chrono::microseconds poll_interval;
-    std::unique_ptr<Slot[]> slots;
-    std::unique_ptr<char[]> text;  // text_bytes per slot, allocated once
-    alignas(64) std::atomic<std::size_t> enqueue_pos{0};
+    std::unique_ptr<char[]> text;  // text_bytes per cell and for `taken`, allocated once
+    detail::EventSlot taken;       // the writer's alone
     alignas(64) std::atomic<std::uint64_t> dropped{0};
-    alignas(64) std::size_t dequeue_pos = 0;  // the writer's alone
-    std::uint64_t reported_drops = 0;         // the writer's alone
-    std::mutex mutex;                         // guards the three below; never taken by emit
+    alignas(64) std::atomic<int> sleeping{0};  // 1 while the writer waits on it
+    std::uint64_t reported_drops = 0;          // the writer's alone
+    std::mutex mutex;                          // guards the three below; never taken by emit
     std::uint64_t flush_requests = 0;
     std::uint64_t flushes_served = 0;
     bool stopping = false;
-    std::condition_variable wake;     // the writer sleeps on it
     std::condition_variable flushed;  // flush() waits on it
     std::thread writer;               // last: starts once the rest is built
   };

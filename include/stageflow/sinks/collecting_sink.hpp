@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // CollectingSink: keeps a copy of every event, for tests and diagnostics.
 //
 //   stageflow::CollectingSink sink;
@@ -5,11 +6,13 @@
 //   runner.run(pipeline, snapshot);
 //   sink.types();   // ...that shares the events: {"pipeline.started", "stage.started", ...}
 //
-// CollectingSink locks (std::mutex), so concurrent stages and runs may emit; collecting_sink_st
-// (BasicCollectingSink<NullMutex>) does not, for one thread at a time.
+// The events live in the state of the sink's BaseSink, shared by its copies. CollectingSink
+// (= collecting_sink_mt, BasicCollectingSink<std::mutex>) locks, so concurrent stages and runs may
+// emit; collecting_sink_st (BasicCollectingSink<NullMutex>) does not, for one thread at a time.
 #pragma once
 
 #include <stageflow/core/events.hpp>
+#include <stageflow/sinks/base_sink.hpp>
 #include <stageflow/sinks/null_mutex.hpp>
 
 #include <algorithm>
@@ -84,49 +87,42 @@ struct RecordedEvent {
 };
 
 template <class Mutex = std::mutex>
-class BasicCollectingSink {
+class BasicCollectingSink : public BaseSink<Mutex, std::vector<RecordedEvent>> {
+  using Events = std::vector<RecordedEvent>;
+
  public:
-  BasicCollectingSink() : state_(std::make_shared<State>()) {}
+  BasicCollectingSink() = default;
 
   void emit(const Event& event) const {
     RecordedEvent copy = RecordedEvent::copy_of(event);  // outside the lock
-    std::lock_guard lock(state_->mutex);
-    state_->events.push_back(std::move(copy));
+    this->locked([&](Events& events) { events.push_back(std::move(copy)); });
   }
 
   /// A copy of the events so far, in emission order.
   std::vector<RecordedEvent> events() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->events;
+    return this->locked([](const Events& events) { return events; });
   }
   /// The event types so far, in emission order.
   std::vector<std::string> types() const {
-    std::lock_guard lock(state_->mutex);
-    std::vector<std::string> out;
-    out.reserve(state_->events.size());
-    for (const auto& e : state_->events) out.push_back(e.type);
-    return out;
+    return this->locked([](const Events& events) {
+      std::vector<std::string> out;
+      out.reserve(events.size());
+      for (const auto& e : events) out.push_back(e.type);
+      return out;
+    });
   }
   std::size_t count(std::string_view type) const {
-    std::lock_guard lock(state_->mutex);
-    return static_cast<std::size_t>(
-        std::count_if(state_->events.begin(), state_->events.end(), [&](const auto& e) { return e.type == type; }));
+    return this->locked([&](const Events& events) {
+      return static_cast<std::size_t>(
+          std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.type == type; }));
+    });
   }
   std::size_t size() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->events.size();
+    return this->locked([](const Events& events) { return events.size(); });
   }
   void clear() const {
-    std::lock_guard lock(state_->mutex);
-    state_->events.clear();
+    this->locked([](Events& events) { events.clear(); });
   }
-
- private:
-  struct State {
-    Mutex mutex;
-    std::vector<RecordedEvent> events;
-  };
-  std::shared_ptr<State> state_;
 };
 
 using CollectingSink = BasicCollectingSink<std::mutex>;

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: BSL-1.0
 // The event schema, machine-readable: every event type stageflow emits, with its envelope members
 // and its fields. docs/events.md shows the same table; tests/test_event_schema.cpp checks
 // that the page matches this list and that every event the library emits matches its entry.
 //
 // A JSON line (JsonLinesSink) is one object:
 //   type             text, always          the event type, "scope.what"
-//   timestamp        text, always          ISO 8601 UTC with microseconds, when the event was emitted
+//   timestamp        text, always          ISO 8601 UTC with microseconds, when the event was emitted (outcome events: the measured end)
 //   pipeline_run_id  text, always          the run's UUID (the nil UUID outside a run)
 //   trace_id, span_id, parent_span_id      reserved for W3C trace context (lower-case hex)
 //   stage            text, when the event is about one stage
@@ -62,7 +63,15 @@ struct EventSpec {
 namespace detail {
 inline constexpr FieldSpec run_ended[] = {{"error_stage", Kind::text}};
 inline constexpr FieldSpec run_timed_out[] = {{"error_stage", Kind::text}, {"abandoned", Kind::flag}};
-inline constexpr FieldSpec uuid_collision[] = {{"id", Kind::text}, {"field", Kind::text}, {"category", Kind::text}};
+// scope: "local" (UuidTelemetry, in a run: `field` names the id's place) or "fleet" (forward_fleet_events,
+// outside any run: `instance` names who claimed the id first).
+inline constexpr FieldSpec uuid_collision[] = {{"id", Kind::text},
+                                               {"field", Kind::text, Presence::optional},
+                                               {"category", Kind::text},
+                                               {"scope", Kind::text},
+                                               {"instance", Kind::text, Presence::optional}};
+inline constexpr FieldSpec uuid_backend_unavailable[] = {
+    {"category", Kind::text}, {"error", Kind::text}, {"backend_errors", Kind::integer}, {"dropped", Kind::integer}};
 inline constexpr FieldSpec uuid_clock_skew[] = {
     {"id", Kind::text}, {"field", Kind::text}, {"category", Kind::text}, {"skew_ns", Kind::integer}};
 inline constexpr FieldSpec memory_sample[] = {{"label", Kind::text},
@@ -90,7 +99,7 @@ using P = Presence;
 }  // namespace detail
 
 /// Every event type the library emits.
-inline constexpr std::array<EventSpec, 20> catalog = {{
+inline constexpr std::array<EventSpec, 21> catalog = {{
     {"pipeline.started", "runner", detail::P::never, detail::P::never, detail::P::never, {}},
     {"pipeline.completed", "runner", detail::P::never, detail::P::always, detail::P::never, {}},
     {"pipeline.failed", "runner", detail::P::never, detail::P::always, detail::P::optional, detail::run_ended},
@@ -102,7 +111,10 @@ inline constexpr std::array<EventSpec, 20> catalog = {{
     {"stage.cancelled", "runner", detail::P::always, detail::P::always, detail::P::optional, {}},
     {"stage.failed", "runner", detail::P::always, detail::P::always, detail::P::optional, {}},
     {"stage.timed_out", "runner", detail::P::always, detail::P::always, detail::P::optional, {}},
-    {"uuid.collision", "UuidTelemetry", detail::P::never, detail::P::never, detail::P::never, detail::uuid_collision},
+    {"uuid.collision", "UuidTelemetry, forward_fleet_events", detail::P::never, detail::P::never, detail::P::never,
+     detail::uuid_collision},
+    {"uuid.backend_unavailable", "forward_fleet_events", detail::P::never, detail::P::never, detail::P::never,
+     detail::uuid_backend_unavailable},
     {"uuid.clock_skew", "UuidTelemetry", detail::P::never, detail::P::never, detail::P::never, detail::uuid_clock_skew},
     {"memory.sample", "MemoryTracking", detail::P::optional, detail::P::never, detail::P::never, detail::memory_sample},
     {"memory.growth_warning", "MemoryTracking", detail::P::optional, detail::P::never, detail::P::never,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // NullSink: events go nowhere, at no cost.
 //
 // It is what a Runner without an event sink has; naming it explicitly changes nothing:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // OtlpJsonSpanSink: the runs and stages as OpenTelemetry spans, written as OTLP/JSON, one
 // ExportTraceServiceRequest per line: the format the OpenTelemetry Collector's `otlpjsonfile`
 // receiver reads (and the file exporter writes).
@@ -11,8 +12,9 @@
 // .skipped, .cancelled, .failed, .timed_out) and one per run (pipeline.completed, .failed,
 // .cancelled, .timed_out), in the trace the run joined (see RunOptions::traceparent). A stage's
 // span is a child of the run's span; the run's span is a child of the caller's span (none for a
-// new trace). Its end is the event's timestamp, its start that minus the event's duration (for a
-// stage, the duration of execute(), so the after-hooks fall outside the span).
+// new trace). Its end is the event's timestamp, its start that minus the event's duration, both
+// measured by the runner (for a stage, the duration of execute(), so the after-hooks fall outside
+// the span), so a stage's span always lies within its run's.
 //
 // Encoding, per the OTLP protobuf JSON mapping: ids are lowercase hex strings (traceId 32
 // characters, spanId and parentSpanId 16; parentSpanId left out for a root span), times are
@@ -25,15 +27,17 @@
 // stageflow.pipeline_run_id, stageflow.status (the event's outcome word) and, when the event
 // gives one, stageflow.reason.
 //
-// Writes take a lock shared by copies of the sink, so lines never interleave (OtlpJsonSpanSink<>
-// or otlp_json_span_sink_st, unlocked, for one thread).
+// Writes take the lock of the sink's BaseSink, shared by its copies, so lines never interleave
+// (otlp_json_span_sink_mt = OtlpJsonSpanSink<>; otlp_json_span_sink_st, unlocked, for one thread).
 #pragma once
 
 #include <stageflow/core/events.hpp>
 #include <stageflow/core/trace_context.hpp>
 #include <stageflow/sinks/detail/json_line.hpp>
+#include <stageflow/sinks/base_sink.hpp>
 #include <stageflow/sinks/null_mutex.hpp>
 #include <stageflow/uuid/text.hpp>
+#include <stageflow/version.hpp>
 
 #include <array>
 #include <charconv>
@@ -60,7 +64,7 @@ struct OtlpJsonSpanSinkOptions {
   SpanKind run_span_kind = SpanKind::internal;
   /// The instrumentation scope: stageflow and its version.
   std::string scope_name = "stageflow";
-  std::string scope_version = "0.1.0";
+  std::string scope_version{stageflow::version()};
 };
 
 namespace detail {
@@ -109,33 +113,51 @@ inline void append_string_attribute(std::string& out, std::string_view key, std:
   out += "}}";
 }
 
+/// What the copies of an OTLP/JSON span sink share: its options and the line prefix made from them.
+struct OtlpJsonSpanSinkShared {
+  explicit OtlpJsonSpanSinkShared(OtlpJsonSpanSinkOptions opts) : options(std::move(opts)) {
+    // What every line starts with: the resource and the scope never change.
+    prefix = "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
+    append_string_attribute(prefix, "service.name", options.service_name, true);
+    prefix += "]},\"scopeSpans\":[{\"scope\":{\"name\":";
+    append_json_text(prefix, options.scope_name);
+    prefix += ",\"version\":";
+    append_json_text(prefix, options.scope_version);
+    prefix += "},\"spans\":[";
+  }
+  OtlpJsonSpanSinkOptions options;
+  std::string prefix;
+};
+
 }  // namespace detail
 
 template <class Mutex = std::mutex>
-class OtlpJsonSpanSink {
+class BasicOtlpJsonSpanSink : public BaseSink<Mutex, detail::OtlpJsonSpanSinkShared> {
  public:
   /// The stream must outlive the sink and every runner holding a copy of it.
-  explicit OtlpJsonSpanSink(std::ostream& out, OtlpJsonSpanSinkOptions options = {})
-      : out_(&out), shared_(std::make_shared<Shared>(std::move(options))) {}
+  explicit BasicOtlpJsonSpanSink(std::ostream& out, OtlpJsonSpanSinkOptions options = {})
+      : BaseSink<Mutex, detail::OtlpJsonSpanSinkShared>(std::in_place, std::move(options)), out_(&out) {}
 
   void emit(const Event& event) const {
     const auto outcome = detail::span_outcome(event.type);
     if (!outcome || !event.trace.trace_id.is_valid()) return;  // not a span's end, or no trace
     std::string line;
-    line.reserve(shared_->prefix.size() + 512);
-    line += shared_->prefix;  // {"resourceSpans":[{"resource":...,"scopeSpans":[{"scope":...,"spans":[
+    const auto& shared = this->unlocked();  // never changes after construction
+    line.reserve(shared.prefix.size() + 512);
+    line += shared.prefix;  // {"resourceSpans":[{"resource":...,"scopeSpans":[{"scope":...,"spans":[
     append_span(line, event, *outcome);
     line += "]}]}]}\n";
-    std::lock_guard lock(shared_->mutex);
-    out_->write(line.data(), static_cast<std::streamsize>(line.size()));
-    out_->flush();
+    this->locked([&](auto&) {
+      out_->write(line.data(), static_cast<std::streamsize>(line.size()));
+      out_->flush();
+    });
   }
 
-  const OtlpJsonSpanSinkOptions& options() const noexcept { return shared_->options; }
+  const OtlpJsonSpanSinkOptions& options() const noexcept { return this->unlocked().options; }
 
  private:
   void append_span(std::string& line, const Event& event, const detail::SpanOutcome& outcome) const {
-    const auto& options = shared_->options;
+    const auto& options = this->unlocked().options;
     line += "{\"traceId\":\"";
     detail::append_hex(line, event.trace.trace_id.bytes);
     line += "\",\"spanId\":\"";
@@ -179,27 +201,12 @@ class OtlpJsonSpanSink {
     line += "}}";
   }
 
-  struct Shared {
-    explicit Shared(OtlpJsonSpanSinkOptions opts) : options(std::move(opts)) {
-      // What every line starts with: the resource and the scope never change.
-      prefix = "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
-      detail::append_string_attribute(prefix, "service.name", options.service_name, true);
-      prefix += "]},\"scopeSpans\":[{\"scope\":{\"name\":";
-      detail::append_json_text(prefix, options.scope_name);
-      prefix += ",\"version\":";
-      detail::append_json_text(prefix, options.scope_version);
-      prefix += "},\"spans\":[";
-    }
-    OtlpJsonSpanSinkOptions options;
-    std::string prefix;
-    Mutex mutex;
-  };
-
   std::ostream* out_;
-  std::shared_ptr<Shared> shared_;
 };
 
-using otlp_json_span_sink_mt = OtlpJsonSpanSink<std::mutex>;
-using otlp_json_span_sink_st = OtlpJsonSpanSink<NullMutex>;
+template <class Mutex = std::mutex>
+using OtlpJsonSpanSink = BasicOtlpJsonSpanSink<Mutex>;
+using otlp_json_span_sink_mt = BasicOtlpJsonSpanSink<std::mutex>;
+using otlp_json_span_sink_st = BasicOtlpJsonSpanSink<NullMutex>;
 
 }  // namespace stageflow

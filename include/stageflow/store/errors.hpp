@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Errors of the snapshot stores (<stageflow/store/snapshot_store.hpp>).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PostgresSnapshotStore: snapshot chains in PostgreSQL, for a fleet of services (link libpq).
 //
 //   stageflow::store::PostgresSnapshotStore store("host=127.0.0.1 port=5432 dbname=app user=app");

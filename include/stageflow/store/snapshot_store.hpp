@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Durable snapshots as chains of a base and RFC 6902 deltas, on any database backend.
 //
 //   stageflow::store::SqliteSnapshotStore store("runs.db");        // <stageflow/store/sqlite_store.hpp>

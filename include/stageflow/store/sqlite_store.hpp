@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // SqliteSnapshotStore: snapshot chains in one SQLite file (the embedded default; link libsqlite3).
 //
 //   stageflow::store::SqliteSnapshotStore store("runs.db");   // created if missing, WAL journal

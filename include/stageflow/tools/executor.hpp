@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ToolExecutor: runs an agent's plan of tool actions with the same monitors as the runner.
 //
 //   stageflow::tools::ToolExecutor executor({

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ClockSkewDetector: does a UUIDv7's embedded time agree with our wall clock?
 //
 // A version 7 id carries the Unix time (ms) of its creation. An id whose time is far from now was

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Clocks for the hardening helpers: what an injected clock must provide, and the coarse clocks
 // used by default.
 //

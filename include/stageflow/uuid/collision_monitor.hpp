@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UuidCollisionMonitor: notices an id used twice within a time window.
 //
 //   UuidCollisionMonitor monitor({.ttl_seconds = 300, .category = "pipeline", .check_skew = true});
@@ -29,12 +30,21 @@
 // order they were added. A listener that throws does not disturb observe() or the other listeners:
 // the exception is caught, counted in counters().listener_errors, handed to the error handler if
 // one is set (set_listener_error_handler), and otherwise dropped.
+//
+// Fleet-wide (options.shared_window, see shared_window.hpp; on Redis: <stageflow/fleet/redis_window.hpp>):
+// observe() still answers from the local window alone, and also hands the id to the shared window
+// (a queue push under the same lock: no network on the request path). An id another instance
+// claimed within the TTL reaches the listeners later, from the window's thread, as a UuidEvent with
+// scope == UuidScope::fleet and the other instance's name; a backend that cannot be reached reaches
+// the backend listeners (add_backend_listener) at most once per the window's report interval.
+// Without a shared window none of this costs anything but one untaken branch.
 #pragma once
 
 #include <stageflow/config.hpp>
 #include <stageflow/uuid/detail/window.hpp>
 #include <stageflow/uuid/clock_skew_detector.hpp>
 #include <stageflow/uuid/clocks.hpp>
+#include <stageflow/uuid/shared_window.hpp>
 #include <stageflow/uuid/text.hpp>
 
 #include <boost/uuid/uuid.hpp>
@@ -68,6 +78,8 @@ struct UuidCollisionMonitorOptions {
   bool check_skew = false;
   /// The skew check's threshold in milliseconds, either way.
   double max_skew_ms = 5000.0;
+  /// Also check ids against other instances (empty: this monitor's window only). See shared_window.hpp.
+  SharedWindow shared_window{};
 };
 
 /// What a listener hears about one observation.
@@ -77,6 +89,17 @@ struct UuidEvent {
   std::string category{};
   std::chrono::system_clock::time_point observed_at{};  // wall clock
   std::optional<double> skew_ms{};                       // set when the skew check flagged the id
+  UuidScope scope = UuidScope::local;                    // fleet: reported later by the shared window
+  std::string other_instance{};                          // fleet: the instance that claimed the id first
+};
+
+/// What a backend listener hears: the shared window's backend is unavailable (once per interval).
+struct UuidBackendNotice {
+  std::string category{};
+  std::string error{};                                   // the backend's own words
+  std::chrono::system_clock::time_point observed_at{};   // wall clock
+  std::uint64_t backend_errors = 0;                      // totals so far (see UuidMonitorCounters)
+  std::uint64_t fleet_dropped = 0;
 };
 
 /// Everything one observation found, for callers that report both (the runner's telemetry policy).
@@ -92,47 +115,64 @@ struct UuidMonitorCounters {
   std::uint64_t listener_errors = 0;  // exceptions thrown by listeners
   std::size_t live_entries = 0;       // observations in the window now
   std::size_t distinct_ids = 0;       // distinct ids in the window now
+  // With a shared window (else 0):
+  std::uint64_t fleet_collisions = 0;  // ids another instance had claimed within the TTL
+  std::uint64_t fleet_dropped = 0;     // ids the fleet never checked (queue full, lost in an outage)
+  std::uint64_t backend_errors = 0;    // failed connects and batches
 };
 
 template <SteadyClockSource SteadyClock = CoarseSteadyClock, WallClockSource WallClock = CoarseSystemClock>
-class BasicUuidCollisionMonitor {
+class BasicUuidCollisionMonitor final : private SharedWindowReceiver {
  public:
   using Options = UuidCollisionMonitorOptions;
   using Listener = std::function<void(const UuidEvent&)>;
+  using BackendListener = std::function<void(const UuidBackendNotice&)>;
   /// Receives what a listener threw (std::current_exception()) and the event it was handling.
   using ListenerErrorHandler = std::function<void(std::exception_ptr, const UuidEvent&)>;
 
   /// Throws std::invalid_argument for a TTL that is not > 0, max_entries outside 1..2^30 or a
-  /// negative max_skew_ms. Allocates no window storage until the first observation.
+  /// negative max_skew_ms. Allocates no window storage until the first observation. Starts the
+  /// shared window, if any (std::logic_error when it already serves another monitor).
   explicit BasicUuidCollisionMonitor(Options options = {}, SteadyClock steady_clock = {}, WallClock wall_clock = {})
       : options_(std::move(options)),
         steady_clock_(std::move(steady_clock)),
         skew_detector_({.max_skew_ms = options_.max_skew_ms}, std::move(wall_clock)),
-        window_(options_.max_entries, ttl_ticks(options_.ttl_seconds)) {}
+        window_(options_.max_entries, ttl_ticks(options_.ttl_seconds)),
+        shared_(options_.shared_window.backend()) {
+    if (shared_) shared_->start(std::chrono::nanoseconds(window_.ttl()), *this);
+  }
 
-  /// Moves the window, counters and listeners. Do not move a monitor other threads are using.
-  /// The moved-from monitor keeps its options and starts empty.
+  /// Moves the window, counters, listeners and the shared window. Do not move a monitor other
+  /// threads are using. The moved-from monitor keeps its options (without the shared window) and starts empty.
   BasicUuidCollisionMonitor(BasicUuidCollisionMonitor&& other)
       : options_(other.options_),
         steady_clock_(other.steady_clock_),
         skew_detector_(other.skew_detector_),
         window_(other.window_.max_entries(), other.window_.ttl()) {
-    std::lock_guard lock(other.mutex_);
-    steal(other);
+    {
+      std::lock_guard lock(other.mutex_);
+      steal(other);
+    }
+    if (shared_) shared_->retarget(*this);  // unlocked: a report in progress may need other.mutex_
   }
   BasicUuidCollisionMonitor& operator=(BasicUuidCollisionMonitor&& other) {
     if (this != &other) {
+      if (shared_) shared_->stop();  // this monitor's own shared window ends here
       std::scoped_lock lock(mutex_, other.mutex_);
       options_ = other.options_;
       steady_clock_ = other.steady_clock_;
       skew_detector_ = other.skew_detector_;
       steal(other);
     }
+    if (this != &other && shared_) shared_->retarget(*this);  // unlocked, as in the move constructor
     return *this;
   }
   BasicUuidCollisionMonitor(const BasicUuidCollisionMonitor&) = delete;
   BasicUuidCollisionMonitor& operator=(const BasicUuidCollisionMonitor&) = delete;
-  ~BasicUuidCollisionMonitor() = default;
+  /// Stops the shared window (joins its thread): no listener is called after this.
+  ~BasicUuidCollisionMonitor() {
+    if (shared_) shared_->stop();
+  }
 
   /// Records the id; true when the window already held it (a collision).
   bool observe(const boost::uuids::uuid& id) { return observe_detailed(id).collided; }
@@ -157,6 +197,7 @@ class BasicUuidCollisionMonitor {
       ++counters_.observed;
       counters_.collisions += result.collided ? 1 : 0;
       counters_.skewed += result.skew_ms ? 1 : 0;
+      if (shared_) shared_->submit(id);  // a queue push; serialized by this lock, as submit() asks
       if (listeners_) listeners = listeners_;
     }
     if (listeners) {
@@ -180,6 +221,17 @@ class BasicUuidCollisionMonitor {
     listeners_ = std::move(updated);
   }
 
+  /// Adds a listener called when the shared window's backend is unavailable (see the header
+  /// comment), on the window's thread. Throws std::invalid_argument for an empty std::function.
+  void add_backend_listener(BackendListener listener) {
+    if (!listener)
+      throw std::invalid_argument("stageflow: UuidCollisionMonitor::add_backend_listener got an empty listener");
+    std::lock_guard lock(mutex_);
+    auto updated = listeners_ ? std::make_shared<ListenerSet>(*listeners_) : std::make_shared<ListenerSet>();
+    updated->backend_listeners.push_back(std::move(listener));
+    listeners_ = std::move(updated);
+  }
+
   /// Sets what receives listeners' exceptions (replacing any earlier handler; empty: drop them).
   /// An exception thrown by the handler itself is dropped.
   void set_listener_error_handler(ListenerErrorHandler handler) {
@@ -198,6 +250,12 @@ class BasicUuidCollisionMonitor {
     UuidMonitorCounters snapshot = counters_;
     snapshot.live_entries = window_.size();
     snapshot.distinct_ids = window_.distinct();
+    if (shared_) {
+      const SharedWindowCounters fleet = shared_->counters();
+      snapshot.fleet_collisions = fleet.fleet_collisions;
+      snapshot.fleet_dropped = fleet.dropped;
+      snapshot.backend_errors = fleet.backend_errors;
+    }
     return snapshot;
   }
 
@@ -216,8 +274,39 @@ class BasicUuidCollisionMonitor {
  private:
   struct ListenerSet {
     std::vector<Listener> listeners;
+    std::vector<BackendListener> backend_listeners;
     ListenerErrorHandler on_error;
   };
+
+  std::shared_ptr<const ListenerSet> current_listeners() const {
+    std::lock_guard lock(mutex_);
+    return listeners_;
+  }
+
+  // SharedWindowReceiver: called on the shared window's thread.
+  void on_fleet_collision(const boost::uuids::uuid& id, std::string_view other_instance) override {
+    const auto listeners = current_listeners();
+    if (!listeners || listeners->listeners.empty()) return;
+    UuidEvent event{id, true, options_.category, skew_detector_.clock().now(), std::nullopt};
+    event.scope = UuidScope::fleet;
+    event.other_instance = std::string(other_instance);
+    notify(*listeners, event);
+  }
+  bool on_backend_unavailable(std::string_view error, const SharedWindowCounters& fleet) override {
+    const auto listeners = current_listeners();
+    if (!listeners || listeners->backend_listeners.empty()) return false;
+    const UuidBackendNotice notice{options_.category, std::string(error), skew_detector_.clock().now(),
+                                   fleet.backend_errors, fleet.dropped};
+    for (const auto& listener : listeners->backend_listeners) {
+      try {
+        listener(notice);
+      } catch (...) {  // counted like a listener's; the window's thread goes on
+        std::lock_guard lock(mutex_);
+        ++counters_.listener_errors;
+      }
+    }
+    return true;
+  }
 
   static std::int64_t to_tick(const auto& time_point) noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(time_point.time_since_epoch()).count();
@@ -256,6 +345,8 @@ class BasicUuidCollisionMonitor {
     window_ = std::move(other.window_);
     counters_ = std::exchange(other.counters_, {});
     listeners_ = std::exchange(other.listeners_, nullptr);
+    shared_ = std::exchange(other.shared_, nullptr);
+    other.options_.shared_window = {};
   }
 
   Options options_;
@@ -266,6 +357,7 @@ class BasicUuidCollisionMonitor {
   mutable stageflow::detail::UuidWindow window_;
   UuidMonitorCounters counters_{};
   std::shared_ptr<const ListenerSet> listeners_;  // copied on write, so observe() can call them unlocked
+  SharedWindowBackend* shared_ = nullptr;         // options_.shared_window's, or null (local only)
 };
 
 /// The monitor on the coarse clocks (see clocks.hpp).

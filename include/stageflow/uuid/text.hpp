@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A UUID's text form, both ways: writing the canonical lower-case text, and parsing text strictly.
 //
 // Parsing:

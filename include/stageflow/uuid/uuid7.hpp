@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UUIDv7 (RFC 9562): time-ordered ids for runs, requests and tool calls.
 //
 // Layout (RFC 9562 section 5.7, method 1 of section 6.2: a long dedicated counter):

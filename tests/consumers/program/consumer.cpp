@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The program every consumer test builds from outside the repository, the way a user would:
 // a two-stage pipeline whose second stage has a planted bug (it edits the shared snapshot),
 // run by a Runner whose immutability check is debug_only, plus one delta compression (so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Which elements of two arrays to keep: a longest common subsequence of cheap element hashes,
 // found by Myers' O((N+M)D) algorithm with D bounded, so the work stays linear. Kept pairs are still
 // compared exactly by the differ, so a hash collision costs delta size, never correctness.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The delta generator: walks two validated documents and writes the RFC 6902 operations that turn
 // the base into the current one.
 //

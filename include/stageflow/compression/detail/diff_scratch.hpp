@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The differ's working memory, kept across calls so a warm thread allocates nothing: per nesting
 // level, the members or elements of the two containers being compared and the array matcher's state.
 #pragma once

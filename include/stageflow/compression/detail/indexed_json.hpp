@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A validated JSON text with byte offsets: simdjson's DOM tape, its string buffer, and the stage-1
 // token index (the byte offset of every token: { } [ ] : , and the first byte of every scalar).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A small open-addressing hash index from object keys to member positions (the last occurrence
 // of a duplicated key wins, as most JSON readers do). Reused across calls: no allocation once warm.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Minified copies of JSON values: the delta's values and apply_delta's untouched subtrees are
 // copied as their source text without whitespace.
 #pragma once

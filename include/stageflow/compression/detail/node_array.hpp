@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The elements of an editable array in apply_delta: a gap buffer. A patch edits an array at one
 // place after another (front inserts "add /a/0" repeated, removes from the front, inserts at
 // ascending or descending indexes, appends): each edit moves the gap from the previous place to

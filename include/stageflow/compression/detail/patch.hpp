@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The delta applier: RFC 6902 JSON Patch over a validated base document.
 //
 // The base is never modified: operations work on a thin overlay (patch_overlay.hpp), "test"

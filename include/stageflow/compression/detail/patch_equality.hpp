@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Equality for the "test" operation (RFC 6902 section 4.6) between nodes of the overlay.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The words apply_delta's errors are made of: what kind a value is, where a pointer leads.
 #pragma once
 

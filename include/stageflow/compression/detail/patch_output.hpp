@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Writing the patched document: edited containers member by member, and every run of children
 // that is still the source's copied as one piece of its text, minified.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The editable view apply_delta patches: the base document is never modified. A container is
 // copied into an editable body ("materialized") only when an operation's path goes through it;
 // everything else stays a reference to its source text (a raw node) and is written out as that

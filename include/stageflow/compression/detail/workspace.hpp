@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Per-thread working memory of compress() and apply_delta(): two simdjson parsers (one per input
 // document) and their buffers, kept across calls so a warm thread parses without allocating.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Integers beyond 64 bits, read as doubles (as JavaScript reads them, and writes them:
 // fast-json-patch and JSON.stringify write -9223372036854776000). simdjson 3.0's DOM parser
 // refuses them with NUMBER_ERROR and has no option to read them as doubles, so after that error

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The one JSON string escaper: the canonical JSON text of a string, shared by the writer (which
 // emits it), the byte counter (which only measures it), the sinks, the fingerprint's paths, the
 // error messages and the delta compressor, so they cannot disagree.

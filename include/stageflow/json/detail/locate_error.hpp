@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Why and where simdjson rejected a text: the one error locator behind parse_json, compress and
 // apply_delta. simdjson says only that the text is malformed (an error code); the strict checker
 // runs over the same text, only then, to find the first error and its position.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The canonical JSON text of numbers, shared by the writer (which emits it) and the byte counter
 // (which only measures it).
 //

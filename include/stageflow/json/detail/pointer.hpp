@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // RFC 6901 JSON Pointers: reading them into tokens, writing tokens onto them, array index tokens.
 #pragma once
 

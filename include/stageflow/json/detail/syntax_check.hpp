@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Finds where a JSON text is malformed, and why, for error messages.
 //
 // simdjson's DOM parser (which does the real validation, fast) reports only an error code, not a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One UTF-8 sequence checked by RFC 3629's rules (no overlong forms, no surrogates, at most
 // U+10FFFF), shared by the JSON syntax checker and parse_json's error scan.
 #pragma once

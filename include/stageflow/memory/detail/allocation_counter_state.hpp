@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The state shared by the opt-in allocation counter (<stageflow/memory/allocation_counter.hpp>,
 // which replaces global operator new/delete) and its readers (the memory tracker).
 //

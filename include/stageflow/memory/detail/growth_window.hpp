@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The last N values of one memory figure, and the two statistics that tell a leak from noise:
 //
 //   slope  least-squares growth per sample (bytes/sample): how fast;

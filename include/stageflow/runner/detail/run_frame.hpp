@@ -1,24 +1,25 @@
-// The frame of one run: everything a run changes, for BasicRunner's steps. On the stack of run()
-// under SequentialExecutor, and under a concurrent executor unless the run may be abandoned; then on
-// the heap, shared with the executor's tasks, owning what a late stage can still touch.
+// SPDX-License-Identifier: BSL-1.0
+// The frame of one run: the RunCore its views show, plus what only the engine uses (the stop
+// sources and the deadline, each policy's run_state, the locks, abandonment, the completion). On
+// the stack of run() unless the run may be abandoned; then on the heap, shared with the executor's
+// tasks, owning everything a late stage can still touch.
 #pragma once
 
 #include <stageflow/config.hpp>
 #include <stageflow/core/run_result.hpp>
-#include <stageflow/runner/detail/run_sync.hpp>
+#include <stageflow/runner/deadline.hpp>
 #include <stageflow/runner/detail/stage_timeout.hpp>
 #include <stageflow/runner/detail/watchdog.hpp>
 #include <stageflow/runner/policy.hpp>
 #include <stageflow/runner/run_context.hpp>
+#include <stageflow/runner/run_core.hpp>
 #include <stageflow/uuid/uuid7.hpp>
-
-#include <boost/uuid/uuid.hpp>
 
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,18 +29,6 @@
 #include <utility>
 
 namespace stageflow::detail {
-
-/// The snapshot's own run id when it has one that is not nil.
-template <class Snapshot>
-std::optional<boost::uuids::uuid> snapshot_run_id(const Snapshot& snapshot) {
-  if constexpr (requires {
-                  { snapshot.pipeline_run_id() } -> std::convertible_to<boost::uuids::uuid>;
-                }) {
-    const boost::uuids::uuid id = snapshot.pipeline_run_id();
-    if (!id.is_nil()) return id;
-  }
-  return std::nullopt;
-}
 
 /// Set by the executor's done(), waited for by the caller.
 struct RunCompletion {
@@ -54,56 +43,102 @@ struct RunCompletion {
   }
 };
 
-/// Everything one run changes. On the stack under SequentialExecutor; on the heap, shared with
-/// the executor's tasks, under a concurrent one. `Full` adds what deadlines and concurrency need
-/// (the run's own stop source, the deadline alarm, locks, abandonment), so a plain sequential run
-/// carries none of it.
+/// The stop token of a run that needs none of its own: the caller's.
+struct PlainStops {
+  explicit PlainStops(const std::stop_token& caller) : caller_token(&caller) {}
+  const std::stop_token& token() const noexcept { return *caller_token; }
+  static constexpr bool deadline_passed() noexcept { return false; }
+  const std::stop_token* caller_token;
+};
+
+/// The run's own stop source (fired by the caller's stop, the run's end, the deadline) and its
+/// deadline. The deadline and the last stage race: whichever comes first decides, once, so a run
+/// whose stages all finished before its deadline is never reported timed_out.
+struct FullStops {
+  explicit FullStops(const std::stop_token& caller) : chain(caller, request_stop_of{&source}) {}
+  const std::stop_token& token() const noexcept { return run_token; }
+
+  /// At the deadline: true when it came before the last stage finished (the run times out).
+  bool fire_deadline() noexcept {
+    std::uint8_t expected = running;
+    if (!phase.compare_exchange_strong(expected, deadline_fired, std::memory_order_acq_rel)) return false;
+    source.request_stop();
+    return true;
+  }
+  /// After the last stage: a deadline that fires from now on no longer matters.
+  void stages_finished() noexcept {
+    std::uint8_t expected = running;
+    phase.compare_exchange_strong(expected, finished, std::memory_order_acq_rel);
+  }
+  bool deadline_passed() const noexcept { return phase.load(std::memory_order_acquire) == deadline_fired; }
+
+  static constexpr std::uint8_t running = 0, finished = 1, deadline_fired = 2;
+  std::stop_source source;
+  std::stop_token run_token = source.get_token();
+  std::stop_callback<request_stop_of> chain;  // the caller's stop reaches the run's
+  std::atomic<std::uint8_t> phase{running};
+  std::optional<WatchdogAlarm> alarm;  // last: disarmed before the source goes
+};
+
 template <class Runner, class Pipeline, class Snapshot, bool Full>
 struct RunFrame {
   using pipeline_type = Pipeline;
   using snapshot_type = Snapshot;
+  using core_type = RunCore<Runner, Pipeline, Snapshot>;
   using run_type = RunContext<Runner, Pipeline, Snapshot>;
   using policies_type = typename Runner::policies_type;
   using clock = typename Runner::clock;
   static constexpr bool full = Full;
   static constexpr bool concurrent = Runner::concurrent;
+  /// Without policies nothing runs between two stages but a few stores, so one clock reading
+  /// ends a stage and starts the next: N+1 readings per run instead of 2N+2. Only on one thread:
+  /// stages running at the same time each own their readings (StageLifecycle).
+  static constexpr bool has_policies = std::tuple_size_v<policies_type> > 0;
+  static constexpr bool chains_clock_readings = std::tuple_size_v<policies_type> == 0 && !concurrent;
 
   /// `into`: where the run writes its result (the caller's return value, so nothing is moved; a
   /// run that may be abandoned owns it through abandonment.result_owner).
   RunFrame(const Pipeline& p, const Snapshot& snapshot, const policies_type& policy_values,
            const std::stop_token& caller_stop, RunResult<Pipeline, Snapshot>* into)
       : pipeline(&p), policies(&policy_values), stops(caller_stop), result(*into),
-        run(policy_values, snapshot, result, stops.token(), clock::now()),
-        states(std::apply([](const auto&... p) { return typename Runner::run_states_type{make_run_state(p)...}; }, policy_values)) {
+        core(policy_values, snapshot, result, stops.token(), clock::now()), run(make_view()),
+        states(std::apply([](const auto&... p) { return typename Runner::run_states_type{make_run_state(p)...}; },
+                          policy_values)) {
+    if constexpr (chains_clock_readings) last_reading = core.started;
     for (std::size_t i = 0; i < Pipeline::size; ++i) result.stages[i].name = Pipeline::names[i];
     if (auto id = snapshot_run_id(snapshot))
       result.pipeline_run_id = *id;
     else
       result.pipeline_run_id = helpers::generate_uuid7();
-    if constexpr (Full && concurrent) run.stop_source_ = &stops.source;
+    if constexpr (Full && concurrent) core.stop_source = &stops.source;
+    if constexpr (Full) stages_left.store(Pipeline::size, std::memory_order_relaxed);
+  }
+  auto make_view() {
+    if constexpr (has_policies)
+      return run_type(core);
+    else
+      return absent{};
   }
   RunFrame(const RunFrame&) = delete;
   RunFrame& operator=(const RunFrame&) = delete;
 
-  /// The run's trace: joins `traceparent` (else the snapshot's), or starts a new one.
-  void start_trace(std::string_view traceparent) { run.start_trace(traceparent); }
-
   /// At the deadline the run's stop source fires; the stage checks then end the run timed_out.
-  void watch_deadline(const std::optional<std::chrono::steady_clock::time_point>& deadline)
+  void watch_deadline(Deadline deadline)
     requires Full
   {
     if (!deadline) return;
-    if (std::chrono::steady_clock::now() >= *deadline) {
-      stops.deadline_fired();
+    if (deadline.passed()) {
+      stops.fire_deadline();
       return;
     }
-    stops.alarm.emplace(*deadline, [this] { stops.deadline_fired(); });
+    stops.alarm.emplace(deadline.at(), [this] { stops.fire_deadline(); });
   }
-  bool deadline_passed() const noexcept {
-    if constexpr (Full)
-      return stops.deadline_passed.load(std::memory_order_acquire);
-    else
-      return false;
+  bool deadline_passed() const noexcept { return stops.deadline_passed(); }
+  /// A stage ended and the run goes on; after the last one, the deadline no longer matters.
+  void stage_finished() noexcept
+    requires Full
+  {
+    if (stages_left.fetch_sub(1, std::memory_order_acq_rel) == 1) stops.stages_finished();
   }
 
   /// Makes the run own its pipeline and policies (and the snapshot), so that it may return while
@@ -116,7 +151,7 @@ struct RunFrame {
     a.snapshot_owner = std::move(snapshot);
     if constexpr (std::is_copy_constructible_v<Pipeline>) pipeline = &a.pipeline_copy.emplace(*pipeline);
     policies = &a.policies_copy.emplace(*policies);
-    run.policies_ = policies;
+    core.policies = policies;
   }
 
   // Abandonment bookkeeping (only when abandonable): which stages are between their first hook and
@@ -125,7 +160,7 @@ struct RunFrame {
     requires Full
   {
     if (!abandonment.abandonable) return true;
-    std::lock_guard lock(run.mutex_);
+    std::lock_guard lock(core.mutex);
     if (abandonment.abandoned) return false;
     abandonment.running[i] = true;
     return true;
@@ -134,47 +169,35 @@ struct RunFrame {
     requires Full
   {
     if (!abandonment.abandonable) return false;
-    std::lock_guard lock(run.mutex_);
+    std::lock_guard lock(core.mutex);
     return abandonment.abandoned;
   }
   void leave_stage(std::size_t i)
     requires Full
   {
     if (!abandonment.abandonable) return;
-    std::lock_guard lock(run.mutex_);
+    std::lock_guard lock(core.mutex);
     abandonment.running[i] = false;
   }
-
-  // Stop sources and deadline, only in a full frame.
-  struct PlainStops {
-    explicit PlainStops(const std::stop_token& caller) : caller_token(&caller) {}
-    const std::stop_token& token() const noexcept { return *caller_token; }
-    const std::stop_token* caller_token;
-  };
-  struct FullStops {
-    explicit FullStops(const std::stop_token& caller) : chain(caller, request_stop_of{&source}) {}
-    const std::stop_token& token() const noexcept { return run_token; }
-    void deadline_fired() noexcept {
-      deadline_passed.store(true, std::memory_order_release);
-      source.request_stop();
-    }
-    std::stop_source source;
-    std::stop_token run_token = source.get_token();
-    std::stop_callback<request_stop_of> chain;  // the caller's stop reaches the run's
-    std::atomic<bool> deadline_passed{false};
-    std::optional<WatchdogAlarm> alarm;  // last: disarmed before the source goes
-  };
 
   const Pipeline* pipeline;
   const policies_type* policies;
   std::conditional_t<Full, FullStops, PlainStops> stops;
   RunResult<Pipeline, Snapshot>& result;
-  run_type run;
+  core_type core;
+  // The view the hooks get; without policies there are no hooks, and no pointer from the frame to
+  // itself, which would keep GCC from holding the run's state in registers (tests/zero_cost).
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<has_policies, run_type, absent> run;
   typename Runner::run_states_type states;
+  // The end of the last stage, which starts the next (chains_clock_readings only).
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<chains_clock_readings, typename clock::time_point, absent>
+      last_reading{};
   // One lock per policy whose run_state the runner must serialize (concurrent runs only).
   STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::array<std::mutex, std::tuple_size_v<policies_type>>,
                                                  no_lock>
       policy_locks;
+  // Stages that have not yet ended with the run going on (deadline runs and concurrent ones).
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, std::atomic<std::size_t>, absent> stages_left;
   // What a run that may be abandoned owns, and which of its stages are running.
   struct Abandonment {
     std::unique_ptr<RunResult<Pipeline, Snapshot>> result_owner;

@@ -1,9 +1,11 @@
+// SPDX-License-Identifier: BSL-1.0
 // How Runner<Args...> becomes BasicRunner<Config, Policies...>: options (use_clock, use_executor)
 // set the config, disabled policies (debug_only off, enable_if<false>) and NullSink vanish, anything
 // else must be a policy, listed once. This is what makes Runner<debug_only<P>> *be* Runner<>.
 #pragma once
 
 #include <stageflow/detail/type_list.hpp>
+#include <stageflow/runner/executor.hpp>
 #include <stageflow/runner/options.hpp>
 #include <stageflow/runner/policy.hpp>
 #include <stageflow/runner/sequential_executor.hpp>
@@ -31,6 +33,15 @@ struct not_a_policy {
                 "stageflow: a Runner argument is not a policy: a policy is a copyable class that declares at least "
                 "one of on_run_start, before_stage, after_stage, on_stage_error, on_run_end, or emit(const Event&) "
                 "(the type is the template argument of not_a_policy<...> in this diagnostic)");
+  using type = void;
+};
+
+template <class E>
+struct not_an_executor {
+  static_assert(always_false<E>,
+                "stageflow: use_executor<E>: E is not an executor: it needs `static constexpr bool concurrent` and "
+                "`execute<Pipeline>(steps, done, hints)` (see <stageflow/runner/executor.hpp>; E is the template "
+                "argument of not_an_executor<...> in this diagnostic)");
   using type = void;
 };
 
@@ -80,6 +91,7 @@ struct runner_filter<Config, type_list<Kept...>, use_clock<C>, Rest...> {
 
 template <class Config, class... Kept, class E, class... Rest>
 struct runner_filter<Config, type_list<Kept...>, use_executor<E>, Rest...> {
+  using checked = typename std::conditional_t<Executor<E>, std::type_identity<E>, not_an_executor<E>>::type;
   using type = typename runner_filter<runner_config<typename Config::clock, E>, type_list<Kept...>, Rest...>::type;
 };
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // StageTimeout: watches one execution of a stage that declares `timeout`. The stage sees a stop
 // token of its own, chained to the run's; at the timeout the watchdog requests stop on it alone.
 #pragma once

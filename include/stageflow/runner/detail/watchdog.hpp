@@ -1,7 +1,13 @@
+// SPDX-License-Identifier: BSL-1.0
 // Watchdog: one background thread that fires callbacks at steady_clock deadlines, for run deadlines
 // and stage timeouts. It exists so a deadline reaches a stage wherever it runs, the calling thread
 // included (SequentialExecutor), without a timer per run. Started on first use; a program that sets
 // no deadline and no timeout never starts it.
+//
+// Its lifetime is its users': every armed alarm holds a shared_ptr to it. A static runner whose
+// pool joins a late stage at exit may disarm that stage's alarm after the process's own reference
+// is gone (static destruction runs in reverse order of construction); the watchdog then lives
+// until that last alarm goes.
 //
 // Callbacks run on the watchdog thread and must be short (they request stop and wake waiters).
 // disarm() guarantees that, once it returns, the callback is neither running nor will run: so a
@@ -13,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -29,9 +36,9 @@ class Watchdog {
     Id id = 0;
   };
 
-  /// The process's watchdog.
-  static Watchdog& instance() {
-    static Watchdog watchdog;
+  /// The process's watchdog, shared with every alarm armed on it.
+  static std::shared_ptr<Watchdog> instance() {
+    static const std::shared_ptr<Watchdog> watchdog(new Watchdog());
     return watchdog;
   }
 
@@ -61,7 +68,14 @@ class Watchdog {
       stopping_ = true;
     }
     wake_.notify_one();
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    // A thread cannot join itself. No callback of the runner's destroys an alarm, so the last
+    // reference never goes on the watchdog's thread; if a future one does, detaching beats
+    // std::terminate (and that callback must then be the last thing the loop runs).
+    if (std::this_thread::get_id() == thread_.get_id())
+      thread_.detach();
+    else
+      thread_.join();
   }
 
  private:
@@ -120,15 +134,17 @@ class WatchdogAlarm {
  public:
   WatchdogAlarm() = default;
   WatchdogAlarm(Watchdog::clock::time_point when, std::function<void()> fire)
-      : ticket_(Watchdog::instance().arm(when, std::move(fire))) {}
+      : watchdog_(Watchdog::instance()), ticket_(watchdog_->arm(when, std::move(fire))) {}
   WatchdogAlarm(const WatchdogAlarm&) = delete;
   WatchdogAlarm& operator=(const WatchdogAlarm&) = delete;
   ~WatchdogAlarm() { disarm(); }
   void disarm() {
-    if (ticket_.id != 0) Watchdog::instance().disarm(std::exchange(ticket_, {}));
+    if (ticket_.id != 0) watchdog_->disarm(std::exchange(ticket_, {}));
+    watchdog_.reset();
   }
 
  private:
+  std::shared_ptr<Watchdog> watchdog_;
   Watchdog::Ticket ticket_{};
 };
 

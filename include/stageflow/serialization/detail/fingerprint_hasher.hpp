@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The fingerprint's visitor: a Merkle hash over the walk, optionally recording one node per value
 // (the FingerprintTree). Internal; see <stageflow/serialization/fingerprint.hpp>.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Replays a ValueImage's records as the walk's visitor calls, so an image walks as the value it
 // recorded. Internal; see <stageflow/serialization/value_image.hpp>.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The recording visitor of ValueImage, and the format it writes: a tag byte per record, then a
 // payload of fixed or length-prefixed size. Internal; see <stageflow/serialization/value_image.hpp>.
 #pragma once

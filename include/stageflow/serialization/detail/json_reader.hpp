@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The reading half of the walk: fills a value of a walkable type from a JsonValue, kind by kind in
 // the walker's order (detail/walker.hpp), so what to_json writes for a type is what is read back.
 // Internal to <stageflow/serialization/from_json.hpp>.
@@ -59,7 +60,7 @@ concept has_from_view = has_walk_as<T> && requires(const T& value) {
 
 template <class T>
 void reject_unreadable() {
-  static_assert(dependent_false<T>,
+  static_assert(always_false<T>,
                 "stageflow::from_json: this type is walked but cannot be read back: it does not own its data "
                 "(std::string_view, const char*, std::span, std::reference_wrapper, NamedValues, ValueImage) or "
                 "it is walked through walk_as<T> without a static from_view(view) that rebuilds it. The compiler "

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the walk knows how to walk: one concept per kind of value, and the compile errors (a
 // sentence each) for what it refuses. Internal to <stageflow/serialization/walk.hpp>.
 #pragma once
 
+#include <stageflow/detail/type_list.hpp>
 #include <stageflow/json/value.hpp>
 #include <stageflow/serialization/walk_as.hpp>
 
@@ -35,9 +37,6 @@ template <class T, template <class...> class Template>
 inline constexpr bool is_specialization_of = false;
 template <template <class...> class Template, class... Args>
 inline constexpr bool is_specialization_of<Template<Args...>, Template> = true;
-
-template <class T>
-inline constexpr bool dependent_false = false;
 
 template <class T>
 concept has_walk_as = requires(const T& value) { serialization::walk_as<T>::view(value); };
@@ -126,7 +125,7 @@ concept known_kind =
 /// ("In instantiation of ... [with T = YourType]").
 template <class T>
 void reject_unwalkable() {
-  static_assert(dependent_false<T>,
+  static_assert(always_false<T>,
                 "stageflow::serialization: this type cannot be walked (serialized, measured or fingerprinted). "
                 "Make it walkable: adapt the struct with BOOST_HANA_DEFINE_STRUCT or BOOST_HANA_ADAPT_STRUCT, or "
                 "specialize stageflow::serialization::walk_as<T> with a static view(const T&) that returns a "
@@ -135,7 +134,7 @@ void reject_unwalkable() {
 
 template <class T>
 void reject_raw_pointer() {
-  static_assert(dependent_false<T>,
+  static_assert(always_false<T>,
                 "stageflow::serialization: raw pointers are not followed (they may point to an array, or to data the "
                 "value does not own). Hold the data by value, in a std::unique_ptr or std::shared_ptr (followed), or "
                 "view an array as a std::span. The compiler names the type in the instantiation notes (T = ...).");
@@ -143,7 +142,7 @@ void reject_raw_pointer() {
 
 template <class T>
 void reject_multimap() {
-  static_assert(dependent_false<T>,
+  static_assert(always_false<T>,
                 "stageflow::serialization: multimaps cannot be walked: JSON object keys are unique. "
                 "Use a map of vectors (std::map<K, std::vector<V>>) instead. The compiler names the type in the "
                 "instantiation notes (T = ...).");
@@ -151,7 +150,7 @@ void reject_multimap() {
 
 template <class T>
 void reject_key_type() {
-  static_assert(dependent_false<T>,
+  static_assert(always_false<T>,
                 "stageflow::serialization: this map key type has no JSON text. Map keys must be strings, integers, "
                 "enums, bool or boost::uuids::uuid. The compiler names the key type in the instantiation notes "
                 "(T = ...).");

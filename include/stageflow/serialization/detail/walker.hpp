@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The walker behind stageflow::serialization::walk(): type dispatch and traversal. Internal: include
 // <stageflow/serialization/walk.hpp>.
 #pragma once

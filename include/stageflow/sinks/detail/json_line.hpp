@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The JSON line of an event: the one place that spells the schema's keys (docs/events.md "Events and
 // sinks"), shared by JsonLinesSink and, through it, AsyncSink.
 //

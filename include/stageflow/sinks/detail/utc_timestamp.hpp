@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The event sinks' timestamp text: ISO 8601 UTC with microseconds.
 #pragma once
 

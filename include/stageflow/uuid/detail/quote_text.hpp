@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Showing untrusted text inside an error message.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UuidWindow: the data structure behind UuidCollisionMonitor. Not thread-safe (the monitor locks).
 //
 // It keeps the last `max_entries` observations younger than the TTL and answers "was this id among

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ImmutabilityInterceptor: proves that no stage mutated what it was handed.
 //
 //   stageflow::Runner<stageflow::pipeline::ImmutabilityInterceptor> runner{
@@ -42,6 +43,7 @@
 #pragma once
 
 #include <stageflow/core/events.hpp>
+#include <stageflow/detail/type_list.hpp>
 #include <stageflow/core/run_result.hpp>
 #include <stageflow/serialization/fingerprint_tree.hpp>
 #include <stageflow/serialization/value_image.hpp>
@@ -90,7 +92,7 @@ namespace stageflow::detail {
 
 template <class Reader, class Output>
 void reject_unwalkable_output() {
-  static_assert(dependent_false<Output>,
+  static_assert(always_false<Output>,
                 "stageflow: ImmutabilityInterceptor cannot check an upstream output this stage reads: its type cannot "
                 "be walked. Make the type walkable (BOOST_HANA_ADAPT_STRUCT, or specialize "
                 "stageflow::serialization::walk_as), or leave it unchecked on purpose: "

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ContextSizeInterceptor: watches the size of what a run carries, and how fast it grows.
 //
 //   stageflow::Runner<stageflow::pipeline::ContextSizeInterceptor> runner{

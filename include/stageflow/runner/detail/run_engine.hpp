@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: BSL-1.0
+// The run engine: what happens between Runner::run()/async_run() and the RunResult. The facade
+// (<stageflow/runner/runner.hpp>) builds a RunRequest and calls Engine<Runner>::run; the engine
+// validates it (run_request.hpp: the one place the rules live), builds the run's frame, runs the
+// run-level hooks and events, and hands the stages to the executor as Steps, each of which drives
+// one StageLifecycle. The Asio glue (<stageflow/runner/async_run.hpp>) uses the same pieces.
+#pragma once
+
+#include <stageflow/config.hpp>
+#include <stageflow/core/events.hpp>
+#include <stageflow/core/pipeline.hpp>
+#include <stageflow/core/run_result.hpp>
+#include <stageflow/core/stage.hpp>
+#include <stageflow/core/stage_context.hpp>
+#include <stageflow/runner/deadline.hpp>
+#include <stageflow/runner/detail/hook_dispatch.hpp>
+#include <stageflow/runner/detail/run_deadline.hpp>
+#include <stageflow/runner/detail/run_frame.hpp>
+#include <stageflow/runner/detail/stage_lifecycle.hpp>
+#include <stageflow/runner/executor.hpp>
+#include <stageflow/runner/hooks.hpp>
+#include <stageflow/runner/run_core.hpp>
+#include <stageflow/runner/run_request.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace stageflow {
+
+template <class Config, class... Policies>
+class BasicRunner;
+
+namespace detail {
+
+template <class Snapshot, class Pipeline, class... Stages>
+consteval bool check_stages_execute(type_list<Stages...>) {
+  return (check_execute<Stages, StageContext<Snapshot, Pipeline, Stages>>() && ...);
+}
+template <class Snapshot, class Pipeline, class... Stages>
+consteval bool has_awaitable_stage(type_list<Stages...>) {
+  return (is_async_stage_v<Snapshot, Pipeline, Stages> || ...);
+}
+
+/// Runs async stages; defined by <stageflow/runner/async_run.hpp>, which only a program with
+/// async stages includes (so a synchronous one never sees Asio's coroutine headers).
+template <class Runner>
+struct AsyncRun;
+/// async_run's completion token when none is given: boost::asio::use_awaitable.
+struct default_async_token {};
+
+template <class Frame>
+concept async_frame = Frame::async_frame;
+/// Whether stage I of an async run's frame is an async stage.
+template <class Frame, std::size_t I>
+inline constexpr bool async_stage_at = false;
+template <async_frame Frame, std::size_t I>
+inline constexpr bool async_stage_at<Frame, I> =
+    is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type,
+                     list_element_t<I, typename Frame::pipeline_type::stage_types>>;
+template <class Frame>
+inline constexpr bool has_async_stage = false;
+template <async_frame Frame>
+inline constexpr bool has_async_stage<Frame> =
+    has_awaitable_stage<typename Frame::snapshot_type, typename Frame::pipeline_type>(
+        typename Frame::pipeline_type::stage_types{});
+
+template <class Runner>
+struct Engine;
+
+template <class Config, class... Policies>
+struct Engine<BasicRunner<Config, Policies...>> {
+  using Runner = BasicRunner<Config, Policies...>;
+  using clock = typename Config::clock;
+  using Hooks = HookDispatch<Policies...>;
+  using no_stage_states = typename Hooks::no_stage_states;
+  static constexpr bool concurrent = Config::executor::concurrent;
+  static constexpr bool has_event_sink = Runner::has_event_sink;
+  template <class Pipeline, class Snapshot, bool Full>
+  using Frame = RunFrame<Runner, Pipeline, Snapshot, Full>;
+  template <class F, std::size_t I>
+  using Life = StageLifecycle<Hooks, F, I>;
+
+  /// A run that could not start (the request broke a rule): failed, nothing ran.
+  template <class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> refused(const Snapshot& snapshot, std::string_view reason) {
+    RunResult<Pipeline, Snapshot> result;
+    for (std::size_t i = 0; i < Pipeline::size; ++i) result.stages[i].name = Pipeline::names[i];
+    if (auto id = snapshot_run_id(snapshot)) result.pipeline_run_id = *id;
+    result.status = RunStatus::failed;
+    result.error = std::string(reason);
+    return result;
+  }
+
+  /// Every synchronous run: run(p, s, options) and the owned-snapshot forms.
+  template <class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> run(const Runner& runner, const Pipeline& pipeline,
+                                           const RunRequest<Snapshot>& request) {
+    if (const auto why = validate(request, concurrent, std::is_copy_constructible_v<Pipeline>); !why.empty())
+      return refused<Pipeline>(*request.snapshot, why);
+    if constexpr (concurrent)
+      return run_concurrent(runner, pipeline, request);
+    else if (request.deadline)
+      return run_sequential<true>(runner, pipeline, *request.snapshot, request.stop, request.traceparent,
+                                  request.deadline);
+    else
+      return run_sequential<false>(runner, pipeline, *request.snapshot, request.stop, request.traceparent, {});
+  }
+
+  /// A run on the calling thread; its result is built in place (one return: no move). run(p, s)
+  /// and run(p, s, stop) come here directly: nothing to validate.
+  template <bool Full, class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> run_sequential(const Runner& runner, const Pipeline& pipeline,
+                                                      const Snapshot& snapshot, const std::stop_token& stop,
+                                                      std::string_view traceparent, [[maybe_unused]] Deadline deadline) {
+    RunResult<Pipeline, Snapshot> result;
+    Frame<Pipeline, Snapshot, Full> frame(pipeline, snapshot, runner.policies(), stop, &result);
+    frame.core.start_trace(traceparent);
+    if constexpr (Full) frame.watch_deadline(deadline);
+    no_stage_states none;
+    if (begin_run(frame, none)) {
+      Steps<decltype(frame)> steps{&frame, {}};
+      runner.executor().template execute<Pipeline>(steps, [&frame] {
+        if constexpr (Full)
+          frame.stops.stages_finished();
+        else
+          (void)frame;
+      });
+    }
+    finish(frame, none, ended_at(frame));
+    return result;
+  }
+
+  /// The reading that ends a run: the last stage's end when readings chain, else now.
+  template <class F>
+  static typename clock::time_point ended_at(F& frame) {
+    if constexpr (F::chains_clock_readings)
+      return frame.last_reading;
+    else
+      return clock::now();
+  }
+
+  /// pipeline.started and the run-start hooks; true when the stages may run.
+  template <class F>
+  static bool begin_run(F& frame, no_stage_states& none) {
+    if constexpr (has_event_sink)
+      frame.core.send(events::pipeline_started, frame.core.no_stage, {}, {}, std::chrono::nanoseconds(-1),
+                      std::chrono::system_clock::now());
+    Hooks::template call<hooks::on_run_start>(frame, none, 0);
+    return !frame.core.ending.get();
+  }
+
+  /// After the last stage (`end`: the reading that ended it): the run's duration; a deadline that
+  /// fired before the last stage finished times the run out; then the run-end hooks and the
+  /// outcome event, which carries the measured start and end.
+  template <class F>
+  static void finish(F& frame, no_stage_states& none, typename clock::time_point end) {
+    auto& core = frame.core;
+    core.run_ended_at(end);
+    if constexpr (F::full) {
+      frame.stops.alarm.reset();
+      if (frame.deadline_passed()) core.end(RunStatus::timed_out, "the run's deadline passed");
+    }
+    Hooks::template call<hooks::on_run_end>(frame, none, 0);
+    if constexpr (has_event_sink) send_run_outcome(frame, end, false);
+  }
+
+  template <class F>
+  static void send_run_outcome(F& frame, typename clock::time_point end, bool abandoned) {
+    auto& core = frame.core;
+    const auto& result = *core.result;
+    const auto type = outcome_event(result.status);
+    const auto status = to_string(result.status);
+    if (result.status == RunStatus::completed)
+      core.send_outcome(type, core.no_stage, status, {}, core.started, end);
+    else if (result.status == RunStatus::timed_out)
+      core.send_outcome(type, core.no_stage, status, result.error, core.started, end,
+                        {{"error_stage", result.error_stage}, {"abandoned", abandoned}});
+    else
+      core.send_outcome(type, core.no_stage, status, result.error, core.started, end,
+                        {{"error_stage", result.error_stage}});
+  }
+
+  /// What an executor sees of one run (the protocol of <stageflow/runner/executor.hpp>).
+  template <class F>
+  struct Steps {
+    F* frame;
+    // Concurrent runs: the executor's tasks keep a run that may be abandoned alive.
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::shared_ptr<F>, absent> owner{};
+
+    bool ending() const noexcept { return frame->core.ending.get(); }
+
+    template <std::size_t I, class K>
+    void start(K&& k) const {
+      if constexpr (async_stage_at<F, I>) {
+        // An async stage: its coroutine calls k when it completes (<stageflow/runner/async_run.hpp>).
+        AsyncRun<Runner>::template start_stage<I>(*this, std::forward<K>(k));
+      } else {
+        const bool proceed = run_stage<I>(*frame);
+        std::forward<K>(k)(proceed);
+      }
+    }
+    template <class K>
+    void start(std::size_t i, K&& k) const {
+      if constexpr (has_async_stage<F>) {
+        constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+          return std::array<void (*)(const Steps&, K&), sizeof...(I)>{
+              [](const Steps& steps, K& k) { steps.template start<I>(std::move(k)); }...};
+        }(std::make_index_sequence<F::pipeline_type::size>{});
+        table[i](*this, k);
+      } else {
+        constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+          return std::array<bool (*)(F&), sizeof...(I)>{&run_stage<I, F>...};
+        }(std::make_index_sequence<F::pipeline_type::size>{});
+        const bool proceed = table[i](*frame);
+        std::forward<K>(k)(proceed);
+      }
+    }
+    void reject(std::size_t i, std::string_view why) const {
+      frame->core.end(RunStatus::failed, "stage '" + std::string(F::pipeline_type::names[i]) +
+                                             "' could not be scheduled: " + std::string(why));
+    }
+  };
+
+  /// One synchronous stage, start to end (see StageLifecycle). Returns false when the run must stop.
+  template <std::size_t I, class F>
+  static bool run_stage(F& frame) {
+    using Pipeline = typename F::pipeline_type;
+    using S = list_element_t<I, typename Pipeline::stage_types>;
+    if constexpr (is_async_stage_v<typename F::snapshot_type, Pipeline, S>) {
+      return false;  // only async_run runs an async stage (Runner::run refuses to compile)
+    } else {
+      if (!Life<F, I>::admit(frame)) return false;
+      Life<F, I> life(frame);
+      life.before();
+      if (life.may_start()) {
+        life.begin_attempt();
+        try {
+          life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
+        } catch (...) {
+          life.threw(std::current_exception());
+        }
+        life.finish_attempt();
+      }
+      return life.end();
+    }
+  }
+
+  /// A run under a concurrent executor. Without a deadline the caller waits for the last stage,
+  /// so the frame lives in its stack frame and the result is built in place; the executor's tasks
+  /// that outlive done() touch only the executor's own state. With a deadline the caller never
+  /// waits past it for a stage its executor holds and does not run (a stopped io_context), so the
+  /// frame lives on the heap, shared with the executor's tasks: a task run or dropped later finds
+  /// the run over. Under DeadlineMode::abandon the caller may even leave running stages behind:
+  /// the frame then owns copies of everything they can touch.
+  template <class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> run_concurrent(const Runner& runner, const Pipeline& pipeline,
+                                                      const RunRequest<Snapshot>& request) {
+    using F = Frame<Pipeline, Snapshot, true>;
+    if (!request.deadline) {
+      RunResult<Pipeline, Snapshot> result;
+      F frame(pipeline, *request.snapshot, runner.policies(), request.stop, &result);
+      frame.core.start_trace(request.traceparent);
+      run_concurrent_frame(runner, frame, std::shared_ptr<F>{}, request);
+      return result;
+    }
+    auto owned = std::make_unique<RunResult<Pipeline, Snapshot>>();
+    auto frame = std::make_shared<F>(pipeline, *request.snapshot, runner.policies(), request.stop, owned.get());
+    frame->abandonment.result_owner = std::move(owned);
+    frame->core.start_trace(request.traceparent);
+    if (request.abandons()) {
+      if constexpr (std::is_copy_constructible_v<Pipeline>)  // validate() refused the others
+        frame->own_everything(request.owner);
+    } else {
+      frame->abandonment.abandonable = true;  // track running stages: past the deadline, start no more
+    }
+    frame->watch_deadline(request.deadline);
+    if (auto left = run_concurrent_frame(runner, *frame, frame, request)) return std::move(*left);
+    return std::move(frame->result);
+  }
+
+  /// Runs a concurrent frame to its end; under DeadlineMode::abandon returns the abandoned run's
+  /// result if the deadline came first.
+  template <class F, class Snapshot>
+  static std::optional<RunResult<typename F::pipeline_type, Snapshot>> run_concurrent_frame(
+      const Runner& runner, F& frame, std::shared_ptr<F> owner, const RunRequest<Snapshot>& request) {
+    no_stage_states none;
+    if (begin_run(frame, none)) {
+      RunCompletion& completion = frame.completion;
+      Steps<F> steps{&frame, std::move(owner)};
+      auto& stops = frame.stops;
+      runner.executor().template execute<typename F::pipeline_type>(
+          steps,
+          [&completion, &stops] {
+            stops.stages_finished();
+            completion.signal();
+          },
+          ExecuteHints{.caller_may_run = !request.abandons()});
+      std::unique_lock lock(completion.mutex);
+      if (!request.deadline) {
+        completion.cv.wait(lock, [&] { return completion.done; });
+      } else if (!completion.cv.wait_until(lock, request.deadline.at(), [&] { return completion.done; })) {
+        lock.unlock();
+        if (request.abandons()) return abandon_run<Hooks>(frame);
+        wait_past_deadline(frame);
+      }
+    }
+    finish(frame, none, ended_at(frame));
+    return std::nullopt;
+  }
+};
+
+}  // namespace detail
+}  // namespace stageflow
