@@ -3,6 +3,7 @@
 // with errors that name the operation and path, and the text it writes.
 #include <stageflow/compression.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -363,10 +364,15 @@ TEST_CASE("apply_delta bounds the document it builds: copies that double it fail
 }
 
 namespace {
+// The fastest of three: a loaded machine only ever adds time.
 double seconds_to_apply(std::string_view base, std::string_view patch, std::string& result) {
-  const auto start = std::chrono::steady_clock::now();
-  result = apply_delta(base, patch, stageflow::compression::ApplyOptions{.max_document_bytes = std::size_t{1} << 30});
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double best = 1e9;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto start = std::chrono::steady_clock::now();
+    result = apply_delta(base, patch, stageflow::compression::ApplyOptions{.max_document_bytes = std::size_t{1} << 30});
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
 }
 }  // namespace
 
