@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // Events: the lifecycle sequence for each outcome, and the sinks (JSON Lines, collecting, callback).
 #include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/memory/sources.hpp>  // STAGEFLOW_MEMORY_SANITIZER_MALLOC
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/callback_sink.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
@@ -349,7 +350,13 @@ TEST_CASE("a huge line does not keep its buffer: the thread's memory comes back"
   CHECK(detail::thread_line_buffer().capacity() <= json_lines_sink_st::kept_line_bytes);
   const std::size_t after = resident_bytes();
   INFO("resident before " << before << " B, after " << after << " B");
-  CHECK(after < before + (8u << 20));  // the 32 MiB line buffer went back (it was 33 MB before the fix)
+  if constexpr (STAGEFLOW_MEMORY_SANITIZER_MALLOC) {
+    // A sanitizer's malloc keeps freed blocks in quarantine: resident memory says nothing here, the
+    // capacity check above is the whole test.
+    WARN("resident memory not checked: a sanitizer's malloc holds freed memory in quarantine");
+  } else {
+    CHECK(after < before + (8u << 20));  // the 32 MiB line buffer went back (it was 33 MB before the fix)
+  }
 
   sink.emit(small);  // a normal line after it still works, from a small buffer
   CHECK(detail::thread_line_buffer().capacity() <= json_lines_sink_st::kept_line_bytes);
