@@ -72,6 +72,9 @@ struct StageReport {
   /// ("messages[2].content", "enrich:tier"; see <stageflow/hardening/immutability_interceptor.hpp>).
   /// Empty when nothing changed or the check is off.
   std::vector<std::string> changed_fields{};
+  /// How many times execute was called: 1, more for a stage that declares `retry` and was
+  /// retried, 0 when it never executed.
+  unsigned attempts = 0;
 };
 
 /// A number a policy recorded for a stage (e.g. "context_size_bytes"). Names are string literals.
@@ -103,6 +106,16 @@ struct RunResult<Pipeline<Stages...>, Snapshot> {
   outputs_type outputs;
 
   bool ok() const noexcept { return status == RunStatus::completed; }
+
+  /// True when a best-effort stage (`static constexpr bool best_effort = true;`) failed or timed
+  /// out and the run went on without its output.
+  bool degraded() const noexcept {
+    constexpr std::array<bool, sizeof...(Stages)> best_effort{is_best_effort_v<Stages>...};
+    for (std::size_t i = 0; i < best_effort.size(); ++i)
+      if (best_effort[i] && (stages[i].status == StageStatus::fail || stages[i].status == StageStatus::timed_out))
+        return true;
+    return false;
+  }
 
   /// S's output, or nullptr when S did not produce one (skipped, failed, not run).
   template <class S>
