@@ -66,15 +66,16 @@ constexpr std::string_view outcome_event(StageStatus status) noexcept {
 struct StageReport {
   std::string_view name;
   StageStatus status = StageStatus::not_run;
+  /// How many times execute was called: 1, more for a stage that declares `retry` and was
+  /// retried, 0 when it never executed. One byte beside `status` (one store sets both; a Retry
+  /// allows at most 255 attempts).
+  std::uint8_t attempts = 0;
   std::chrono::nanoseconds duration{0};  // of execute() alone, policies excluded
   std::string reason;                    // why it skipped, cancelled or failed
   /// The fields found changed across this stage by the ImmutabilityInterceptor, as paths
   /// ("messages[2].content", "enrich:tier"; see <stageflow/hardening/immutability_interceptor.hpp>).
   /// Empty when nothing changed or the check is off.
   std::vector<std::string> changed_fields{};
-  /// How many times execute was called: 1, more for a stage that declares `retry` and was
-  /// retried, 0 when it never executed.
-  unsigned attempts = 0;
 };
 
 /// A number a policy recorded for a stage (e.g. "context_size_bytes"). Names are string literals.

@@ -36,7 +36,7 @@ namespace stageflow {
 enum class Jitter : std::uint8_t { none, full, equal, decorrelated };
 
 struct Retry {
-  /// Attempts in all, the first included (1: no retry).
+  /// Attempts in all, the first included (1: no retry; at most 255, see StageReport::attempts).
   unsigned max_attempts = 3;
   std::chrono::nanoseconds initial_backoff = std::chrono::milliseconds(1);
   std::chrono::nanoseconds max_backoff = std::chrono::milliseconds(100);
