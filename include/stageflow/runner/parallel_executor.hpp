@@ -15,6 +15,12 @@
 // DeadlineMode::abandon, where it must stay free to return at the deadline. With an executor you
 // give, every stage runs on it: a strand keeps its stages one at a time.
 //
+// Its own pool's workers spin for `spin` (50 us by default) after their last task before they
+// park: waking a parked thread costs tens of microseconds, a spinning one takes the next task at
+// once. The price is CPU while idle, for up to `spin` after each task; an idle pool parks (no
+// CPU). `ParallelExecutor(4, {.spin = std::chrono::microseconds(0)})` never spins. The calling
+// thread that takes part spins the same way while it waits for the run's last stage.
+//
 // Copies are cheap handles that share the pool. The pool's threads stop when the last copy goes
 // (joining them: a stage left behind by an abandoned run is waited for there). After stop(), runs
 // fail at once ("could not be scheduled") and run no stage, not even on the calling thread; a run
@@ -30,12 +36,15 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution/executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/thread_pool.hpp>  // kept for users who give a thread_pool's executor
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -44,20 +53,30 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace stageflow {
+
+/// How ParallelExecutor's own pool waits for work.
+struct ParallelExecutorOptions {
+  /// How long an idle worker (and the calling thread waiting for a run's last stage) keeps looking
+  /// for work before it parks; 0: park at once. Bounded: an idle pool uses no CPU after it.
+  std::chrono::microseconds spin{50};
+};
 
 class ParallelExecutor {
  public:
   static constexpr bool concurrent = true;
   using executor_type = boost::asio::any_io_executor;
+  using Options = ParallelExecutorOptions;
 
   /// A pool of its own with one worker per hardware thread.
   ParallelExecutor() : ParallelExecutor(std::max(1u, std::thread::hardware_concurrency())) {}
 
   /// A pool of its own with `threads` workers (at least one).
-  explicit ParallelExecutor(std::size_t threads)
-      : pool_(std::make_shared<Pool>(threads == 0 ? 1 : threads)), executor_(pool_->pool.get_executor()),
+  explicit ParallelExecutor(std::size_t threads) : ParallelExecutor(threads, Options{}) {}
+  ParallelExecutor(std::size_t threads, Options options)
+      : pool_(std::make_shared<Pool>(threads == 0 ? 1 : threads, options)), executor_(pool_->io.get_executor()),
         caller_runs_(true) {}
 
   /// Stages run on `executor` (an io_context's, a thread_pool's, a strand): the service's threads.
@@ -69,13 +88,15 @@ class ParallelExecutor {
   /// Where stages are posted.
   const executor_type& get_executor() const noexcept { return executor_; }
   /// The workers of its own pool (0 when stages run on an executor you gave).
-  std::size_t thread_count() const noexcept { return pool_ ? pool_->threads : 0; }
+  std::size_t thread_count() const noexcept { return pool_ ? pool_->workers.size() : 0; }
+  /// How long its own pool's idle workers spin before they park (0 with an executor you gave).
+  std::chrono::microseconds spin() const noexcept { return pool_ ? pool_->spin : std::chrono::microseconds(0); }
 
   /// Stops its own pool: running stages finish, nothing new starts, later runs fail at once.
   void stop() const {
     if (!pool_) return;
     pool_->stopped.store(true, std::memory_order_release);
-    pool_->pool.stop();
+    pool_->io.stop();
   }
   bool stopped() const noexcept { return pool_ && pool_->stopped.load(std::memory_order_acquire); }
 
@@ -87,11 +108,49 @@ class ParallelExecutor {
   }
 
  private:
+  // Asio's io_context run by threads of our own: each polls it for up to `spin` after its last
+  // task, then blocks in run_one() (Asio's thread_pool would park at once). The destructor stops
+  // the context, so queued tasks never run (they are destroyed with it: their runs fail), and
+  // joins the workers, waiting for the tasks they are running.
   struct Pool {
-    explicit Pool(std::size_t n) : pool(n), threads(n) {}
-    boost::asio::thread_pool pool;
-    std::size_t threads;
+    Pool(std::size_t n, Options options)
+        : io(static_cast<int>(n)), keep_running(io.get_executor()), spin(std::max(options.spin, std::chrono::microseconds(0))) {
+      workers.reserve(n);
+      try {
+        for (std::size_t i = 0; i < n; ++i) workers.emplace_back([this] { work(); });
+      } catch (...) {
+        join();  // the workers already started: a std::thread destroyed unjoined would terminate
+        throw;
+      }
+    }
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+    ~Pool() { join(); }
+    void join() {
+      io.stop();
+      for (auto& w : workers) w.join();
+    }
+    void work() {
+      while (!io.stopped()) {
+        if (spin.count() > 0 && spin_for_work()) continue;
+        io.run_one();  // parks until a task comes (or the pool stops)
+      }
+    }
+    // Polls for up to `spin`; true when it ran a task. Yields between polls: on a machine with
+    // fewer cores than threads, a spinning worker must not keep a working one off its core.
+    bool spin_for_work() {
+      const auto until = std::chrono::steady_clock::now() + spin;
+      do {
+        if (io.poll_one() != 0) return true;
+        std::this_thread::yield();
+      } while (std::chrono::steady_clock::now() < until && !io.stopped());
+      return false;
+    }
+    boost::asio::io_context io;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> keep_running;
+    std::chrono::microseconds spin;
     std::atomic<bool> stopped{false};
+    std::vector<std::thread> workers;  // last: started once the rest is built
   };
 
   // The scheduling state of one run. Ready stages wait in the run's own queue; each one posted
@@ -108,7 +167,7 @@ class ParallelExecutor {
    public:
     Schedule(const Steps& steps, Done done, executor_type executor, const std::shared_ptr<Pool>& pool)
         : steps_(steps), done_(std::move(done)), executor_(std::move(executor)), pool_(pool),
-          owns_pool_(pool != nullptr) {
+          owns_pool_(pool != nullptr), spin_(pool ? pool->spin : std::chrono::microseconds(0)) {
       for (std::size_t i = 0; i < n; ++i) waiting_[i].store(static_cast<std::uint32_t>(plan.in_degree[i]));
     }
 
@@ -161,7 +220,8 @@ class ParallelExecutor {
       if (owns_pool_ && pool_stopped()) return rejected(i, "its ParallelExecutor's pool is stopped");
       {
         std::lock_guard lock(mutex_);
-        queue_[tail_++] = i;
+        queue_[tail_.load(std::memory_order_relaxed)] = i;
+        tail_.fetch_add(1, std::memory_order_release);
       }
       if (caller_helps_) wake_.notify_one();
       try {
@@ -178,19 +238,40 @@ class ParallelExecutor {
 
     std::size_t pop() {
       std::lock_guard lock(mutex_);
-      return head_ == tail_ ? none : queue_[head_++];
+      return take();
+    }
+    // Under the lock: the first queued stage, or none.
+    std::size_t take() {
+      const std::size_t head = head_.load(std::memory_order_relaxed);
+      if (head == tail_.load(std::memory_order_relaxed)) return none;
+      head_.store(head + 1, std::memory_order_relaxed);
+      return queue_[head];
     }
 
-    // The calling thread: run queued stages until the last one has finished.
+    // The calling thread: run queued stages until the last one has finished. Between them it
+    // spins like the pool's workers before it blocks: a stage queued or the run's end within
+    // `spin` reaches it without a wake-up.
     void help_until_done() {
       for (;;) {
+        spin_until_work();
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return head_ != tail_ || finished_; });
-        if (head_ == tail_) return;  // finished
-        const std::size_t i = queue_[head_++];
+        wake_.wait(lock, [&] {
+          return head_.load(std::memory_order_relaxed) != tail_.load(std::memory_order_relaxed) ||
+                 finished_.load(std::memory_order_relaxed);
+        });
+        const std::size_t i = take();
+        if (i == none) return;  // finished
         lock.unlock();
         run_chain(i);
       }
+    }
+    // Reads without the lock: only a hint that taking the lock now is worth it.
+    void spin_until_work() const {
+      if (spin_.count() == 0) return;
+      const auto until = std::chrono::steady_clock::now() + spin_;
+      while (head_.load(std::memory_order_relaxed) == tail_.load(std::memory_order_acquire) &&
+             !finished_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until)
+        std::this_thread::yield();
     }
 
     void rejected(std::size_t i, const char* why) {
@@ -239,12 +320,12 @@ class ParallelExecutor {
     void release() {
       if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
       auto self = std::move(self_);  // the last stage: this schedule goes with `self`
+      done_();  // first: a helping caller that sees finished_ then finds its run complete, no wait
       {
         std::lock_guard lock(mutex_);
-        finished_ = true;
+        finished_.store(true, std::memory_order_release);
       }
       wake_.notify_all();
-      done_();
     }
 
     static constexpr std::uint8_t running = 0, finished_inline = 1, returned = 2;
@@ -254,6 +335,7 @@ class ParallelExecutor {
     executor_type executor_;
     std::weak_ptr<Pool> pool_;
     bool owns_pool_;
+    std::chrono::microseconds spin_;
     bool caller_helps_ = false;
     std::shared_ptr<Schedule> self_;
     std::array<std::atomic<std::uint32_t>, n> waiting_{};
@@ -263,10 +345,11 @@ class ParallelExecutor {
     // Ready stages, first in first out; each stage is queued at most once per run.
     std::mutex mutex_;
     std::condition_variable wake_;
+    // Written under the lock; atomic so that a spinning caller may peek without it.
     std::array<std::size_t, n> queue_{};
-    std::size_t head_ = 0;
-    std::size_t tail_ = 0;
-    bool finished_ = false;
+    std::atomic<std::size_t> head_{0};
+    std::atomic<std::size_t> tail_{0};
+    std::atomic<bool> finished_{false};
   };
 
   std::shared_ptr<Pool> pool_;
