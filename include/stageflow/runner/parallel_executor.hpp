@@ -32,11 +32,11 @@
 #pragma once
 
 #include <stageflow/core/pipeline.hpp>
+#include <stageflow/runner/detail/spinning_pool.hpp>
 #include <stageflow/runner/executor.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution/executor.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>  // kept for users who give a thread_pool's executor
@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -76,7 +77,7 @@ class ParallelExecutor {
   /// A pool of its own with `threads` workers (at least one).
   explicit ParallelExecutor(std::size_t threads) : ParallelExecutor(threads, Options{}) {}
   ParallelExecutor(std::size_t threads, Options options)
-      : pool_(std::make_shared<Pool>(threads == 0 ? 1 : threads, options)), executor_(pool_->io.get_executor()),
+      : pool_(std::make_shared<Pool>(threads == 0 ? 1 : threads, options.spin)), executor_(pool_->io.get_executor()),
         caller_runs_(true) {}
 
   /// Stages run on `executor` (an io_context's, a thread_pool's, a strand): the service's threads.
@@ -102,62 +103,22 @@ class ParallelExecutor {
 
   template <class Pipeline, class Steps, class Done>
   void execute(Steps& steps, Done&& done, ExecuteHints hints = {}) const {
-    auto schedule = std::make_shared<Schedule<Pipeline, Steps, std::decay_t<Done>>>(
-        steps, std::forward<Done>(done), executor_, pool_);
-    schedule->launch(caller_runs_ && hints.caller_may_run, schedule);
+    using S = Schedule<Pipeline, Steps, std::decay_t<Done>>;
+    auto schedule = S::reuse_or_make();
+    schedule->prepare(steps, std::forward<Done>(done), executor_, pool_);
+    schedule->launch(caller_runs_ && hints.caller_may_run, std::move(schedule));
   }
 
  private:
-  // Asio's io_context run by threads of our own: each polls it for up to `spin` after its last
-  // task, then blocks in run_one() (Asio's thread_pool would park at once). The destructor stops
-  // the context, so queued tasks never run (they are destroyed with it: their runs fail), and
-  // joins the workers, waiting for the tasks they are running.
-  struct Pool {
-    Pool(std::size_t n, Options options)
-        : io(static_cast<int>(n)), keep_running(io.get_executor()), spin(std::max(options.spin, std::chrono::microseconds(0))) {
-      workers.reserve(n);
-      try {
-        for (std::size_t i = 0; i < n; ++i) workers.emplace_back([this] { work(); });
-      } catch (...) {
-        join();  // the workers already started: a std::thread destroyed unjoined would terminate
-        throw;
-      }
-    }
-    Pool(const Pool&) = delete;
-    Pool& operator=(const Pool&) = delete;
-    ~Pool() { join(); }
-    void join() {
-      io.stop();
-      for (auto& w : workers) w.join();
-    }
-    void work() {
-      while (!io.stopped()) {
-        if (spin.count() > 0 && spin_for_work()) continue;
-        io.run_one();  // parks until a task comes (or the pool stops)
-      }
-    }
-    // Polls for up to `spin`; true when it ran a task. Yields between polls: on a machine with
-    // fewer cores than threads, a spinning worker must not keep a working one off its core.
-    bool spin_for_work() {
-      const auto until = std::chrono::steady_clock::now() + spin;
-      do {
-        if (io.poll_one() != 0) return true;
-        std::this_thread::yield();
-      } while (std::chrono::steady_clock::now() < until && !io.stopped());
-      return false;
-    }
-    boost::asio::io_context io;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> keep_running;
-    std::chrono::microseconds spin;
-    std::atomic<bool> stopped{false};
-    std::vector<std::thread> workers;  // last: started once the rest is built
-  };
+  using Pool = detail::SpinningPool;
 
   // The scheduling state of one run. Ready stages wait in the run's own queue; each one posted
   // to the executor is a token that runs whichever stage is first in that queue, and a calling
   // thread that takes part drains the queue too, so no thread idles while a stage waits. The state
   // keeps itself alive while stages are in flight (`self_`) and is released by the last one;
   // nothing holds the pool itself, so the pool never ends up destroyed from one of its own threads.
+  // Once the run is over and no task holds it, the thread that started it reuses it for its next
+  // run of the same kind: no allocation per run once warm.
   template <class Pipeline, class Steps, class Done>
   class Schedule {
     static constexpr std::size_t n = Pipeline::size;
@@ -165,17 +126,50 @@ class ParallelExecutor {
     static constexpr auto& plan = Pipeline::plan;
 
    public:
-    Schedule(const Steps& steps, Done done, executor_type executor, const std::shared_ptr<Pool>& pool)
-        : steps_(steps), done_(std::move(done)), executor_(std::move(executor)), pool_(pool),
-          owns_pool_(pool != nullptr), spin_(pool ? pool->spin : std::chrono::microseconds(0)) {
-      for (std::size_t i = 0; i < n; ++i) waiting_[i].store(static_cast<std::uint32_t>(plan.in_degree[i]));
+    /// One of this thread's past schedules that nothing holds any more, or a new one. A few are
+    /// kept per thread (bounded): a past run's tokens still queued in the pool keep theirs busy.
+    static std::shared_ptr<Schedule> reuse_or_make() {
+      thread_local std::array<std::shared_ptr<Schedule>, 4> spares;
+      thread_local std::size_t replace = 0;
+      for (const auto& spare : spares)
+        if (spare && spare.use_count() == 1) return spare;
+      auto fresh = std::make_shared<Schedule>();
+      spares[replace++ % spares.size()] = fresh;
+      return fresh;
+    }
+
+    /// Readies it for a run.
+    void prepare(const Steps& steps, Done done, executor_type executor, const std::shared_ptr<Pool>& pool) {
+      // Under the lock: the last tasks of its past run touched it under this lock (the rest of
+      // that run happened before its completion, which this thread waited for).
+      std::lock_guard lock(mutex_);
+      steps_.emplace(steps);
+      done_.emplace(std::move(done));
+      if (executor_ != executor) executor_ = std::move(executor);
+      pool_ = pool;
+      owns_pool_ = pool != nullptr;
+      capped_ = owns_pool_;
+      max_tokens_ = pool ? pool->workers.size() : 0;
+      tokens_.store(0, std::memory_order_relaxed);
+      if (pool)
+        pool_executor_.emplace(pool->io.get_executor());
+      else
+        pool_executor_.reset();
+      spin_ = pool ? pool->spin : std::chrono::microseconds(0);
+      for (std::size_t i = 0; i < n; ++i) {
+        waiting_[i].store(static_cast<std::uint32_t>(plan.in_degree[i]), std::memory_order_relaxed);
+        handoff_[i].store(running, std::memory_order_relaxed);
+      }
+      head_.store(0, std::memory_order_relaxed);
+      tail_.store(0, std::memory_order_relaxed);
+      finished_.store(false, std::memory_order_relaxed);
     }
 
     /// Starts the roots. With `caller_runs`, the calling thread runs stages until the run is done.
     void launch(bool caller_runs, std::shared_ptr<Schedule> self) {
-      self_ = std::move(self);
       caller_helps_ = caller_runs;
-      auto keep = self_;  // the caller's own reference while it takes part
+      self_ = self;
+      auto keep = std::move(self);  // the caller's own reference while it takes part
       if constexpr (n == 0) {
         in_flight_.store(1);
         release();
@@ -200,21 +194,46 @@ class ParallelExecutor {
     // if others took them all. It keeps the schedule alive, since it may run after the run is
     // over. If the executor destroys it without running it (its context shut down), a queued stage
     // is rejected instead of waiting forever.
+    //
+    // On its own pool at most one token per worker is out at a time, and each runs queued stages
+    // until the queue is empty: a fan-out of 16 posts as many tokens as there are workers, not 15
+    // (a post from outside the pool allocates). On an executor you give, one token per stage.
     struct Token {
       std::shared_ptr<Schedule> schedule;
       void operator()() {
         const auto s = std::move(schedule);
-        if (const std::size_t i = s->pop(); i != none) s->run_chain(i);
+        if (!s->capped_) {
+          if (const std::size_t i = s->pop(); i != none) s->run_chain(i);
+          return;
+        }
+        do {
+          for (std::size_t i = s->pop(); i != none; i = s->pop()) s->run_chain(i);
+          s->tokens_.fetch_sub(1, std::memory_order_acq_rel);
+          // A stage queued after the last pop whose enqueue saw every token out: take it on.
+        } while (s->queued() && s->take_token());
       }
       explicit Token(std::shared_ptr<Schedule> s) noexcept : schedule(std::move(s)) {}
       Token(Token&&) noexcept = default;
       Token& operator=(Token&&) = delete;
       ~Token() {
         if (!schedule) return;
-        if (const std::size_t i = schedule->pop(); i != none)
+        // Dropped unrun: no later token of a capped schedule may come, so every queued stage goes.
+        for (std::size_t i = schedule->pop(); i != none; i = schedule->capped_ ? schedule->pop() : none)
           schedule->rejected(i, "its executor dropped the task (was its context destroyed?)");
       }
     };
+
+    bool take_token() {
+      std::size_t out = tokens_.load(std::memory_order_acquire);
+      do {
+        if (out >= max_tokens_) return false;
+      } while (!tokens_.compare_exchange_weak(out, out + 1, std::memory_order_acq_rel));
+      return true;
+    }
+    bool queued() {
+      std::lock_guard lock(mutex_);
+      return head_.load(std::memory_order_relaxed) != tail_.load(std::memory_order_relaxed);
+    }
 
     void enqueue(std::size_t i) {
       if (owns_pool_ && pool_stopped()) return rejected(i, "its ParallelExecutor's pool is stopped");
@@ -224,10 +243,15 @@ class ParallelExecutor {
         tail_.fetch_add(1, std::memory_order_release);
       }
       if (caller_helps_) wake_.notify_one();
+      if (capped_ && !take_token()) return;  // every worker has a token of this run: one will take it
       try {
-        boost::asio::post(executor_, Token(self_));
+        if (pool_executor_)
+          boost::asio::post(*pool_executor_, Token(self_));  // straight to the io_context: no wrapper
+        else
+          boost::asio::post(executor_, Token(self_));
       } catch (...) {
-        // The token's destructor rejected a queued stage.
+        // The token's destructor rejected the queued stages.
+        if (capped_) tokens_.fetch_sub(1, std::memory_order_acq_rel);
       }
     }
 
@@ -275,7 +299,7 @@ class ParallelExecutor {
     }
 
     void rejected(std::size_t i, const char* why) {
-      steps_.reject(i, why);
+      steps_->reject(i, why);
       release();
     }
 
@@ -286,7 +310,7 @@ class ParallelExecutor {
     // Runs stage i; returns the stage to run next on this thread, if the stage finished before
     // start() returned. If it finishes later, its completion carries on from there.
     std::size_t run_one(std::size_t i) {
-      steps_.start(i, [this, i](bool proceed) { completed(i, proceed); });
+      steps_->start(i, [this, i](bool proceed) { completed(i, proceed); });
       std::uint8_t expected = running;
       if (handoff_[i].compare_exchange_strong(expected, returned, std::memory_order_acq_rel)) return none;
       const std::size_t next = next_[i];
@@ -296,7 +320,7 @@ class ParallelExecutor {
 
     void completed(std::size_t i, bool proceed) {
       std::size_t first = none;
-      if (proceed && !steps_.ending()) {
+      if (proceed && !steps_->ending()) {
         for (std::size_t k = 0; k < plan.dependent_count[i]; ++k) {
           const std::size_t d = plan.dependents[i][k];
           if (waiting_[d].fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
@@ -320,7 +344,9 @@ class ParallelExecutor {
     void release() {
       if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
       auto self = std::move(self_);  // the last stage: this schedule goes with `self`
-      done_();  // first: a helping caller that sees finished_ then finds its run complete, no wait
+      (*done_)();  // first: a helping caller that sees finished_ then finds its run complete, no wait
+      steps_.reset();  // what the run's tasks held (its frame, under a deadline) goes now, not at reuse
+      done_.reset();
       {
         std::lock_guard lock(mutex_);
         finished_.store(true, std::memory_order_release);
@@ -330,12 +356,16 @@ class ParallelExecutor {
 
     static constexpr std::uint8_t running = 0, finished_inline = 1, returned = 2;
 
-    Steps steps_;
-    Done done_;
+    std::optional<Steps> steps_;
+    std::optional<Done> done_;
     executor_type executor_;
     std::weak_ptr<Pool> pool_;
-    bool owns_pool_;
-    std::chrono::microseconds spin_;
+    bool owns_pool_ = false;
+    bool capped_ = false;  // at most max_tokens_ tokens out (its own pool)
+    std::size_t max_tokens_ = 0;
+    std::atomic<std::size_t> tokens_{0};
+    std::optional<boost::asio::io_context::executor_type> pool_executor_;
+    std::chrono::microseconds spin_{0};
     bool caller_helps_ = false;
     std::shared_ptr<Schedule> self_;
     std::array<std::atomic<std::uint32_t>, n> waiting_{};
