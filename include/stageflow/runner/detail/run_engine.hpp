@@ -318,13 +318,15 @@ struct Engine<BasicRunner<Config, Policies...>> {
             completion.signal();
           },
           ExecuteHints{.caller_may_run = !request.abandons()});
-      std::unique_lock lock(completion.mutex);
-      if (!request.deadline) {
-        completion.cv.wait(lock, [&] { return completion.done; });
-      } else if (!completion.cv.wait_until(lock, request.deadline.at(), [&] { return completion.done; })) {
-        lock.unlock();
-        if (request.abandons()) return abandon_run<Hooks>(frame);
-        wait_past_deadline(frame);
+      if (!completion.finished()) {
+        std::unique_lock lock(completion.mutex);
+        if (!request.deadline) {
+          completion.cv.wait(lock, [&] { return completion.done; });
+        } else if (!completion.cv.wait_until(lock, request.deadline.at(), [&] { return completion.done; })) {
+          lock.unlock();
+          if (request.abandons()) return abandon_run<Hooks>(frame);
+          wait_past_deadline(frame);
+        }
       }
     }
     finish(frame, none, ended_at(frame));

@@ -35,12 +35,19 @@ struct RunCompletion {
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;
+  // Set once signal() touches this no more: a caller that helped run the stages usually finds it
+  // set when it comes to wait, and then neither locks nor waits.
+  std::atomic<bool> signalled{false};
   void signal() {
-    // Notify under the lock: the waiter may destroy this as soon as it sees `done`.
-    std::lock_guard lock(mutex);
-    done = true;
-    cv.notify_all();
+    {
+      // Notify under the lock: the waiter may destroy this as soon as it sees `done`.
+      std::lock_guard lock(mutex);
+      done = true;
+      cv.notify_all();
+    }
+    signalled.store(true, std::memory_order_release);  // the last touch: `done` was seen, or this is
   }
+  bool finished() const noexcept { return signalled.load(std::memory_order_acquire); }
 };
 
 /// The stop token of a run that needs none of its own: the caller's.
