@@ -10,8 +10,9 @@
 // A stage starts as soon as every stage it depends on has finished (ok or skipped). When a
 // finished stage makes exactly one stage ready, that stage runs next on the same thread, so a chain
 // pays no hand-off; the others go to the run's queue, and tasks that take them from it are posted
-// to the executor (on its own pool at most one per worker at a time, else one per queued stage). With a pool of its own, the thread that called run() takes part too (it would only
-// wait): it runs the first stage and then takes queued ones until the run is done, except under
+// to the executor (on its own pool at most one per worker at a time, else one per queued stage).
+// With a pool of its own, the thread that called run() takes part too (it would only wait): it
+// runs the first stage and then takes queued ones until the run is done, except under
 // DeadlineMode::abandon, where it must stay free to return at the deadline. With an executor you
 // give, every stage runs on it: a strand keeps its stages one at a time.
 //
