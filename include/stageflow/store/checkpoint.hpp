@@ -86,6 +86,16 @@ struct PendingResumes {
   std::map<const void*, Entry> by_snapshot;
 };
 
+/// A stage's output must be serializable to be checkpointed: an error naming the stage and the type.
+template <class Stage, class Output>
+constexpr bool check_checkpointable() {
+  static_assert(serialization::Walkable<Output>,
+                "stageflow::store::Checkpoint: a stage's output cannot be serialized, so it cannot be checkpointed: "
+                "make it a Hana-adapted struct, a container, a string, a number, an optional or a JsonValue (the "
+                "stage and its output type are check_checkpointable<Stage, Output> in the notes)");
+  return serialization::Walkable<Output>;
+}
+
 inline std::string run_id_text(const boost::uuids::uuid& id) { return boost::uuids::to_string(id); }
 inline std::string run_id_text(std::string_view id) { return std::string(id); }
 
@@ -148,11 +158,12 @@ class Checkpoint {
 
   template <class Run, class Stage>
   void after_stage(run_state& state, Run&, Stage& stage) const {
-    using Output = typename Stage::output_type;
-    static_assert(serialization::Walkable<Output>,
-                  "stageflow::store::Checkpoint: every stage's output must be serializable (a Hana-adapted struct, "
-                  "a container, a string, a number, an optional, JsonValue...) to be checkpointed; the stage and its "
-                  "output type are in the instantiation notes (Stage = StageRun<..., S>)");
+    if constexpr (detail::check_checkpointable<typename Stage::stage_type, typename Stage::output_type>())
+      record(state, stage);
+  }
+
+  template <class Stage>
+  void record(run_state& state, Stage& stage) const {
     constexpr std::size_t i = Stage::index;
     if (state.plan && state.restored[i]) return;  // already in the checkpoint it resumed from
     std::string entry;
@@ -289,10 +300,10 @@ std::pair<Snapshot, std::shared_ptr<RestorePlan<Pipeline, Snapshot>>> read_check
     const std::string prefix = "stages." + std::string(name);
     if (status != nullptr && status->is_string() && status->as_string() == "ok" && entry.contains("output")) {
       try {
+        const JsonValue& output = entry.at("output");  // (clang 14 cannot capture a structured binding)
         [&]<std::size_t... I>(std::index_sequence<I...>) {
           ((i == I ? (void)std::get<I>(plan->outputs).emplace(
-                         from_json<typename std::tuple_element_t<I, decltype(plan->outputs)>::value_type>(
-                             entry.at("output")))
+                         from_json<typename std::tuple_element_t<I, decltype(plan->outputs)>::value_type>(output))
                    : void()),
            ...);
         }(std::make_index_sequence<Pipeline::size>{});
