@@ -341,6 +341,34 @@ TEMPLATE_TEST_CASE("resume errors: no checkpoint, a corrupt store, a checkpoint 
   CHECK(executed[0] + executed[1] == 0);
 }
 
+namespace {
+/// A store whose appends fail from the `fail_from`-th on, as a database that went away would.
+struct FailingStore {
+  int appended = 0;
+  int fail_from = 2;
+  std::int64_t append(std::string_view run_id, std::string_view) {
+    if (++appended >= fail_from)
+      throw ss::StoreConflictError("run \"" + std::string(run_id) + "\" version 2 was appended by another writer first",
+                                   std::string(run_id), 2);
+    return appended;
+  }
+};
+}  // namespace
+
+TEST_CASE("a checkpoint that cannot be written fails the stage that completed, with the store's error",
+          "[checkpoint][no_server]") {
+  FailingStore store;
+  const stageflow::Runner<ss::Checkpoint<FailingStore>> runner{ss::Checkpoint(store)};
+  reset_counts();
+  const auto result = runner.run(Chat{}, chat_snapshot());
+  REQUIRE(result.status == stageflow::RunStatus::failed);
+  CHECK(result.error_stage == "enrich");  // parse's checkpoint was written, enrich's was not
+  CHECK(result.error.find("appended by another writer first") != std::string::npos);
+  CHECK(result.output<Parse>() != nullptr);
+  CHECK(result.output<Enrich>() == nullptr);  // a stage whose checkpoint failed keeps no output
+  CHECK(executed[3] == 0);                    // and nothing after it runs
+}
+
 TEST_CASE("concurrent stages: appends take turns, one version per completed stage, in completion order",
           "[checkpoint][threads]") {
   SqliteFixture fixture;

@@ -162,26 +162,6 @@ class Checkpoint {
       record(state, stage);
   }
 
-  template <class Stage>
-  void record(run_state& state, Stage& stage) const {
-    constexpr std::size_t i = Stage::index;
-    if (state.plan && state.restored[i]) return;  // already in the checkpoint it resumed from
-    std::string entry;
-    if (stage.status() == StageStatus::ok && stage.output() != nullptr) {
-      entry = R"({"status":"ok","output":)";
-      serialization::append_json(entry, *stage.output());
-      entry += '}';
-    } else if (stage.status() == StageStatus::skip) {
-      entry = R"({"status":"skip","reason":)";
-      serialization::append_json(entry, stage.reason());
-      entry += '}';
-    } else {
-      return;  // failed, cancelled, timed out: runs again on resume
-    }
-    state.done[Stage::name] = std::move(entry);
-    state.last_version = store_->append(state.run_id, document(state));
-  }
-
   /// Called by Runner::resume (through detail::Resume): the run about to start on `snapshot`
   /// continues from `plan`.
   template <class Pipeline, class Snapshot>
@@ -217,6 +197,27 @@ class Checkpoint {
   }
 
  private:
+  // The stage's entry (ok with its output, or skip with its reason) and one more version.
+  template <class Stage>
+  void record(run_state& state, Stage& stage) const {
+    constexpr std::size_t i = Stage::index;
+    if (state.plan && state.restored[i]) return;  // already in the checkpoint it resumed from
+    std::string entry;
+    if (stage.status() == StageStatus::ok && stage.output() != nullptr) {
+      entry = R"({"status":"ok","output":)";
+      serialization::append_json(entry, *stage.output());
+      entry += '}';
+    } else if (stage.status() == StageStatus::skip) {
+      entry = R"({"status":"skip","reason":)";
+      serialization::append_json(entry, stage.reason());
+      entry += '}';
+    } else {
+      return;  // failed, cancelled, timed out: runs again on resume
+    }
+    state.done[Stage::name] = std::move(entry);
+    state.last_version = store_->append(state.run_id, document(state));
+  }
+
   template <class Pipeline, class Snapshot>
   std::shared_ptr<detail::RestorePlan<Pipeline, Snapshot>> take_plan(const void* snapshot) const {
     const std::lock_guard lock(pending_->mutex);
