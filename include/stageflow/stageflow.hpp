@@ -12,6 +12,7 @@
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
+#include <stageflow/resilience/circuit_breakers.hpp>
 #include <stageflow/uuid/uuid7.hpp>
 #include <stageflow/runner/options.hpp>
 #include <stageflow/runner/policy.hpp>
