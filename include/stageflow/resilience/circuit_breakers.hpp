@@ -128,10 +128,27 @@ class CircuitBreakerTable {
     return add<Pipeline>(key);
   }
 
+  /// The closed path: one load, no lock.
+  static bool closed(const breaker_type& b) noexcept {
+    return b.state.load(std::memory_order_acquire) == CircuitState::closed;
+  }
+  /// A success while closed with no failure counted (the common case): nothing to record.
+  bool quiet(const breaker_type& b, StageStatus status, bool probe) const noexcept {
+    return status == StageStatus::ok && !probe && !by_ratio_ && b.consecutive.load(std::memory_order_relaxed) == 0;
+  }
+
   /// Before the stage: false when it must not run. `probe` is set when it runs as a half-open probe.
   bool admit(breaker_type& b, bool& probe, std::uint64_t& generation, CircuitTransition& t) {
     probe = false;
-    if (b.state.load(std::memory_order_acquire) == CircuitState::closed) return true;
+    return closed(b) || admit_slow(b, probe, generation, t);
+  }
+  /// After a stage the breaker admitted: records its outcome.
+  void record(breaker_type& b, StageStatus status, bool probe, std::uint64_t generation, CircuitTransition& t) {
+    if (!quiet(b, status, probe)) record_slow(b, status, probe, generation, t);
+  }
+
+ private:
+  [[gnu::noinline]] bool admit_slow(breaker_type& b, bool& probe, std::uint64_t& generation, CircuitTransition& t) {
     std::lock_guard lock(b.mutex);
     CircuitState s = b.state.load(std::memory_order_relaxed);
     if (s == CircuitState::open) {
@@ -148,8 +165,8 @@ class CircuitBreakerTable {
     return true;
   }
 
-  /// After a stage the breaker admitted: records its outcome.
-  void record(breaker_type& b, StageStatus status, bool probe, std::uint64_t generation, CircuitTransition& t) {
+  [[gnu::noinline]] void record_slow(breaker_type& b, StageStatus status, bool probe, std::uint64_t generation,
+                                     CircuitTransition& t) {
     const bool failed = status == StageStatus::fail || status == StageStatus::timed_out;
     if (!failed && status != StageStatus::ok) {  // skip, cancel, not_run: neither; a probe gives its slot back
       if (probe) {
@@ -159,7 +176,7 @@ class CircuitBreakerTable {
       return;
     }
     if (probe) return record_probe(b, failed, generation, t);
-    if (options_.failure_ratio > 0.0) return record_windowed(b, failed, t);
+    if (by_ratio_) return record_windowed(b, failed, t);
     if (!failed) {
       if (b.consecutive.load(std::memory_order_relaxed) != 0) b.consecutive.store(0, std::memory_order_relaxed);
       return;
@@ -170,7 +187,6 @@ class CircuitBreakerTable {
     if (b.state.load(std::memory_order_relaxed) == CircuitState::closed) open(b, "closed", n, t);
   }
 
- private:
   struct Node {
     const void* key;
     std::vector<breaker_type*> breakers;
@@ -242,6 +258,7 @@ class CircuitBreakerTable {
   }
 
   const CircuitBreakerOptions options_;
+  const bool by_ratio_ = options_.failure_ratio > 0.0;
   Clock clock_;
   mutable std::mutex names_mutex_;
   std::map<std::string, std::unique_ptr<breaker_type>, std::less<>> by_name_;
@@ -278,24 +295,42 @@ class BasicCircuitBreakers {
     bool probe = false;
   };
 
+  // The closed paths are inline; whatever takes the breaker's lock is out of line.
   template <class Run, class Stage>
   void before_stage(stage_state& ss, Run& run, Stage& stage) const {
     auto& b = *table_->template breakers_of<typename Run::pipeline_type>()[Stage::index];
-    detail::CircuitTransition t;
-    const bool admitted = table_->admit(b, ss.probe, ss.generation, t);
-    if (!t.event.empty()) run.emit(t.event, Stage::name, {{"from", t.from}, {"probes", t.count}});
-    if (admitted)
-      ss.breaker = &b;
-    else
-      stage.fail(std::string(circuit_open_reason));
+    ss.breaker = &b;
+    ss.probe = false;  // a retried attempt reuses the state
+    if (!table_type::closed(b)) [[unlikely]]
+      admit_slow(ss, run, stage);
   }
 
   template <class Run, class Stage>
   void after_stage(stage_state& ss, Run& run, Stage& stage) const {
-    if (ss.breaker == nullptr) return;
-    detail::CircuitTransition t;
-    table_->record(*ss.breaker, stage.status(), ss.probe, ss.generation, t);
+    auto* b = ss.breaker;
+    if (b == nullptr) return;
     ss.breaker = nullptr;  // a hook that runs twice records once
+    if (!table_->quiet(*b, stage.status(), ss.probe)) [[unlikely]]
+      record_slow(*b, ss, run, stage);
+  }
+
+ private:
+  template <class Run, class Stage>
+  [[gnu::noinline]] void admit_slow(stage_state& ss, Run& run, Stage& stage) const {
+    detail::CircuitTransition t;
+    const bool admitted = table_->admit(*ss.breaker, ss.probe, ss.generation, t);
+    if (!t.event.empty()) run.emit(t.event, Stage::name, {{"from", t.from}, {"probes", t.count}});
+    if (!admitted) {
+      ss.breaker = nullptr;
+      stage.fail(std::string(circuit_open_reason));
+    }
+  }
+
+  template <class Run, class Stage>
+  [[gnu::noinline]] void record_slow(typename table_type::breaker_type& b, const stage_state& ss, Run& run,
+                                     Stage& stage) const {
+    detail::CircuitTransition t;
+    table_->record(b, stage.status(), ss.probe, ss.generation, t);
     if (t.event == events::circuit_opened)
       run.emit(t.event, Stage::name,
                {{"from", t.from},
@@ -305,7 +340,6 @@ class BasicCircuitBreakers {
       run.emit(t.event, Stage::name, {{"from", t.from}, {"probes", t.count}});
   }
 
- private:
   std::shared_ptr<table_type> table_;
 };
 
