@@ -9,6 +9,8 @@
 #include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/resilience/circuit_breakers.hpp>
+#include <stageflow/resilience/retry.hpp>
+#include <stageflow/runner/retry_clock.hpp>
 #include <stageflow/runner/async_run.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
@@ -331,4 +333,51 @@ TEST_CASE("async_run: an open breaker rejects an awaitable stage before its coro
   CHECK(errors == std::vector<std::string>{"the service said 503", "the service said 503", "circuit open", "ok", "ok"});
   CHECK(pipeline.stage_at<0>().calls->load() == 4);
   CHECK(breakers.state("service") == CircuitState::closed);
+}
+
+namespace {
+/// Backoffs that end at once (nothing here is about their length).
+struct NoWait : stageflow::RetryClock {
+  clock::time_point now() override { return clock::now(); }
+  double uniform() override { return 0.5; }
+  bool wait(std::chrono::nanoseconds, const std::stop_token& stop) override { return !stop.stop_requested(); }
+};
+struct RetriedService {
+  static constexpr std::string_view name = "service";
+  static constexpr stageflow::Retry retry{.max_attempts = 5, .initial_backoff = 1ms, .max_backoff = 1ms};
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  stageflow::StageOutput<int> execute(const auto&) const {
+    calls->fetch_add(1);
+    return stageflow::fail("the service said 503");
+  }
+};
+}  // namespace
+
+TEST_CASE("a retry does not retry an open circuit: the attempt the breaker rejects is the last") {
+  NoWait no_wait;
+  stageflow::ScopedRetryClock use(no_wait);
+  Clock clock;
+  stageflow::CollectingSink sink;
+  const Breakers breakers({.failure_threshold = 2, .open_for = 1s}, clock);
+  const stageflow::Runner<stageflow::CollectingSink, Breakers> runner(sink, breakers);
+  const stageflow::Pipeline<RetriedService> pipeline;
+  const auto first = runner.run(pipeline, says("ok"));
+  // Attempts 1 and 2 failed and opened the breaker; attempt 3 was rejected before it started.
+  CHECK(pipeline.stage_at<0>().calls->load() == 2);
+  CHECK(first.report<RetriedService>().status == StageStatus::fail);
+  CHECK(first.report<RetriedService>().reason == stageflow::circuit_open_reason);
+  CHECK(first.report<RetriedService>().attempts == 2);
+  CHECK(sink.count("stage.retrying") == 2);  // before attempts 2 and 3
+  CHECK(sink.count("circuit.opened") == 1);
+  // The next run is rejected at its first attempt, and not retried either.
+  const auto second = runner.run(pipeline, says("ok"));
+  CHECK(pipeline.stage_at<0>().calls->load() == 2);
+  CHECK(second.error == "circuit open");
+  CHECK(sink.count("stage.retrying") == 2);
+}
+
+TEST_CASE("CircuitBreakers is a policy, and enable_if<false, ...> removes it") {
+  STATIC_REQUIRE(stageflow::Policy<stageflow::CircuitBreakers>);
+  STATIC_REQUIRE(std::is_same_v<stageflow::Runner<stageflow::enable_if<false, stageflow::CircuitBreakers>>,
+                                stageflow::Runner<>>);
 }

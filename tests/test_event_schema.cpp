@@ -15,15 +15,18 @@
 #include <stageflow/sinks/async_sink.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/event_schema.hpp>
+#include <stageflow/resilience/retry.hpp>
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/uuid/uuid7.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -256,6 +259,16 @@ struct Slow {
     return 1;
   }
 };
+/// Fails its first attempt: stage.retrying.
+struct Retried {
+  static constexpr std::string_view name = "retried";
+  static constexpr stageflow::Retry retry{.max_attempts = 2, .initial_backoff = std::chrono::microseconds(10)};
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  stageflow::StageOutput<int> execute(const auto&) const {
+    if (++*calls == 1) return stageflow::fail("once");
+    return 1;
+  }
+};
 struct Stubborn {
   static constexpr std::string_view name = "stubborn";
   int execute(const auto&) const {
@@ -338,6 +351,10 @@ void run_everything(const Recorder& recorder) {
   {  // a stage past its timeout
     Runner<Recorder> runner(recorder);
     runner.run(Pipeline<Slow>{}, ContextSnapshot{});
+  }
+  {  // a stage retried once
+    Runner<Recorder> runner(recorder);
+    runner.run(Pipeline<Retried>{}, ContextSnapshot{});
   }
   {  // a run abandoned at its deadline
     const Runner<use_executor<ParallelExecutor>, Recorder> runner(ParallelExecutor(2), recorder);

@@ -140,6 +140,7 @@ static_assert(detail::counted_hardening_events[4] == events::memory_growth_warni
 static_assert(detail::counted_resilience_events[0] == events::circuit_opened);
 static_assert(detail::counted_resilience_events[1] == events::circuit_half_opened);
 static_assert(detail::counted_resilience_events[2] == events::circuit_closed);
+static_assert(detail::counted_resilience_events[3] == events::stage_retrying);
 // The run and stage metrics cost no event: PrometheusMetrics is not a sink; its counter is.
 static_assert(!EventSink<PrometheusMetrics>);
 static_assert(EventSink<PrometheusEventCounter>);

@@ -50,6 +50,12 @@ template <class Snapshot, class Pipeline, class... Stages>
 consteval bool has_awaitable_stage(type_list<Stages...>) {
   return (is_async_stage_v<Snapshot, Pipeline, Stages> || ...);
 }
+/// Whether an async run needs its coroutines: an awaitable stage, or one that retries (its backoff
+/// waits on a timer there, not on a thread).
+template <class Snapshot, class Pipeline, class... Stages>
+consteval bool has_coroutine_stage(type_list<Stages...>) {
+  return ((is_async_stage_v<Snapshot, Pipeline, Stages> || has_retry<Stages>) || ...);
+}
 
 /// Runs async stages; defined by <stageflow/runner/async_run.hpp>, which only a program with
 /// async stages includes (so a synchronous one never sees Asio's coroutine headers).
@@ -63,15 +69,17 @@ concept async_frame = Frame::async_frame;
 /// Whether stage I of an async run's frame is an async stage.
 template <class Frame, std::size_t I>
 inline constexpr bool async_stage_at = false;
+/// (A synchronous stage that declares `retry` counts: the coroutine waits its backoff on a timer.)
 template <async_frame Frame, std::size_t I>
 inline constexpr bool async_stage_at<Frame, I> =
     is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type,
-                     list_element_t<I, typename Frame::pipeline_type::stage_types>>;
+                     list_element_t<I, typename Frame::pipeline_type::stage_types>> ||
+    has_retry<list_element_t<I, typename Frame::pipeline_type::stage_types>>;
 template <class Frame>
 inline constexpr bool has_async_stage = false;
 template <async_frame Frame>
 inline constexpr bool has_async_stage<Frame> =
-    has_awaitable_stage<typename Frame::snapshot_type, typename Frame::pipeline_type>(
+    has_coroutine_stage<typename Frame::snapshot_type, typename Frame::pipeline_type>(
         typename Frame::pipeline_type::stage_types{});
 
 template <class Runner>
@@ -241,8 +249,9 @@ struct Engine<BasicRunner<Config, Policies...>> {
     } else {
       if (!Life<F, I>::admit(frame)) return false;
       Life<F, I> life(frame);
-      life.before();
-      if (life.may_start()) {
+      do {  // once, unless the stage declares `retry` and an attempt failed (its backoff waits here)
+        life.before();
+        if (!life.may_start()) break;
         life.begin_attempt();
         try {
           life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
@@ -250,7 +259,13 @@ struct Engine<BasicRunner<Config, Policies...>> {
           life.threw(std::current_exception());
         }
         life.finish_attempt();
-      }
+        if constexpr (Life<F, I>::retries) {
+          if (const auto delay = life.retry_delay()) {
+            if (life.wait_backoff(*delay)) continue;
+          }
+        }
+        break;
+      } while (true);
       return life.end();
     }
   }
