@@ -535,6 +535,53 @@ TEST_CASE("retries with every shipped policy, sequential and parallel") {
   CHECK(sink.count("stage.retrying") == 5 * 21);
 }
 
+namespace {
+/// Stops the run once both backoffs have begun (or 5 s later, so a regression fails, not hangs).
+struct StopTheRun {
+  static constexpr std::string_view name = "stop_the_run";
+  static inline std::stop_source* stop = nullptr;
+  int execute(const auto&) const {
+    const auto give_up = std::chrono::steady_clock::now() + 5s;
+    while ((calls[0] < 1 || calls[1] < 1) && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    std::this_thread::sleep_for(2ms);
+    stop->request_stop();
+    return 0;
+  }
+};
+struct Backoff30s {
+  static constexpr Retry value{.max_attempts = 2, .initial_backoff = 30s, .max_backoff = 30s, .jitter = Jitter::none};
+};
+}  // namespace
+
+TEST_CASE("ParallelExecutor: a backoff is a timer, not a blocked worker") {
+  reset();
+  {  // real timers of 1 ms and 2 ms: the stage succeeds on its third attempt
+    const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>> runner{stageflow::ParallelExecutor(2)};
+    const auto result = runner.run(stageflow::Pipeline<Flaky<0, 2>, Reader<Flaky<0, 2>>>{}, snapshot());
+    REQUIRE(result.ok());
+    CHECK(result.stages[0].attempts == 3);
+    CHECK(*result.output<Reader<Flaky<0, 2>>>() == 0);
+  }
+  // One pool thread and the caller: two stages in a 30 s backoff would hold both if a backoff
+  // blocked its thread, and the third stage (which stops the run) could not start.
+  reset();
+  std::stop_source stop;
+  StopTheRun::stop = &stop;
+  const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>> runner{stageflow::ParallelExecutor(1)};
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = runner.run(
+      stageflow::Pipeline<Flaky<0, 99, How::fails, Backoff30s>, Flaky<1, 99, How::throws, Backoff30s>, StopTheRun>{},
+      snapshot(), stop.get_token());
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+  CHECK(result.status == RunStatus::cancelled);
+  CHECK(result.stages[2].status == StageStatus::ok);
+  CHECK(result.stages[0].status == StageStatus::cancel);
+  CHECK(result.stages[0].reason == "stop requested during the backoff before attempt 2 (last failure: attempt 1 failed)");
+  CHECK(result.stages[1].status == StageStatus::cancel);
+  CHECK(calls[0] == 1);
+  CHECK(calls[1] == 1);
+}
+
 // ---- async_run -------------------------------------------------------------------------------
 
 namespace {

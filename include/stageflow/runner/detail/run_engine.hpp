@@ -19,6 +19,7 @@
 #include <stageflow/runner/detail/stage_lifecycle.hpp>
 #include <stageflow/runner/executor.hpp>
 #include <stageflow/runner/hooks.hpp>
+#include <stageflow/runner/retry_clock.hpp>
 #include <stageflow/runner/run_core.hpp>
 #include <stageflow/runner/run_request.hpp>
 
@@ -85,6 +86,12 @@ inline constexpr bool has_async_stage<Frame> =
 template <class Runner>
 struct Engine;
 
+/// Whether executor E can wait a backoff on a timer (schedule_backoff, found by ADL: ParallelExecutor).
+template <class E>
+concept backoff_timer_executor = requires(const E& e, const std::stop_token& stop) {
+  schedule_backoff(e, std::chrono::nanoseconds{}, stop, [](bool) {});
+};
+
 template <class Config, class... Policies>
 struct Engine<BasicRunner<Config, Policies...>> {
   using Runner = BasicRunner<Config, Policies...>;
@@ -93,6 +100,9 @@ struct Engine<BasicRunner<Config, Policies...>> {
   using no_stage_states = typename Hooks::no_stage_states;
   static constexpr bool concurrent = Config::executor::concurrent;
   static constexpr bool has_event_sink = Runner::has_event_sink;
+  using executor_type = typename Config::executor;
+  /// Synchronous stages that retry under this executor wait their backoffs on its timers.
+  static constexpr bool timed_backoffs = concurrent && backoff_timer_executor<executor_type>;
   template <class Pipeline, class Snapshot, bool Full>
   using Frame = RunFrame<Runner, Pipeline, Snapshot, Full>;
   template <class F, std::size_t I>
@@ -204,6 +214,8 @@ struct Engine<BasicRunner<Config, Policies...>> {
     F* frame;
     // Concurrent runs: the executor's tasks keep a run that may be abandoned alive.
     STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::shared_ptr<F>, absent> owner{};
+    // Where a retrying stage's backoff timers run (executors with schedule_backoff).
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<timed_backoffs, const executor_type*, absent> executor{};
 
     bool ending() const noexcept { return frame->core.ending.get(); }
 
@@ -212,6 +224,8 @@ struct Engine<BasicRunner<Config, Policies...>> {
       if constexpr (async_stage_at<F, I>) {
         // An async stage: its coroutine calls k when it completes (<stageflow/runner/async_run.hpp>).
         AsyncRun<Runner>::template start_stage<I>(*this, std::forward<K>(k));
+      } else if constexpr (timed_backoffs && Life<F, I>::retries) {
+        RetriedStage<F, I, std::decay_t<K>>::start(*this, std::forward<K>(k));
       } else {
         const bool proceed = run_stage<I>(*frame);
         std::forward<K>(k)(proceed);
@@ -219,7 +233,7 @@ struct Engine<BasicRunner<Config, Policies...>> {
     }
     template <class K>
     void start(std::size_t i, K&& k) const {
-      if constexpr (has_async_stage<F>) {
+      if constexpr (has_async_stage<F> || (timed_backoffs && has_retrying_stage<typename F::pipeline_type>)) {
         constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
           return std::array<void (*)(const Steps&, K&), sizeof...(I)>{
               [](const Steps& steps, K& k) { steps.template start<I>(std::move(k)); }...};
@@ -237,6 +251,68 @@ struct Engine<BasicRunner<Config, Policies...>> {
       frame->core.end(RunStatus::failed, "stage '" + std::string(F::pipeline_type::names[i]) +
                                              "' could not be scheduled: " + std::string(why));
     }
+  };
+
+  template <class Pipeline>
+  static constexpr bool has_retrying_stage = []<class... S>(type_list<S...>) {
+    return (has_retry<S> || ...);
+  }(typename Pipeline::stage_types{});
+
+  /// A synchronous stage that retries under an executor with timers: its lifecycle lives on the
+  /// heap, and between attempts a timer holds it, not a thread. k is called once, at the end.
+  template <class F, std::size_t I, class K>
+  struct RetriedStage {
+    using L = Life<F, I>;
+    RetriedStage(const Steps<F>& steps, K&& fn)
+        : owner(steps.owner), executor(steps.executor), life(*steps.frame), k(std::move(fn)) {}
+
+    static void start(const Steps<F>& steps, K&& k) {
+      if (!L::admit(*steps.frame)) return k(false);
+      attempt(std::make_shared<RetriedStage>(steps, std::move(k)));
+    }
+    static void attempt(std::shared_ptr<RetriedStage> self) {
+      L& life = self->life;
+      life.before();
+      if (life.may_start()) {
+        life.begin_attempt();
+        try {
+          life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
+        } catch (...) {
+          life.threw(std::current_exception());
+        }
+        life.finish_attempt();
+        if (const auto delay = life.retry_delay()) {
+          if (detail::installed_retry_clock.load(std::memory_order_acquire)) {  // a test's clock
+            if (life.wait_backoff(*delay)) return attempt(std::move(self));
+          } else {
+            const executor_type& executor = *self->executor;
+            const std::stop_token& stop = life.run_stop_token();
+            schedule_backoff(executor, *delay, stop, [self = std::move(self)](bool waited) mutable {
+              if (!waited) {
+                self->life.backoff_stopped();
+                return finish(std::move(self));
+              }
+              self->life.next_attempt();
+              attempt(std::move(self));
+            });
+            return;
+          }
+        }
+      }
+      finish(std::move(self));
+    }
+    /// The stage's end; its lifecycle is gone before k (its dependents may start at once).
+    static void finish(std::shared_ptr<RetriedStage> self) {
+      const bool proceed = self->life.end();
+      K k = std::move(self->k);
+      self.reset();
+      k(proceed);
+    }
+
+    std::shared_ptr<F> owner;  // an abandonable run stays alive while a backoff holds the stage
+    const executor_type* executor;
+    L life;
+    K k;
   };
 
   /// One synchronous stage, start to end (see StageLifecycle). Returns false when the run must stop.
@@ -312,6 +388,7 @@ struct Engine<BasicRunner<Config, Policies...>> {
     if (begin_run(frame, none)) {
       RunCompletion& completion = frame.completion;
       Steps<F> steps{&frame, std::move(owner)};
+      if constexpr (timed_backoffs) steps.executor = &runner.executor();
       auto& stops = frame.stops;
       runner.executor().template execute<typename F::pipeline_type>(
           steps,

@@ -102,6 +102,8 @@ class StageLifecycle {
   }
 
   const S& stage() const noexcept { return stage_; }
+  /// The run's stop token (what ends a backoff).
+  const std::stop_token& run_stop_token() const noexcept { return frame_.stops.token(); }
   const context_type& context() const noexcept { return ctx_; }
   StageReport& report() noexcept { return frame_.result.stages[I]; }
 
