@@ -316,6 +316,30 @@ TEST_CASE("The thread's buffers can be released and are rebuilt on the next call
   CHECK(apply_delta("[1]", R"([{"op":"add","path":"/1","value":2}])") == "[1,2]");
 }
 
+TEST_CASE("A large base's token index is freed before the current document is parsed (issue 25, item 6)",
+          "[compression]") {
+  // The diff reads the base's tape and strings only: for a base of 1 MiB or more, its token index
+  // (4 bytes a token) goes before the current document is parsed, lowering the peak of big diffs.
+  namespace impl = stageflow::detail::compression;
+  std::string base = "[", current = "[";
+  for (int i = 0; base.size() < impl::large_base_bytes + 1000; ++i) {
+    const std::string element = R"({"id":)" + std::to_string(i) + R"(,"tags":["a","b"],"text":"\u00e9t\u00e9"})";
+    base += (i ? "," : "") + element;
+    current += (i ? "," : "") + (i % 997 == 3 ? R"({"id":-1,"tags":["c"],"text":"autumn"})" : element);
+  }
+  base += "]";
+  current += "]";
+  const std::string delta = compress(base, current).delta;
+  CHECK(impl::workspace().parsers[0].capacity() == 0);  // the index is gone; the tape served the diff
+  CHECK(impl::workspace().parsers[1].capacity() >= current.size());
+  CHECK(delta_of(base, current) == delta);  // the same delta, and it rebuilds `current`
+  CHECK(delta.find(R"("path":"/3)") != std::string::npos);
+  // The next call reallocates what it needs, and small bases keep their buffers.
+  CHECK(delta_of(R"({"a":[1,2]})", R"({"a":[1,2,3]})") == R"([{"op":"add","path":"/a/-","value":3}])");
+  CHECK(impl::workspace().parsers[0].capacity() > 0);
+  CHECK(delta_of(base, base) == "[]");  // equal texts: the base's tokens still give the metrics
+}
+
 TEST_CASE("Inputs without readable padding are copied, and parse the same", "[compression]") {
   // Put the document at the very end of a page-aligned block, so no byte after it may be read.
   const std::string text = R"({"a":[1,2,3],"b":"x"})";

@@ -52,9 +52,10 @@ inline CompressResult compress(std::string_view base_json, std::string_view curr
   namespace impl = detail::compression;
   impl::check_simdjson_layout();
   impl::Workspace& work = impl::workspace();
-  const impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
+  impl::IndexedJson base = impl::parse_indexed(work.parsers[0], work.copies[0], base_json, JsonArgument::base);
   if (base_json == current_json)  // the same text (an unchanged snapshot): valid once is valid twice
     return {"[]", make_metrics(impl::minified_size(base), 2, 0)};
+  impl::release_unread_base_parts(work, base);
   const impl::IndexedJson current =
       impl::parse_indexed(work.parsers[1], work.copies[1], current_json, JsonArgument::current);
   CompressResult result;
