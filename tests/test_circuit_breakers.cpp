@@ -204,6 +204,33 @@ TEST_CASE("half open admits only half_open_probes at a time") {
   CHECK(b.state.load() == CircuitState::open);
 }
 
+TEST_CASE("probes that never report (a stage left running at an abandoned deadline) are given up after open_for") {
+  Clock clock;
+  const Breakers breakers({.failure_threshold = 1, .open_for = 1s, .half_open_probes = 1}, clock);
+  auto& table = *breakers.shared();
+  auto& b = *table.breakers_of<Chat>()[0];
+  stageflow::detail::CircuitTransition t;
+  bool probe = false;
+  std::uint64_t generation = 0, lost = 0, fresh = 0;
+  table.admit(b, probe, generation, t);
+  table.record(b, StageStatus::fail, probe, generation, t);
+  clock.advance(1s);
+  REQUIRE(table.admit(b, probe, lost, t));  // this probe never reports
+  CHECK(probe);
+  clock.advance(1s - 1ns);
+  CHECK_FALSE(table.admit(b, probe, fresh, t));  // still out
+  clock.advance(1ns);
+  REQUIRE(table.admit(b, probe, fresh, t));  // given up: a new probe
+  CHECK(probe);
+  t = {};
+  table.record(b, StageStatus::ok, true, lost, t);  // the lost one, late: ignored
+  CHECK(t.event.empty());
+  CHECK(b.state.load() == CircuitState::half_open);
+  table.record(b, StageStatus::ok, true, fresh, t);
+  CHECK(t.event == "circuit.closed");
+  CHECK(b.state.load() == CircuitState::closed);
+}
+
 TEST_CASE("failure_ratio over a window opens the breaker once the window is full") {
   Fixture f;
   const Breakers breakers({.failure_threshold = 0, .open_for = 1s, .failure_ratio = 0.5, .window = 4}, f.clock);

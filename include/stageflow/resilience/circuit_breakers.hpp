@@ -10,7 +10,8 @@
 //              set, that share of failures over the last `window` runs) open it;
 //   open       the stage does not run: before_stage fails it at once with circuit_open_reason;
 //   half_open  after `open_for`, `half_open_probes` runs try the stage; if they all succeed the
-//              breaker closes, if one fails it opens again for another `open_for`.
+//              breaker closes, if one fails it opens again for another `open_for` (probes that
+//              have not reported after `open_for` are given up and new ones admitted).
 // A failure is a stage that failed or timed out; ok is a success; skip and cancel (a stop) count
 // as neither. Events circuit.opened, circuit.half_opened, circuit.closed name the stage.
 //
@@ -152,13 +153,22 @@ class CircuitBreakerTable {
     std::lock_guard lock(b.mutex);
     CircuitState s = b.state.load(std::memory_order_relaxed);
     if (s == CircuitState::open) {
-      if (clock_.now() - b.opened_at < options_.open_for) return false;
+      const auto now = clock_.now();
+      if (now - b.opened_at < options_.open_for) return false;
       set(b, CircuitState::half_open);
+      b.opened_at = now;  // half open since
       t = {events::circuit_half_opened, "open", options_.half_open_probes};
       s = CircuitState::half_open;
     }
     if (s == CircuitState::closed) return true;  // closed while we waited for the lock
-    if (b.probes_admitted >= options_.half_open_probes) return false;
+    if (b.probes_admitted >= options_.half_open_probes) {
+      // Probes out for longer than open_for are given up (a stage left running at an abandoned
+      // deadline never reports): a new set of probes, whose outcomes alone count.
+      const auto now = clock_.now();
+      if (now - b.opened_at < options_.open_for) return false;
+      set(b, CircuitState::half_open);
+      b.opened_at = now;
+    }
     ++b.probes_admitted;
     probe = true;
     generation = b.generation;
