@@ -279,7 +279,7 @@ class CircuitBreakerTable {
 }  // namespace detail
 
 /// The policy: see the top of this file. `Clock` (steady_clock) is injectable for tests: any
-/// copyable type with `now()`.
+/// copyable type with a thread-safe `now()` (copies of the policy share one copy of it).
 template <class Clock = std::chrono::steady_clock>
 class BasicCircuitBreakers {
  public:
