@@ -9,16 +9,24 @@
 #include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/resilience/circuit_breakers.hpp>
+#include <stageflow/runner/async_run.hpp>
+#include <stageflow/runner/cancel_on_stop.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/async_sink.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/event_schema.hpp>
+#include <stageflow/resilience/hedge.hpp>
 #include <stageflow/resilience/retry.hpp>
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/uuid/uuid7.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -269,6 +277,27 @@ struct Retried {
     return 1;
   }
 };
+/// Its first copy stalls until stopped: stage.hedged.
+struct Hedged {
+  static constexpr std::string_view name = "hedged";
+  static constexpr stageflow::Hedge hedge{.after = std::chrono::milliseconds(1), .max_extra = 1};
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  boost::asio::awaitable<int> execute(const auto& ctx) const {
+    if (++*calls == 1) {
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, std::chrono::seconds(30));
+      stageflow::cancel_on_stop guard(ctx.stop_token(), timer);
+      boost::system::error_code ec;
+      co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+    co_return 1;
+  }
+};
+template <class R>
+boost::asio::awaitable<void> run_hedged(const R* runner) {
+  const ContextSnapshot snapshot;
+  const Pipeline<Hedged> pipeline;
+  co_await runner->async_run(pipeline, snapshot);
+}
 struct Stubborn {
   static constexpr std::string_view name = "stubborn";
   int execute(const auto&) const {
@@ -355,6 +384,12 @@ void run_everything(const Recorder& recorder) {
   {  // a stage retried once
     Runner<Recorder> runner(recorder);
     runner.run(Pipeline<Retried>{}, ContextSnapshot{});
+  }
+  {  // a hedged stage
+    Runner<Recorder> runner(recorder);
+    boost::asio::io_context io;
+    boost::asio::co_spawn(io, run_hedged(&runner), boost::asio::detached);
+    io.run();
   }
   {  // a run abandoned at its deadline
     const Runner<use_executor<ParallelExecutor>, Recorder> runner(ParallelExecutor(2), recorder);

@@ -141,6 +141,7 @@ static_assert(detail::counted_resilience_events[0] == events::circuit_opened);
 static_assert(detail::counted_resilience_events[1] == events::circuit_half_opened);
 static_assert(detail::counted_resilience_events[2] == events::circuit_closed);
 static_assert(detail::counted_resilience_events[3] == events::stage_retrying);
+static_assert(detail::counted_resilience_events[4] == events::stage_hedged);
 // The run and stage metrics cost no event: PrometheusMetrics is not a sink; its counter is.
 static_assert(!EventSink<PrometheusMetrics>);
 static_assert(EventSink<PrometheusEventCounter>);
@@ -307,7 +308,7 @@ TEST_CASE("PrometheusEventCounter: circuit breaker and retry events are counted 
   CHECK(count("circuit.half_opened") == 2);
   CHECK(count("circuit.closed") == 1);
   CHECK(count("stage.retrying") == 1);
-  CHECK(count("stage.hedged") == -1);  // never emitted: no series
+  CHECK(count("stage.hedged") == -1);  // none emitted: no series
   // The two rejected runs failed the stage without running it: counted as failed stages.
   CHECK(value(text, "stageflow_stages_total", {{"pipeline", "chat"}, {"stage", "flaky"}, {"status", "failed"}}) == 5);
   // Resilience events are not hardening events.

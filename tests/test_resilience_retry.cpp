@@ -602,7 +602,8 @@ asio::awaitable<stageflow::RunResult<Pipeline, stageflow::ContextSnapshot>> awai
                                                                                         std::stop_token stop) {
   stageflow::RunOptions options;
   options.stop = stop;
-  co_return co_await runner->async_run(*pipeline, snapshot(), options);
+  const stageflow::ContextSnapshot input = snapshot();  // no temporary across co_await (GCC 12)
+  co_return co_await runner->async_run(*pipeline, input, options);
 }
 
 /// An awaitable stage that fails its first `Failures` attempts.

@@ -13,6 +13,7 @@
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
 #include <stageflow/resilience/circuit_breakers.hpp>
+#include <stageflow/resilience/hedge.hpp>
 #include <stageflow/resilience/retry.hpp>
 #include <stageflow/runner/retry_clock.hpp>
 #include <stageflow/uuid/uuid7.hpp>

@@ -101,6 +101,14 @@ concept has_retry = requires {
   S::retry.delay(1, std::chrono::nanoseconds{}, std::chrono::nanoseconds{}, 0.0);
 };
 
+/// A stage that declares `static constexpr stageflow::Hedge hedge{...};`
+/// (<stageflow/resilience/hedge.hpp>): a slow attempt gets a copy started beside it.
+template <class S>
+concept has_hedge = requires {
+  S::hedge.after;
+  S::hedge.max_extra;
+};
+
 /// A stage that declares `static constexpr bool best_effort = true;`: its failure or timeout
 /// (after its retries) does not end the run; dependents see its input as absent.
 template <class S>

@@ -55,6 +55,7 @@
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/runner/cancel_on_stop.hpp>
+#include <stageflow/runner/detail/hedged_attempt.hpp>
 #include <stageflow/runner/detail/run_engine.hpp>
 #include <stageflow/runner/detail/run_frame.hpp>
 #include <stageflow/runner/detail/runner_filter.hpp>
@@ -191,6 +192,12 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
           if constexpr (!is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type, S>) {
             // A synchronous stage that retries comes here for its backoff's timer.
             life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
+          } else if constexpr (has_hedge<S> && std::is_void_v<Awaited>) {
+            co_await hedged_attempt<S, Life, std::monostate>(life);
+            life.store([] {});
+          } else if constexpr (has_hedge<S>) {
+            Awaited value = co_await hedged_attempt<S, Life, Awaited>(life);
+            life.store([&] { return std::move(value); });
           } else if constexpr (std::is_void_v<Awaited>) {
             co_await invoke_execute(life.stage(), life.context());
             life.store([] {});

@@ -94,6 +94,7 @@ inline constexpr FieldSpec immutability_violation[] = {{"paths", Kind::text_list
                                                        {"message", Kind::text}};
 inline constexpr FieldSpec immutability_unchecked[] = {{"outputs", Kind::text_list}};
 inline constexpr FieldSpec stage_retrying[] = {{"attempt", Kind::integer}, {"delay_ns", Kind::integer}, {"reason", Kind::text}};
+inline constexpr FieldSpec stage_hedged[] = {{"extra", Kind::integer}, {"after_ns", Kind::integer}};
 inline constexpr FieldSpec sink_events_dropped[] = {{"dropped", Kind::integer}, {"dropped_total", Kind::integer}};
 // from: the state left ("closed", "open", "half_open"); failures: what opened it (in a row, or in the window).
 inline constexpr FieldSpec circuit_opened[] = {
@@ -104,7 +105,7 @@ using P = Presence;
 }  // namespace detail
 
 /// Every event type the library emits.
-inline constexpr std::array<EventSpec, 25> catalog = {{
+inline constexpr std::array<EventSpec, 26> catalog = {{
     {"pipeline.started", "runner", detail::P::never, detail::P::never, detail::P::never, {}},
     {"pipeline.completed", "runner", detail::P::never, detail::P::always, detail::P::never, {}},
     {"pipeline.failed", "runner", detail::P::never, detail::P::always, detail::P::optional, detail::run_ended},
@@ -117,6 +118,7 @@ inline constexpr std::array<EventSpec, 25> catalog = {{
     {"stage.failed", "runner", detail::P::always, detail::P::always, detail::P::optional, {}},
     {"stage.timed_out", "runner", detail::P::always, detail::P::always, detail::P::optional, {}},
     {"stage.retrying", "runner", detail::P::always, detail::P::never, detail::P::never, detail::stage_retrying},
+    {"stage.hedged", "runner", detail::P::always, detail::P::never, detail::P::never, detail::stage_hedged},
     {"uuid.collision", "UuidTelemetry, forward_fleet_events", detail::P::never, detail::P::never, detail::P::never,
      detail::uuid_collision},
     {"uuid.backend_unavailable", "forward_fleet_events", detail::P::never, detail::P::never, detail::P::never,

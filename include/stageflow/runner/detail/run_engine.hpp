@@ -14,6 +14,7 @@
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/runner/deadline.hpp>
 #include <stageflow/runner/detail/hook_dispatch.hpp>
+#include <stageflow/runner/detail/retried_stage.hpp>
 #include <stageflow/runner/detail/run_deadline.hpp>
 #include <stageflow/runner/detail/run_frame.hpp>
 #include <stageflow/runner/detail/stage_lifecycle.hpp>
@@ -225,7 +226,7 @@ struct Engine<BasicRunner<Config, Policies...>> {
         // An async stage: its coroutine calls k when it completes (<stageflow/runner/async_run.hpp>).
         AsyncRun<Runner>::template start_stage<I>(*this, std::forward<K>(k));
       } else if constexpr (timed_backoffs && Life<F, I>::retries) {
-        RetriedStage<F, I, std::decay_t<K>>::start(*this, std::forward<K>(k));
+        RetriedStage<Engine, F, I, std::decay_t<K>>::start(*this, std::forward<K>(k));
       } else {
         const bool proceed = run_stage<I>(*frame);
         std::forward<K>(k)(proceed);
@@ -257,63 +258,6 @@ struct Engine<BasicRunner<Config, Policies...>> {
   static constexpr bool has_retrying_stage = []<class... S>(type_list<S...>) {
     return (has_retry<S> || ...);
   }(typename Pipeline::stage_types{});
-
-  /// A synchronous stage that retries under an executor with timers: its lifecycle lives on the
-  /// heap, and between attempts a timer holds it, not a thread. k is called once, at the end.
-  template <class F, std::size_t I, class K>
-  struct RetriedStage {
-    using L = Life<F, I>;
-    RetriedStage(const Steps<F>& steps, K&& fn)
-        : owner(steps.owner), executor(steps.executor), life(*steps.frame), k(std::move(fn)) {}
-
-    static void start(const Steps<F>& steps, K&& k) {
-      if (!L::admit(*steps.frame)) return k(false);
-      attempt(std::make_shared<RetriedStage>(steps, std::move(k)));
-    }
-    static void attempt(std::shared_ptr<RetriedStage> self) {
-      L& life = self->life;
-      life.before();
-      if (life.may_start()) {
-        life.begin_attempt();
-        try {
-          life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
-        } catch (...) {
-          life.threw(std::current_exception());
-        }
-        life.finish_attempt();
-        if (const auto delay = life.retry_delay()) {
-          if (detail::installed_retry_clock.load(std::memory_order_acquire)) {  // a test's clock
-            if (life.wait_backoff(*delay)) return attempt(std::move(self));
-          } else {
-            const executor_type& executor = *self->executor;
-            const std::stop_token& stop = life.run_stop_token();
-            schedule_backoff(executor, *delay, stop, [self = std::move(self)](bool waited) mutable {
-              if (!waited) {
-                self->life.backoff_stopped();
-                return finish(std::move(self));
-              }
-              self->life.next_attempt();
-              attempt(std::move(self));
-            });
-            return;
-          }
-        }
-      }
-      finish(std::move(self));
-    }
-    /// The stage's end; its lifecycle is gone before k (its dependents may start at once).
-    static void finish(std::shared_ptr<RetriedStage> self) {
-      const bool proceed = self->life.end();
-      K k = std::move(self->k);
-      self.reset();
-      k(proceed);
-    }
-
-    std::shared_ptr<F> owner;  // an abandonable run stays alive while a backoff holds the stage
-    const executor_type* executor;
-    L life;
-    K k;
-  };
 
   /// One synchronous stage, start to end (see StageLifecycle). Returns false when the run must stop.
   template <std::size_t I, class F>

@@ -70,6 +70,9 @@ class StageLifecycle {
       return true;
   }
   static_assert(valid_retry(), "stageflow: Retry::max_attempts must be between 1 and 255");
+  static_assert(!has_hedge<S> || is_async_stage_v<typename Frame::snapshot_type, pipeline_type, S>,
+                "stageflow: `hedge` is for awaitable stages run by async_run (a synchronous stage cannot "
+                "be hedged yet)");
 
   /// Whether stage I may start: nothing ended the run and no stop was requested. Always inlined:
   /// left out of line (GCC 12 does, for its cold branch), it costs Runner<> about 45 instructions
@@ -102,6 +105,20 @@ class StageLifecycle {
   }
 
   const S& stage() const noexcept { return stage_; }
+  /// The stage's context with another stop token (a hedged copy's: it must outlive the copy), at
+  /// the same attempt.
+  context_type context_for(const std::stop_token& stop) const {
+    context_type copy(*frame_.core.snapshot, frame_.core.outputs.data(), frame_.result.pipeline_run_id, stop);
+    if constexpr (retries)
+      for (unsigned a = 1; a < ctx_.attempt(); ++a) copy.next_attempt();
+    return copy;
+  }
+  /// stage.hedged: copy number `extra` starts, the attempt having run `after`.
+  void hedged([[maybe_unused]] unsigned extra, [[maybe_unused]] std::chrono::nanoseconds after) const {
+    if constexpr (has_event_sink)
+      frame_.core.send(events::stage_hedged, I, {}, {}, std::chrono::nanoseconds(-1), std::chrono::system_clock::now(),
+                       {{"extra", extra}, {"after_ns", after.count()}});
+  }
   /// The run's stop token (what ends a backoff).
   const std::stop_token& run_stop_token() const noexcept { return frame_.stops.token(); }
   const context_type& context() const noexcept { return ctx_; }
