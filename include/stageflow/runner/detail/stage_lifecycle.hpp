@@ -224,7 +224,17 @@ class StageLifecycle {
   /// timeout with `.retry_timeouts`) while attempts remain, nothing ended the run, no stop was
   /// requested, and the backoff ends before the run's deadline (else the reason says why not).
   /// When one is due, the attempt's after-hooks have run and stage.retrying was sent.
-  std::optional<std::chrono::nanoseconds> retry_delay()
+  [[gnu::always_inline]] std::optional<std::chrono::nanoseconds> retry_delay()
+    requires retries
+  {
+    // The success path pays one comparison; the rest is out of line.
+    const StageStatus status = report().status;
+    if (status != StageStatus::fail && status != StageStatus::timed_out) [[likely]]
+      return std::nullopt;
+    return retry_delay_after_failure();
+  }
+
+  [[gnu::noinline]] std::optional<std::chrono::nanoseconds> retry_delay_after_failure()
     requires retries
   {
     auto& r = report();
