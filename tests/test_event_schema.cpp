@@ -8,21 +8,33 @@
 #include <stageflow/hardening/immutability_interceptor.hpp>
 #include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/hardening/uuid_telemetry.hpp>
+#include <stageflow/resilience/circuit_breakers.hpp>
+#include <stageflow/runner/async_run.hpp>
+#include <stageflow/runner/cancel_on_stop.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/async_sink.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 #include <stageflow/sinks/event_schema.hpp>
+#include <stageflow/resilience/hedge.hpp>
+#include <stageflow/resilience/retry.hpp>
 #include <stageflow/sinks/json_lines_sink.hpp>
 #include <stageflow/uuid/uuid7.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -33,6 +45,7 @@
 #include "catch2_shim.hpp"
 #include "fake_shared_window.hpp"
 #include "json_lines.hpp"
+#include "manual_clock.hpp"
 
 using namespace stageflow;
 using namespace std::chrono_literals;
@@ -61,7 +74,10 @@ static_assert(schema::is_documented(events::pipeline_started) &&
               schema::is_documented(events::context_growth_warning) &&
               schema::is_documented(events::immutability_violation) &&
               schema::is_documented(events::immutability_unchecked) &&
-              schema::is_documented(events::sink_events_dropped));
+              schema::is_documented(events::sink_events_dropped) &&
+              schema::is_documented(events::circuit_opened) &&
+              schema::is_documented(events::circuit_half_opened) &&
+              schema::is_documented(events::circuit_closed));
 
 namespace {
 
@@ -251,6 +267,37 @@ struct Slow {
     return 1;
   }
 };
+/// Fails its first attempt: stage.retrying.
+struct Retried {
+  static constexpr std::string_view name = "retried";
+  static constexpr stageflow::Retry retry{.max_attempts = 2, .initial_backoff = std::chrono::microseconds(10)};
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  stageflow::StageOutput<int> execute(const auto&) const {
+    if (++*calls == 1) return stageflow::fail("once");
+    return 1;
+  }
+};
+/// Its first copy stalls until stopped: stage.hedged.
+struct Hedged {
+  static constexpr std::string_view name = "hedged";
+  static constexpr stageflow::Hedge hedge{.after = std::chrono::milliseconds(1), .max_extra = 1};
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  boost::asio::awaitable<int> execute(const auto& ctx) const {
+    if (++*calls == 1) {
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, std::chrono::seconds(30));
+      stageflow::cancel_on_stop guard(ctx.stop_token(), timer);
+      boost::system::error_code ec;
+      co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+    co_return 1;
+  }
+};
+template <class R>
+boost::asio::awaitable<void> run_hedged(const R* runner) {
+  const ContextSnapshot snapshot;
+  const Pipeline<Hedged> pipeline;
+  co_await runner->async_run(pipeline, snapshot);
+}
 struct Stubborn {
   static constexpr std::string_view name = "stubborn";
   int execute(const auto&) const {
@@ -317,6 +364,15 @@ void run_everything(const Recorder& recorder) {
     fake->report_collision(helpers::generate_uuid7(), "host/42/abcd1234");  // uuid.collision, scope fleet
     fake->report_unavailable("cannot connect to Redis at 127.0.0.1:1");     // uuid.backend_unavailable
   }
+  {  // a breaker that opens, lets a probe through after open_for and closes (an injected clock)
+    const stageflow::testing::ManualSteadyClock clock;
+    Runner<Recorder, BasicCircuitBreakers<stageflow::testing::ManualSteadyClock>> runner(
+        recorder, BasicCircuitBreakers<stageflow::testing::ManualSteadyClock>(
+                      {.failure_threshold = 1, .open_for = 1s, .half_open_probes = 1}, clock));
+    runner.run(Chat{}, ContextSnapshot{.input_text = "fail"});  // circuit.opened
+    clock.advance(2s);
+    runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});  // circuit.half_opened, circuit.closed
+  }
   {  // an output the immutability check was told not to walk
     Runner<Recorder, pl::ImmutabilityInterceptor> runner(recorder, pl::ImmutabilityInterceptor{});
     runner.run(Pipeline<Open, Use>{}, ContextSnapshot{});
@@ -324,6 +380,16 @@ void run_everything(const Recorder& recorder) {
   {  // a stage past its timeout
     Runner<Recorder> runner(recorder);
     runner.run(Pipeline<Slow>{}, ContextSnapshot{});
+  }
+  {  // a stage retried once
+    Runner<Recorder> runner(recorder);
+    runner.run(Pipeline<Retried>{}, ContextSnapshot{});
+  }
+  {  // a hedged stage
+    Runner<Recorder> runner(recorder);
+    boost::asio::io_context io;
+    boost::asio::co_spawn(io, run_hedged(&runner), boost::asio::detached);
+    io.run();
   }
   {  // a run abandoned at its deadline
     const Runner<use_executor<ParallelExecutor>, Recorder> runner(ParallelExecutor(2), recorder);

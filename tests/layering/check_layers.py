@@ -11,6 +11,8 @@ Floors, lowest first; a header may include its own folder (feature) and anything
   4  helpers/, pipeline/, tools/, compression.hpp, stageflow.hpp   the seed's addresses: faces and facades;
      hardening/                                 the hardening policies, faced by pipeline/
      store/                                    snapshot stores (over compression and serialization)
+     resilience/                               retries, hedging, circuit breakers (the runner reads a stage's
+                                               `retry`/`hedge` members, never these headers)
 
 Features on one floor do not include each other, except for the edges in SIBLING_EDGES; on the top
 floor they may (a facade is built from the others). A feature's detail/ belongs to the feature: the
@@ -30,7 +32,7 @@ FLOORS = {
     'core': 2,
     'serialization': 3, 'compression': 3, 'runner': 3, 'sinks': 3, 'observability': 3, 'visual': 3, 'fleet': 3,
     'helpers': 4, 'pipeline': 4, 'hardening': 4, 'tools': 4, 'compression.hpp': 4, 'stageflow.hpp': 4,
-    'store': 4,
+    'store': 4, 'resilience': 4,
 }
 TOP_FLOOR = 4
 # Same-floor includes that are part of the design: compress(T) diffs reflected values' canonical JSON.

@@ -41,6 +41,10 @@ inline constexpr std::string_view stage_skipped = "stage.skipped";
 inline constexpr std::string_view stage_cancelled = "stage.cancelled";
 inline constexpr std::string_view stage_failed = "stage.failed";
 inline constexpr std::string_view stage_timed_out = "stage.timed_out";
+/// A stage that declares `retry` failed an attempt and will try again after a backoff.
+inline constexpr std::string_view stage_retrying = "stage.retrying";
+/// A hedged stage's attempt ran past its `after`: another copy starts beside it.
+inline constexpr std::string_view stage_hedged = "stage.hedged";
 }  // namespace events
 
 namespace detail {

@@ -66,6 +66,10 @@ constexpr std::string_view outcome_event(StageStatus status) noexcept {
 struct StageReport {
   std::string_view name;
   StageStatus status = StageStatus::not_run;
+  /// How many times execute was called: 1, more for a stage that declares `retry` and was
+  /// retried, 0 when it never executed. One byte beside `status` (one store sets both; a Retry
+  /// allows at most 255 attempts).
+  std::uint8_t attempts = 0;
   std::chrono::nanoseconds duration{0};  // of execute() alone, policies excluded
   std::string reason;                    // why it skipped, cancelled or failed
   /// The fields found changed across this stage by the ImmutabilityInterceptor, as paths
@@ -103,6 +107,16 @@ struct RunResult<Pipeline<Stages...>, Snapshot> {
   outputs_type outputs;
 
   bool ok() const noexcept { return status == RunStatus::completed; }
+
+  /// True when a best-effort stage (`static constexpr bool best_effort = true;`) failed or timed
+  /// out and the run went on without its output.
+  bool degraded() const noexcept {
+    constexpr std::array<bool, sizeof...(Stages)> best_effort{is_best_effort_v<Stages>...};
+    for (std::size_t i = 0; i < best_effort.size(); ++i)
+      if (best_effort[i] && (stages[i].status == StageStatus::fail || stages[i].status == StageStatus::timed_out))
+        return true;
+    return false;
+  }
 
   /// S's output, or nullptr when S did not produce one (skipped, failed, not run).
   template <class S>

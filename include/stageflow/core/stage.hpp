@@ -92,6 +92,31 @@ inline constexpr bool is_duration_v<std::chrono::duration<Rep, Period>> = true;
 template <class S>
 concept has_timeout = requires { S::timeout; } && detail::is_duration_v<std::remove_cvref_t<decltype(S::timeout)>>;
 
+/// A stage that declares `static constexpr stageflow::Retry retry{...};`
+/// (<stageflow/resilience/retry.hpp>): its failures are retried with backoff.
+template <class S>
+concept has_retry = requires {
+  S::retry.max_attempts;
+  S::retry.jitter;
+  S::retry.delay(1, std::chrono::nanoseconds{}, std::chrono::nanoseconds{}, 0.0);
+};
+
+/// A stage that declares `static constexpr stageflow::Hedge hedge{...};`
+/// (<stageflow/resilience/hedge.hpp>): a slow attempt gets a copy started beside it.
+template <class S>
+concept has_hedge = requires {
+  S::hedge.after;
+  S::hedge.max_extra;
+};
+
+/// A stage that declares `static constexpr bool best_effort = true;`: its failure or timeout
+/// (after its retries) does not end the run; dependents see its input as absent.
+template <class S>
+inline constexpr bool is_best_effort_v = false;
+template <class S>
+  requires requires { S::best_effort; }
+inline constexpr bool is_best_effort_v<S> = static_cast<bool>(S::best_effort);
+
 /// S's timeout in nanoseconds (S must declare one).
 template <has_timeout S>
 inline constexpr std::chrono::nanoseconds stage_timeout_v = std::chrono::duration_cast<std::chrono::nanoseconds>(S::timeout);

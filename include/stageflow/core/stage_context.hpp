@@ -14,6 +14,7 @@
 // unwrapped to T and `void` mapped to std::monostate.
 #pragma once
 
+#include <stageflow/config.hpp>
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_output.hpp>
 
@@ -150,12 +151,29 @@ class StageContext {
   /// True once the run's std::stop_token asks to stop: long stages should check it and return.
   bool stop_requested() const noexcept { return stop_->stop_requested(); }
   const std::stop_token& stop_token() const noexcept { return *stop_; }
+  /// Which attempt of this stage this is, from 1 (above 1 only for a stage that declares `retry`).
+  unsigned attempt() const noexcept {
+    if constexpr (has_retry<Self>)
+      return attempt_;
+    else
+      return 1;
+  }
+  /// For the runner: the next attempt begins.
+  void next_attempt() noexcept
+    requires has_retry<Self>
+  {
+    ++attempt_;
+  }
 
  private:
+  struct one_attempt {
+    constexpr one_attempt(unsigned) noexcept {}
+  };
   const Snapshot* snapshot_;
   const void* const* outputs_;
   const boost::uuids::uuid* pipeline_run_id_;
   const std::stop_token* stop_;
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<has_retry<Self>, unsigned, one_attempt> attempt_{1};
 };
 
 /// `stageflow::input<Upstream>(ctx)`: the same as `ctx.template input<Upstream>()`, without the

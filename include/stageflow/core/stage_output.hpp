@@ -14,6 +14,7 @@
 //   }
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,6 +47,8 @@ constexpr std::string_view to_string(StageStatus status) noexcept {
 struct StageVerdict {
   StageStatus status;
   std::string reason;
+  /// A failure that asks its stage's next attempt to wait at least this long (stageflow::retry_after).
+  std::chrono::nanoseconds retry_after{0};
 };
 
 /// No output; dependents still run and see this stage's output as absent.
@@ -67,7 +70,8 @@ class StageOutput {
   StageOutput(U&& value) : status_(StageStatus::ok), value_(std::forward<U>(value)) {}
 
   /// skip(...), cancel(...) or fail(...).
-  StageOutput(StageVerdict verdict) : status_(verdict.status), reason_(std::move(verdict.reason)) {}
+  StageOutput(StageVerdict verdict)
+      : status_(verdict.status), reason_(std::move(verdict.reason)), retry_after_(verdict.retry_after) {}
 
   static StageOutput ok(T value) { return StageOutput(std::move(value)); }
 
@@ -79,11 +83,14 @@ class StageOutput {
   T&& value() && { return std::move(value_).value(); }
   /// Why the stage skipped, cancelled or failed.
   const std::string& reason() const noexcept { return reason_; }
+  /// How long a stage's next attempt must wait at least (a failure made by stageflow::retry_after).
+  std::chrono::nanoseconds retry_after() const noexcept { return retry_after_; }
 
  private:
   StageStatus status_;
   std::optional<T> value_;
   std::string reason_;
+  std::chrono::nanoseconds retry_after_{0};
 };
 
 /// A stage with no value still reports a status.
@@ -92,15 +99,18 @@ class StageOutput<void> {
  public:
   using value_type = void;
   StageOutput() noexcept = default;
-  StageOutput(StageVerdict verdict) : status_(verdict.status), reason_(std::move(verdict.reason)) {}
+  StageOutput(StageVerdict verdict)
+      : status_(verdict.status), reason_(std::move(verdict.reason)), retry_after_(verdict.retry_after) {}
   static StageOutput ok() noexcept { return {}; }
   StageStatus status() const noexcept { return status_; }
   bool is_ok() const noexcept { return status_ == StageStatus::ok; }
   const std::string& reason() const noexcept { return reason_; }
+  std::chrono::nanoseconds retry_after() const noexcept { return retry_after_; }
 
  private:
   StageStatus status_ = StageStatus::ok;
   std::string reason_;
+  std::chrono::nanoseconds retry_after_{0};
 };
 
 template <class T>

@@ -54,11 +54,14 @@
 #include <stageflow/core/run_result.hpp>
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
+#include <stageflow/runner/cancel_on_stop.hpp>
+#include <stageflow/runner/detail/hedged_attempt.hpp>
 #include <stageflow/runner/detail/run_engine.hpp>
 #include <stageflow/runner/detail/run_frame.hpp>
 #include <stageflow/runner/detail/runner_filter.hpp>
 #include <stageflow/runner/hooks.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
+#include <stageflow/runner/retry_clock.hpp>
 #include <stageflow/runner/run_options.hpp>
 #include <stageflow/runner/run_request.hpp>
 #include <stageflow/runner/runner.hpp>
@@ -76,8 +79,11 @@
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -174,14 +180,25 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
   static boost::asio::awaitable<void> stage_coroutine(std::shared_ptr<Frame> owner, Continuation<Frame, K> k) {
     using S = list_element_t<I, typename Frame::pipeline_type::stage_types>;
     using Awaited = awaited_t<stage_result_t<typename Frame::snapshot_type, typename Frame::pipeline_type, S>>;
+    using Life = typename Engine::template Life<Frame, I>;
     bool proceed = false;
     {
-      typename Engine::template Life<Frame, I> life(*owner);
-      life.before();
-      if (life.may_start()) {
+      Life life(*owner);
+      while (true) {  // once, unless the stage declares `retry` and an attempt failed
+        life.before();
+        if (!life.may_start()) break;
         life.begin_attempt();
         try {
-          if constexpr (std::is_void_v<Awaited>) {
+          if constexpr (!is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type, S>) {
+            // A synchronous stage that retries comes here for its backoff's timer.
+            life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
+          } else if constexpr (has_hedge<S> && std::is_void_v<Awaited>) {
+            co_await hedged_attempt<S, Life, std::monostate>(life);
+            life.store([] {});
+          } else if constexpr (has_hedge<S>) {
+            Awaited value = co_await hedged_attempt<S, Life, Awaited>(life);
+            life.store([&] { return std::move(value); });
+          } else if constexpr (std::is_void_v<Awaited>) {
             co_await invoke_execute(life.stage(), life.context());
             life.store([] {});
           } else {
@@ -198,10 +215,34 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
           life.threw(std::current_exception());
         }
         life.finish_attempt();
+        if constexpr (Life::retries) {
+          const std::optional<std::chrono::nanoseconds> delay = life.retry_delay();
+          if (delay) {
+            const bool waited = co_await backoff(*delay, owner->stops.token());
+            if (waited) {
+              life.next_attempt();
+              continue;
+            }
+            life.backoff_stopped();
+          }
+        }
+        break;
       }
       proceed = life.end();
     }  // the stage's last writes are done before k: its dependents may start on another thread
     k(proceed);
+  }
+
+  /// A retry's backoff: an Asio timer on the stage's strand (no thread waits), ended at once by a
+  /// stop request; false when the stop came first. An installed RetryClock waits instead (tests).
+  static boost::asio::awaitable<bool> backoff(std::chrono::nanoseconds delay, std::stop_token stop) {
+    if (RetryClock* installed = detail::installed_retry_clock.load(std::memory_order_acquire))
+      co_return installed->wait(delay, stop);
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay);
+    cancel_on_stop<boost::asio::steady_timer> guard(stop, timer);
+    boost::system::error_code ec;
+    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    co_return !ec && !stop.stop_requested();
   }
 
   // ---- one async run -----------------------------------------------------------------------
@@ -283,7 +324,7 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
       using St = State<Pipeline, Snapshot, H>;
       const auto why = validate(request, true, true);
       if constexpr (!Runner::concurrent &&
-                    !has_awaitable_stage<Snapshot, Pipeline>(typename Pipeline::stage_types{})) {
+                    !has_coroutine_stage<Snapshot, Pipeline>(typename Pipeline::stage_types{})) {
         // Nothing to await and nothing to overlap: the run happens here, as run()'s does (the
         // engine's, with the whole request), and only the handler is deferred.
         deliver_now(std::forward<Handler>(handler), [&] {

@@ -389,3 +389,6 @@ class ParallelExecutor {
 };
 
 }  // namespace stageflow
+
+// A retry's backoff on this executor's timers (found by the run engine through ADL).
+#include <stageflow/runner/backoff_timer.hpp>

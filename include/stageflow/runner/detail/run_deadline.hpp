@@ -81,7 +81,7 @@ RunResult<typename F::pipeline_type, typename F::snapshot_type> abandon_run(F& f
     (
         [&] {
           if (running[I]) {
-            out.stages[I] = {Pipeline::names[I], StageStatus::timed_out, {}, "abandoned at the run's deadline"};
+            out.stages[I] = {.name = Pipeline::names[I], .status = StageStatus::timed_out, .reason = "abandoned at the run's deadline"};
             return;
           }
           out.stages[I] = frame.result.stages[I];

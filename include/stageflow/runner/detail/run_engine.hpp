@@ -14,11 +14,13 @@
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/runner/deadline.hpp>
 #include <stageflow/runner/detail/hook_dispatch.hpp>
+#include <stageflow/runner/detail/retried_stage.hpp>
 #include <stageflow/runner/detail/run_deadline.hpp>
 #include <stageflow/runner/detail/run_frame.hpp>
 #include <stageflow/runner/detail/stage_lifecycle.hpp>
 #include <stageflow/runner/executor.hpp>
 #include <stageflow/runner/hooks.hpp>
+#include <stageflow/runner/retry_clock.hpp>
 #include <stageflow/runner/run_core.hpp>
 #include <stageflow/runner/run_request.hpp>
 
@@ -50,6 +52,12 @@ template <class Snapshot, class Pipeline, class... Stages>
 consteval bool has_awaitable_stage(type_list<Stages...>) {
   return (is_async_stage_v<Snapshot, Pipeline, Stages> || ...);
 }
+/// Whether an async run needs its coroutines: an awaitable stage, or one that retries (its backoff
+/// waits on a timer there, not on a thread).
+template <class Snapshot, class Pipeline, class... Stages>
+consteval bool has_coroutine_stage(type_list<Stages...>) {
+  return ((is_async_stage_v<Snapshot, Pipeline, Stages> || has_retry<Stages>) || ...);
+}
 
 /// Runs async stages; defined by <stageflow/runner/async_run.hpp>, which only a program with
 /// async stages includes (so a synchronous one never sees Asio's coroutine headers).
@@ -63,19 +71,27 @@ concept async_frame = Frame::async_frame;
 /// Whether stage I of an async run's frame is an async stage.
 template <class Frame, std::size_t I>
 inline constexpr bool async_stage_at = false;
+/// (A synchronous stage that declares `retry` counts: the coroutine waits its backoff on a timer.)
 template <async_frame Frame, std::size_t I>
 inline constexpr bool async_stage_at<Frame, I> =
     is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type,
-                     list_element_t<I, typename Frame::pipeline_type::stage_types>>;
+                     list_element_t<I, typename Frame::pipeline_type::stage_types>> ||
+    has_retry<list_element_t<I, typename Frame::pipeline_type::stage_types>>;
 template <class Frame>
 inline constexpr bool has_async_stage = false;
 template <async_frame Frame>
 inline constexpr bool has_async_stage<Frame> =
-    has_awaitable_stage<typename Frame::snapshot_type, typename Frame::pipeline_type>(
+    has_coroutine_stage<typename Frame::snapshot_type, typename Frame::pipeline_type>(
         typename Frame::pipeline_type::stage_types{});
 
 template <class Runner>
 struct Engine;
+
+/// Whether executor E can wait a backoff on a timer (schedule_backoff, found by ADL: ParallelExecutor).
+template <class E>
+concept backoff_timer_executor = requires(const E& e, const std::stop_token& stop) {
+  schedule_backoff(e, std::chrono::nanoseconds{}, stop, [](bool) {});
+};
 
 template <class Config, class... Policies>
 struct Engine<BasicRunner<Config, Policies...>> {
@@ -85,6 +101,9 @@ struct Engine<BasicRunner<Config, Policies...>> {
   using no_stage_states = typename Hooks::no_stage_states;
   static constexpr bool concurrent = Config::executor::concurrent;
   static constexpr bool has_event_sink = Runner::has_event_sink;
+  using executor_type = typename Config::executor;
+  /// Synchronous stages that retry under this executor wait their backoffs on its timers.
+  static constexpr bool timed_backoffs = concurrent && backoff_timer_executor<executor_type>;
   template <class Pipeline, class Snapshot, bool Full>
   using Frame = RunFrame<Runner, Pipeline, Snapshot, Full>;
   template <class F, std::size_t I>
@@ -206,6 +225,8 @@ struct Engine<BasicRunner<Config, Policies...>> {
     F* frame;
     // Concurrent runs: the executor's tasks keep a run that may be abandoned alive.
     STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, std::shared_ptr<F>, absent> owner{};
+    // Where a retrying stage's backoff timers run (executors with schedule_backoff).
+    STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<timed_backoffs, const executor_type*, absent> executor{};
 
     bool ending() const noexcept { return frame->core.ending.get(); }
 
@@ -214,6 +235,8 @@ struct Engine<BasicRunner<Config, Policies...>> {
       if constexpr (async_stage_at<F, I>) {
         // An async stage: its coroutine calls k when it completes (<stageflow/runner/async_run.hpp>).
         AsyncRun<Runner>::template start_stage<I>(*this, std::forward<K>(k));
+      } else if constexpr (timed_backoffs && Life<F, I>::retries) {
+        RetriedStage<Engine, F, I, std::decay_t<K>>::start(*this, std::forward<K>(k));
       } else {
         const bool proceed = run_stage<I>(*frame);
         std::forward<K>(k)(proceed);
@@ -221,7 +244,7 @@ struct Engine<BasicRunner<Config, Policies...>> {
     }
     template <class K>
     void start(std::size_t i, K&& k) const {
-      if constexpr (has_async_stage<F>) {
+      if constexpr (has_async_stage<F> || (timed_backoffs && has_retrying_stage<typename F::pipeline_type>)) {
         constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
           return std::array<void (*)(const Steps&, K&), sizeof...(I)>{
               [](const Steps& steps, K& k) { steps.template start<I>(std::move(k)); }...};
@@ -241,6 +264,11 @@ struct Engine<BasicRunner<Config, Policies...>> {
     }
   };
 
+  template <class Pipeline>
+  static constexpr bool has_retrying_stage = []<class... S>(type_list<S...>) {
+    return (has_retry<S> || ...);
+  }(typename Pipeline::stage_types{});
+
   /// One synchronous stage, start to end (see StageLifecycle). Returns false when the run must stop.
   template <std::size_t I, class F>
   static bool run_stage(F& frame) {
@@ -251,8 +279,9 @@ struct Engine<BasicRunner<Config, Policies...>> {
     } else {
       if (!Life<F, I>::admit(frame)) return false;
       Life<F, I> life(frame);
-      life.before();
-      if (life.may_start()) {
+      do {  // once, unless the stage declares `retry` and an attempt failed (its backoff waits here)
+        life.before();
+        if (!life.may_start()) break;
         life.begin_attempt();
         try {
           life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
@@ -260,7 +289,13 @@ struct Engine<BasicRunner<Config, Policies...>> {
           life.threw(std::current_exception());
         }
         life.finish_attempt();
-      }
+        if constexpr (Life<F, I>::retries) {
+          if (const auto delay = life.retry_delay()) {
+            if (life.wait_backoff(*delay)) continue;
+          }
+        }
+        break;
+      } while (true);
       return life.end();
     }
   }
@@ -310,6 +345,7 @@ struct Engine<BasicRunner<Config, Policies...>> {
     if (begin_run(frame, none)) {
       RunCompletion& completion = frame.completion;
       Steps<F> steps{&frame, std::move(owner)};
+      if constexpr (timed_backoffs) steps.executor = &runner.executor();
       auto& stops = frame.stops;
       runner.executor().template execute<typename F::pipeline_type>(
           steps,

@@ -90,6 +90,7 @@ struct FullStops {
   std::stop_token run_token;
   std::stop_callback<request_stop_of> chain;  // the caller's stop reaches the run's
   std::atomic<std::uint8_t> phase{running};
+  Deadline deadline;  // what a retry's backoff must end before
   std::optional<WatchdogAlarm> alarm;  // last: disarmed before the source goes
 };
 
@@ -147,6 +148,7 @@ struct RunFrame {
     requires Full
   {
     if (!deadline) return;
+    stops.deadline = deadline;
     if (deadline.passed()) {
       stops.fire_deadline();
       return;
@@ -154,6 +156,13 @@ struct RunFrame {
     stops.alarm.emplace(deadline.at(), [this] { stops.fire_deadline(); });
   }
   bool deadline_passed() const noexcept { return stops.deadline_passed(); }
+  /// The run's deadline, if it has one (a retry's backoff must end before it).
+  Deadline deadline() const noexcept {
+    if constexpr (Full)
+      return stops.deadline;
+    else
+      return {};
+  }
   /// A stage ended and the run goes on; after the last one, the deadline no longer matters.
   void stage_finished() noexcept
     requires Full

@@ -13,6 +13,10 @@
 //   }
 //   return life.end();                         // after-hooks (reverse), outcome event, run's end
 //
+// A stage that declares `retry` goes round again after finish_attempt(): retry_delay() decides
+// (and runs the failed attempt's after-hooks, so policies see every attempt), the driver waits the
+// backoff its own way (this thread, or an Asio timer), then next_attempt() and before() again.
+//
 // The object owns its clock readings, so stages that run at the same time never share one (the
 // race of issue 25, item 11, is gone by construction). An attempt is begin_attempt() ..
 // finish_attempt(): retries and hedging re-enter that part and keep the rest.
@@ -23,17 +27,21 @@
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
+#include <stageflow/runner/deadline.hpp>
 #include <stageflow/runner/detail/hook_dispatch.hpp>
 #include <stageflow/runner/detail/stage_timeout.hpp>
 #include <stageflow/runner/hooks.hpp>
 #include <stageflow/runner/policy.hpp>
+#include <stageflow/runner/retry_clock.hpp>
 #include <stageflow/runner/run_context.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -53,6 +61,18 @@ class StageLifecycle {
   /// object is a handful of scalars the compiler keeps in registers (tests/zero_cost).
   static constexpr bool has_hooks = Hooks::count > 0;
   static constexpr bool has_event_sink = Frame::core_type::has_event_sink;
+  /// The stage declares `retry`: its lifecycle may go round more than once.
+  static constexpr bool retries = has_retry<S>;
+  static consteval bool valid_retry() {
+    if constexpr (retries)
+      return S::retry.max_attempts >= 1 && S::retry.max_attempts <= 255;
+    else
+      return true;
+  }
+  static_assert(valid_retry(), "stageflow: Retry::max_attempts must be between 1 and 255");
+  static_assert(!has_hedge<S> || is_async_stage_v<typename Frame::snapshot_type, pipeline_type, S>,
+                "stageflow: `hedge` is for awaitable stages run by async_run (a synchronous stage cannot "
+                "be hedged yet)");
 
   /// Whether stage I may start: nothing ended the run and no stop was requested. Always inlined:
   /// left out of line (GCC 12 does, for its cold branch), it costs Runner<> about 45 instructions
@@ -85,6 +105,22 @@ class StageLifecycle {
   }
 
   const S& stage() const noexcept { return stage_; }
+  /// The stage's context with another stop token (a hedged copy's: it must outlive the copy), at
+  /// the same attempt.
+  context_type context_for(const std::stop_token& stop) const {
+    context_type copy(*frame_.core.snapshot, frame_.core.outputs.data(), frame_.result.pipeline_run_id, stop);
+    if constexpr (retries)
+      for (unsigned a = 1; a < ctx_.attempt(); ++a) copy.next_attempt();
+    return copy;
+  }
+  /// stage.hedged: copy number `extra` starts, the attempt having run `after`.
+  void hedged([[maybe_unused]] unsigned extra, [[maybe_unused]] std::chrono::nanoseconds after) const {
+    if constexpr (has_event_sink)
+      frame_.core.send(events::stage_hedged, I, {}, {}, std::chrono::nanoseconds(-1), std::chrono::system_clock::now(),
+                       {{"extra", extra}, {"after_ns", after.count()}});
+  }
+  /// The run's stop token (what ends a backoff).
+  const std::stop_token& run_stop_token() const noexcept { return frame_.stops.token(); }
   const context_type& context() const noexcept { return ctx_; }
   StageReport& report() noexcept { return frame_.result.stages[I]; }
 
@@ -92,16 +128,17 @@ class StageLifecycle {
     if constexpr (has_hooks) reached_ = Hooks::template call<hooks::before_stage>(frame_, stage_states_, 0, stage_run_);
   }
 
-  /// After the before-hooks: true when execute may be called (no before-hook failed the stage or
-  /// ended the run); then stage.started is emitted.
+  /// After the before-hooks: true when execute may be called (no before-hook failed the stage,
+  /// restored it from a checkpoint, or ended the run); then stage.started is emitted.
   bool may_start() {
-    if (report().status == StageStatus::fail || frame_.core.ending.get()) return false;
+    if (report().status != StageStatus::not_run || frame_.core.ending.get()) return false;
     if constexpr (has_event_sink)
       frame_.core.send(events::stage_started, I, {}, {}, std::chrono::nanoseconds(-1), std::chrono::system_clock::now());
     return true;
   }
 
   void begin_attempt() {
+    if constexpr (retries) report().attempts = static_cast<std::uint8_t>(ctx_.attempt());
     if constexpr (Frame::chains_clock_readings)
       t0_ = frame_.last_reading;
     else
@@ -121,18 +158,20 @@ class StageLifecycle {
         slot.emplace();
       } else if constexpr (std::is_same_v<Result, StageOutput<void>>) {
         StageOutput<void> out = produce();
-        r.status = out.status();
+        executed(out.status());
         if (out.is_ok())
           slot.emplace();
         else
           r.reason = out.reason();
+        if constexpr (retries) retry_.floor = out.retry_after();
       } else if constexpr (is_stage_output_v<Result>) {
         Result out = produce();
-        r.status = out.status();
+        executed(out.status());
         if (out.is_ok())
           slot.emplace(std::move(out).value());
         else
           r.reason = out.reason();
+        if constexpr (retries) retry_.floor = out.retry_after();
         // `out` is destroyed here, before the output is published: if that throws, the stage fails
         // and its output does not stay behind.
       } else {
@@ -143,13 +182,13 @@ class StageLifecycle {
       throw;
     }
     if (slot) {
-      r.status = StageStatus::ok;
+      executed(StageStatus::ok);
       frame_.core.template publish<I>();
     }
   }
 
   void threw(std::exception_ptr error) {
-    report().status = StageStatus::fail;
+    executed(StageStatus::fail);
     report().reason = exception_text(error);
   }
 
@@ -157,7 +196,7 @@ class StageLifecycle {
   /// run's deadline, else cancelled.
   void stopped() {
     const bool deadline = frame_.deadline_passed();
-    report().status = deadline ? StageStatus::timed_out : StageStatus::cancel;
+    executed(deadline ? StageStatus::timed_out : StageStatus::cancel);
     report().reason = deadline ? "the run's deadline passed" : "stop requested";
   }
 
@@ -180,6 +219,92 @@ class StageLifecycle {
     }
   }
 
+  /// After an attempt of a stage that declares `retry`: the backoff before the next attempt, or
+  /// nullopt when this attempt's outcome is the stage's. A retry is due after a failure (or a
+  /// timeout with `.retry_timeouts`) while attempts remain, nothing ended the run, no stop was
+  /// requested, and the backoff ends before the run's deadline (else the reason says why not).
+  /// When one is due, the attempt's after-hooks have run and stage.retrying was sent.
+  [[gnu::always_inline]] std::optional<std::chrono::nanoseconds> retry_delay()
+    requires retries
+  {
+    // The success path pays one comparison; the rest is out of line.
+    const StageStatus status = report().status;
+    if (status != StageStatus::fail && status != StageStatus::timed_out) [[likely]]
+      return std::nullopt;
+    return retry_delay_after_failure();
+  }
+
+  [[gnu::noinline]] std::optional<std::chrono::nanoseconds> retry_delay_after_failure()
+    requires retries
+  {
+    auto& r = report();
+    const bool retryable = r.status == StageStatus::fail || (r.status == StageStatus::timed_out && S::retry.retry_timeouts);
+    const unsigned attempt = ctx_.attempt();
+    if (!retryable || attempt >= S::retry.max_attempts || frame_.core.ending.get() ||
+        frame_.stops.token().stop_requested())
+      return std::nullopt;
+    const auto delay = S::retry.delay(attempt, retry_.previous, retry_.floor, detail::retry_uniform());
+    if (const Deadline deadline = frame_.deadline(); deadline && detail::retry_now() + delay >= deadline.at()) {
+      r.reason += "; not retried: the backoff of " + milliseconds_text(delay) + " before attempt " +
+                  std::to_string(attempt + 1) + " would end after the run's deadline";
+      return std::nullopt;
+    }
+    retry_.previous = delay;
+    if constexpr (has_hooks) {
+      Hooks::template call<hooks::after_stage>(frame_, stage_states_, reached_, stage_run_);
+      reached_ = 0;  // a backoff that ends the stage has no attempt left to close
+      if (r.status != StageStatus::fail && r.status != StageStatus::timed_out) return std::nullopt;
+    }
+    if constexpr (has_event_sink)
+      frame_.core.send(events::stage_retrying, I, {}, {}, std::chrono::nanoseconds(-1),
+                       std::chrono::system_clock::now(),
+                       {{"attempt", attempt + 1}, {"delay_ns", delay.count()}, {"reason", std::string_view(r.reason)}});
+    return delay;
+  }
+
+  /// Waits a backoff on this thread (the synchronous drivers), then starts the next attempt;
+  /// false when a stop request ended the wait (the stage then ends, see backoff_stopped()).
+  bool wait_backoff(std::chrono::nanoseconds delay)
+    requires retries
+  {
+    RetryClock* installed = detail::installed_retry_clock.load(std::memory_order_acquire);
+    const bool waited = installed ? installed->wait(delay, frame_.stops.token())
+                                  : detail::default_retry_wait(delay, frame_.stops.token());
+    if (!waited) {
+      backoff_stopped();
+      return false;
+    }
+    next_attempt();
+    return true;
+  }
+
+  /// A stop request ended a backoff: the stage ends cancelled (timed out at the run's deadline),
+  /// its reason keeping the last failure.
+  void backoff_stopped()
+    requires retries
+  {
+    auto& r = report();
+    std::string last = std::move(r.reason);
+    stopped();
+    r.reason += " during the backoff before attempt " + std::to_string(ctx_.attempt() + 1) + " (last failure: " +
+                last + ")";
+  }
+
+  /// The backoff is over: the next attempt begins with a clean report (and a fresh timeout).
+  void next_attempt()
+    requires retries
+  {
+    auto& r = report();
+    r.status = StageStatus::not_run;
+    r.reason.clear();
+    ctx_.next_attempt();
+    retry_.floor = {};
+    if constexpr (has_timeout<S>) {
+      timeout_.reset();
+      timeout_.emplace(*frame_.core.stop, stage_timeout_v<S>);  // same storage: ctx_'s token stays valid
+    }
+  }
+
   /// The after-hooks (for the policies whose before-hook was reached) and the outcome event;
   /// false when the run must stop.
   bool end() {
@@ -198,6 +323,16 @@ class StageLifecycle {
       }
       return proceed;
     }
+    if constexpr (is_best_effort_v<S>) {
+      // Best effort: the failure stays in the report, the output stays absent, the run goes on.
+      if (r.status == StageStatus::fail || r.status == StageStatus::timed_out) {
+        const bool proceed = !frame_.core.ending.get();
+        if constexpr (Frame::full) {
+          if (proceed) frame_.stage_finished();
+        }
+        return proceed;
+      }
+    }
     const RunStatus ending = r.status == StageStatus::fail     ? RunStatus::failed
                              : r.status == StageStatus::cancel ? RunStatus::cancelled
                                                                : RunStatus::timed_out;
@@ -207,6 +342,14 @@ class StageLifecycle {
   }
 
  private:
+  /// An attempt's status. A stage without `retry` counts its one attempt here, beside the status
+  /// (one 16-bit store: Runner<>'s instruction count stays as it was, tests/zero_cost).
+  void executed(StageStatus status) noexcept {
+    auto& r = report();
+    if constexpr (!retries) r.attempts = 1;
+    r.status = status;
+  }
+
   /// The stop token the stage sees: the run's, or with a timeout, its own chained to the run's.
   const std::stop_token& arm_timeout() {
     if constexpr (has_timeout<S>)
@@ -241,10 +384,17 @@ class StageLifecycle {
       return absent{};
   }
 
+  /// What a retried stage carries from one attempt to the next.
+  struct RetryState {
+    std::chrono::nanoseconds previous{0};  // the last backoff (decorrelated jitter grows from it)
+    std::chrono::nanoseconds floor{0};     // what the last attempt's retry_after asked for
+  };
+
   Frame& frame_;
   const S& stage_;
   STAGEFLOW_NO_UNIQUE_ADDRESS timeout_slot<StageTimeout> timeout_;  // armed by ctx_'s initialiser
-  const context_type ctx_;
+  std::conditional_t<retries, context_type, const context_type> ctx_;  // a retry counts its attempts
+  STAGEFLOW_NO_UNIQUE_ADDRESS only_if<retries, RetryState> retry_{};
   STAGEFLOW_NO_UNIQUE_ADDRESS only_if<has_hooks, StageRun<run_type, S>> stage_run_;
   STAGEFLOW_NO_UNIQUE_ADDRESS stage_states_type stage_states_;
   STAGEFLOW_NO_UNIQUE_ADDRESS only_if<has_hooks, std::size_t> reached_{};
