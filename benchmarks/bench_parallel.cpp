@@ -1,22 +1,30 @@
 // SPDX-License-Identifier: BSL-1.0
 // Concurrent execution: ParallelExecutor against oneTBB's flow graph (the peer), with the same
-// number of threads, and against our own sequential run. Wall time per run.
+// number of threads, against our own sequential run, and, when built with -Dtaskflow_include=DIR
+// (a clone of Taskflow 4), against Taskflow's executor. Wall time per run: the mean, and the p50
+// and p99 of the runs as counters (p50_ns, p99_ns; each run timed on its own).
 //
 //   (a) 8 trivial stages in a chain;
-//   (b) 1 -> 4 -> 1, the four branches spinning 50 us;
+//   (b) 1 -> 4 -> 1, the four branches spinning 50 us (ours with the default spin and with none);
 //   (c) 1 -> 4 -> 1, the four branches sleeping 1 ms (waiting on another service);
-//   (d) how late run() returns after a 20 ms DeadlineMode::abandon deadline (median, p99 over 1000
+//   (d) 1 -> 16 -> 1, the branches spinning 10 us (fan-out pressure);
+//   (e) a 1-stage run (the floor of a concurrent run);
+//   (f) how late run() returns after a 20 ms DeadlineMode::abandon deadline (median, p99 over 1000
 //       runs, as counters).
 //
-// Thread counts: `threads` in total work on a run in both. oneTBB's arena of `threads` slots counts
+// Thread counts: `threads` in total work on a run in each. oneTBB's arena of `threads` slots counts
 // the calling thread, which takes part in wait_for_all; ParallelExecutor(threads - 1) has that
-// many workers and the calling thread takes part too.
+// many workers and the calling thread takes part too; Taskflow's executor has `threads` workers
+// while the calling thread waits (run().wait(); its corun() works only from one of its workers).
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
+#if defined(STAGEFLOW_BENCH_HAVE_TASKFLOW)
+#  include <taskflow/taskflow.hpp>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -24,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ratio_main.hpp"
@@ -47,6 +56,23 @@ void spin_for(std::chrono::nanoseconds d) {
   }
 }
 
+// Runs `once` per iteration, timing each run on its own: p50_ns and p99_ns counters beside the
+// mean (the two clock reads, some 40 ns, are in every side's figures alike).
+template <class F>
+void timed_runs(benchmark::State& state, F&& once) {
+  std::vector<std::int64_t> ns;
+  ns.reserve(static_cast<std::size_t>(std::min<benchmark::IterationCount>(state.max_iterations, 50'000'000)));
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    once();
+    ns.push_back((std::chrono::steady_clock::now() - t0).count());
+  }
+  if (ns.empty()) return;
+  std::sort(ns.begin(), ns.end());
+  state.counters["p50_ns"] = static_cast<double>(ns[ns.size() / 2]);
+  state.counters["p99_ns"] = static_cast<double>(ns[std::min(ns.size() - 1, ns.size() * 99 / 100)]);
+}
+
 // (a) the chain.
 template <int I>
 struct Link {
@@ -61,12 +87,14 @@ struct Link {
 };
 using Chain = stageflow::Pipeline<Link<0>, Link<1>, Link<2>, Link<3>, Link<4>, Link<5>, Link<6>, Link<7>>;
 
-// (b), (c) the diamond, its branches doing Work.
-enum class Work { spin, sleep };
+// (b), (c), (d) fan out to W branches doing Work, then gather.
+enum class Work { spin50, sleep1ms, spin10 };
 template <Work W>
 void work() {
-  if constexpr (W == Work::spin)
+  if constexpr (W == Work::spin50)
     spin_for(50us);
+  else if constexpr (W == Work::spin10)
+    spin_for(10us);
   else
     std::this_thread::sleep_for(1ms);
 }
@@ -74,26 +102,37 @@ struct Fan {
   static constexpr std::string_view name = "fan";
   int execute() const { return 1; }
 };
+constexpr std::array<std::string_view, 16> branch_names{"b0", "b1", "b2",  "b3",  "b4",  "b5",  "b6",  "b7",
+                                                        "b8", "b9", "b10", "b11", "b12", "b13", "b14", "b15"};
 template <Work W, int I>
 struct Branch {
-  static constexpr std::string_view name = std::array{"b0", "b1", "b2", "b3"}[I];
+  static constexpr std::string_view name = branch_names[I];
   using depends_on = stageflow::after<Fan>;
   int execute(const auto& ctx) const {
     work<W>();
     return *stageflow::input<Fan>(ctx) + I;
   }
 };
-template <Work W>
-struct Gather {
-  static constexpr std::string_view name = "gather";
-  using depends_on = stageflow::after<Branch<W, 0>, Branch<W, 1>, Branch<W, 2>, Branch<W, 3>>;
-  int execute(const auto& ctx) const {
-    return *stageflow::input<Branch<W, 0>>(ctx) + *stageflow::input<Branch<W, 1>>(ctx) +
-           *stageflow::input<Branch<W, 2>>(ctx) + *stageflow::input<Branch<W, 3>>(ctx);
-  }
+template <Work W, class Seq>
+struct FanOut;
+template <Work W, int... I>
+struct FanOut<W, std::integer_sequence<int, I...>> {
+  struct Gather {
+    static constexpr std::string_view name = "gather";
+    using depends_on = stageflow::after<Branch<W, I>...>;
+    int execute(const auto& ctx) const { return (*stageflow::input<Branch<W, I>>(ctx) + ...); }
+  };
+  using pipeline = stageflow::Pipeline<Fan, Branch<W, I>..., Gather>;
 };
-template <Work W>
-using Diamond = stageflow::Pipeline<Fan, Branch<W, 0>, Branch<W, 1>, Branch<W, 2>, Branch<W, 3>, Gather<W>>;
+template <Work W, int Width>
+using Fanned = FanOut<W, std::make_integer_sequence<int, Width>>;
+
+// (e) one stage.
+struct Single {
+  static constexpr std::string_view name = "single";
+  std::uint64_t execute(const auto& ctx) const { return mix(ctx.snapshot().seed, 1); }
+};
+using One = stageflow::Pipeline<Single>;
 
 using Parallel = stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>>;
 
@@ -101,12 +140,16 @@ const Parallel& parallel_runner() {
   static const Parallel runner(stageflow::ParallelExecutor(threads - 1));
   return runner;
 }
+const Parallel& no_spin_runner() {
+  static const Parallel runner(stageflow::ParallelExecutor(threads - 1, {.spin = 0us}));
+  return runner;
+}
 
 void BM_chain_parallel(benchmark::State& state) {
   const auto& runner = parallel_runner();
   const Chain chain;
   const Input input;
-  for (auto _ : state) benchmark::DoNotOptimize(*runner.run(chain, input).output<Link<7>>());
+  timed_runs(state, [&] { benchmark::DoNotOptimize(*runner.run(chain, input).output<Link<7>>()); });
 }
 BENCHMARK(BM_chain_parallel)->UseRealTime();
 
@@ -118,7 +161,7 @@ void BM_chain_parallel_untimed(benchmark::State& state) {
       runner(stageflow::ParallelExecutor(threads - 1));
   const Chain chain;
   const Input input;
-  for (auto _ : state) benchmark::DoNotOptimize(*runner.run(chain, input).output<Link<7>>());
+  timed_runs(state, [&] { benchmark::DoNotOptimize(*runner.run(chain, input).output<Link<7>>()); });
 }
 BENCHMARK(BM_chain_parallel_untimed)->UseRealTime();
 
@@ -134,39 +177,40 @@ void BM_chain_tbb(benchmark::State& state) {
         values[static_cast<std::size_t>(i)] = mix(i == 0 ? 42 : values[static_cast<std::size_t>(i - 1)], i);
       }));
     for (int i = 1; i < 8; ++i) flow::make_edge(*nodes[static_cast<std::size_t>(i - 1)], *nodes[static_cast<std::size_t>(i)]);
-    for (auto _ : state) {
+    timed_runs(state, [&] {
       nodes[0]->try_put(flow::continue_msg());
       g.wait_for_all();
       benchmark::DoNotOptimize(values[7]);
-    }
+    });
   });
 }
 BENCHMARK(BM_chain_tbb)->UseRealTime();
 
-template <Work W>
-void BM_diamond_parallel(benchmark::State& state) {
-  const auto& runner = parallel_runner();
-  const Diamond<W> diamond;
+template <Work W, int Width>
+void BM_fan_parallel(benchmark::State& state, const Parallel& runner) {
+  using F = Fanned<W, Width>;
+  const typename F::pipeline pipeline;
   const Input input;
-  for (auto _ : state) benchmark::DoNotOptimize(*runner.run(diamond, input).template output<Gather<W>>());
+  timed_runs(state, [&] { benchmark::DoNotOptimize(*runner.run(pipeline, input).template output<typename F::Gather>()); });
 }
-template <Work W>
-void BM_diamond_sequential(benchmark::State& state) {
+template <Work W, int Width>
+void BM_fan_sequential(benchmark::State& state) {
+  using F = Fanned<W, Width>;
   const stageflow::Runner<> runner;
-  const Diamond<W> diamond;
+  const typename F::pipeline pipeline;
   const Input input;
-  for (auto _ : state) benchmark::DoNotOptimize(*runner.run(diamond, input).template output<Gather<W>>());
+  timed_runs(state, [&] { benchmark::DoNotOptimize(*runner.run(pipeline, input).template output<typename F::Gather>()); });
 }
-template <Work W>
-void BM_diamond_tbb(benchmark::State& state) {
+template <Work W, int Width>
+void BM_fan_tbb(benchmark::State& state) {
   namespace flow = tbb::flow;
   tbb::task_arena arena(threads);
   arena.execute([&] {
     flow::graph g;
-    std::array<int, 6> values{};
+    std::array<int, Width + 2> values{};
     flow::continue_node<flow::continue_msg> fan(g, [&](const flow::continue_msg&) { values[0] = 1; });
     std::vector<std::unique_ptr<flow::continue_node<flow::continue_msg>>> branches;
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < Width; ++i) {
       branches.push_back(std::make_unique<flow::continue_node<flow::continue_msg>>(g, [&values, i](const flow::continue_msg&) {
         work<W>();
         values[static_cast<std::size_t>(i + 1)] = values[0] + i;
@@ -174,24 +218,133 @@ void BM_diamond_tbb(benchmark::State& state) {
       flow::make_edge(fan, *branches.back());
     }
     flow::continue_node<flow::continue_msg> gather(g, [&](const flow::continue_msg&) {
-      values[5] = values[1] + values[2] + values[3] + values[4];
+      int sum = 0;
+      for (int i = 1; i <= Width; ++i) sum += values[static_cast<std::size_t>(i)];
+      values[Width + 1] = sum;
     });
     for (auto& b : branches) flow::make_edge(*b, gather);
-    for (auto _ : state) {
+    timed_runs(state, [&] {
       fan.try_put(flow::continue_msg());
       g.wait_for_all();
-      benchmark::DoNotOptimize(values[5]);
-    }
+      benchmark::DoNotOptimize(values[Width + 1]);
+    });
   });
 }
-BENCHMARK_TEMPLATE(BM_diamond_parallel, Work::spin)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_diamond_tbb, Work::spin)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_diamond_sequential, Work::spin)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_diamond_parallel, Work::sleep)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_diamond_tbb, Work::sleep)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_diamond_sequential, Work::sleep)->UseRealTime();
+void BM_diamond_spin50_parallel(benchmark::State& s) { BM_fan_parallel<Work::spin50, 4>(s, parallel_runner()); }
+void BM_diamond_spin50_parallel_nospin(benchmark::State& s) { BM_fan_parallel<Work::spin50, 4>(s, no_spin_runner()); }
+void BM_diamond_spin50_tbb(benchmark::State& s) { BM_fan_tbb<Work::spin50, 4>(s); }
+void BM_diamond_spin50_sequential(benchmark::State& s) { BM_fan_sequential<Work::spin50, 4>(s); }
+void BM_diamond_sleep1ms_parallel(benchmark::State& s) { BM_fan_parallel<Work::sleep1ms, 4>(s, parallel_runner()); }
+void BM_diamond_sleep1ms_tbb(benchmark::State& s) { BM_fan_tbb<Work::sleep1ms, 4>(s); }
+void BM_diamond_sleep1ms_sequential(benchmark::State& s) { BM_fan_sequential<Work::sleep1ms, 4>(s); }
+void BM_fan16_spin10_parallel(benchmark::State& s) { BM_fan_parallel<Work::spin10, 16>(s, parallel_runner()); }
+void BM_fan16_spin10_tbb(benchmark::State& s) { BM_fan_tbb<Work::spin10, 16>(s); }
+BENCHMARK(BM_diamond_spin50_parallel)->UseRealTime();
+BENCHMARK(BM_diamond_spin50_parallel_nospin)->UseRealTime();
+BENCHMARK(BM_diamond_spin50_tbb)->UseRealTime();
+BENCHMARK(BM_diamond_spin50_sequential)->UseRealTime();
+BENCHMARK(BM_diamond_sleep1ms_parallel)->UseRealTime();
+BENCHMARK(BM_diamond_sleep1ms_tbb)->UseRealTime();
+BENCHMARK(BM_diamond_sleep1ms_sequential)->UseRealTime();
+BENCHMARK(BM_fan16_spin10_parallel)->UseRealTime();
+BENCHMARK(BM_fan16_spin10_tbb)->UseRealTime();
 
-// (d) A stage that ignores the stop request for 25 ms, under a 20 ms abandon deadline.
+void BM_single_parallel(benchmark::State& state) {
+  const auto& runner = parallel_runner();
+  const One one;
+  const Input input;
+  timed_runs(state, [&] { benchmark::DoNotOptimize(*runner.run(one, input).output<Single>()); });
+}
+BENCHMARK(BM_single_parallel)->UseRealTime();
+void BM_single_sequential(benchmark::State& state) {
+  const stageflow::Runner<> runner;
+  const One one;
+  const Input input;
+  timed_runs(state, [&] { benchmark::DoNotOptimize(*runner.run(one, input).output<Single>()); });
+}
+BENCHMARK(BM_single_sequential)->UseRealTime();
+void BM_single_tbb(benchmark::State& state) {
+  namespace flow = tbb::flow;
+  tbb::task_arena arena(threads);
+  arena.execute([&] {
+    flow::graph g;
+    std::uint64_t value = 0;
+    flow::continue_node<flow::continue_msg> node(g, [&](const flow::continue_msg&) { value = mix(42, 1); });
+    timed_runs(state, [&] {
+      node.try_put(flow::continue_msg());
+      g.wait_for_all();
+      benchmark::DoNotOptimize(value);
+    });
+  });
+}
+BENCHMARK(BM_single_tbb)->UseRealTime();
+
+#if defined(STAGEFLOW_BENCH_HAVE_TASKFLOW)
+// Taskflow 4: the same graphs, built once, run by an executor of `threads` workers.
+tf::Executor& taskflow_executor() {
+  static tf::Executor executor(threads);
+  return executor;
+}
+void BM_chain_taskflow(benchmark::State& state) {
+  tf::Taskflow flow;
+  std::array<std::uint64_t, 8> values{};
+  std::vector<tf::Task> tasks;
+  for (int i = 0; i < 8; ++i)
+    tasks.push_back(flow.emplace([&values, i] {
+      values[static_cast<std::size_t>(i)] = mix(i == 0 ? 42 : values[static_cast<std::size_t>(i - 1)], i);
+    }));
+  for (int i = 1; i < 8; ++i) tasks[static_cast<std::size_t>(i - 1)].precede(tasks[static_cast<std::size_t>(i)]);
+  auto& executor = taskflow_executor();
+  timed_runs(state, [&] {
+    executor.run(flow).wait();
+    benchmark::DoNotOptimize(values[7]);
+  });
+}
+BENCHMARK(BM_chain_taskflow)->UseRealTime();
+template <Work W, int Width>
+void BM_fan_taskflow(benchmark::State& state) {
+  tf::Taskflow flow;
+  std::array<int, Width + 2> values{};
+  auto fan = flow.emplace([&] { values[0] = 1; });
+  auto gather = flow.emplace([&] {
+    int sum = 0;
+    for (int i = 1; i <= Width; ++i) sum += values[static_cast<std::size_t>(i)];
+    values[Width + 1] = sum;
+  });
+  for (int i = 0; i < Width; ++i) {
+    auto branch = flow.emplace([&values, i] {
+      work<W>();
+      values[static_cast<std::size_t>(i + 1)] = values[0] + i;
+    });
+    fan.precede(branch);
+    branch.precede(gather);
+  }
+  auto& executor = taskflow_executor();
+  timed_runs(state, [&] {
+    executor.run(flow).wait();
+    benchmark::DoNotOptimize(values[Width + 1]);
+  });
+}
+void BM_diamond_spin50_taskflow(benchmark::State& s) { BM_fan_taskflow<Work::spin50, 4>(s); }
+void BM_diamond_sleep1ms_taskflow(benchmark::State& s) { BM_fan_taskflow<Work::sleep1ms, 4>(s); }
+void BM_fan16_spin10_taskflow(benchmark::State& s) { BM_fan_taskflow<Work::spin10, 16>(s); }
+BENCHMARK(BM_diamond_spin50_taskflow)->UseRealTime();
+BENCHMARK(BM_diamond_sleep1ms_taskflow)->UseRealTime();
+BENCHMARK(BM_fan16_spin10_taskflow)->UseRealTime();
+void BM_single_taskflow(benchmark::State& state) {
+  tf::Taskflow flow;
+  std::uint64_t value = 0;
+  flow.emplace([&] { value = mix(42, 1); });
+  auto& executor = taskflow_executor();
+  timed_runs(state, [&] {
+    executor.run(flow).wait();
+    benchmark::DoNotOptimize(value);
+  });
+}
+BENCHMARK(BM_single_taskflow)->UseRealTime();
+#endif
+
+// (f) A stage that ignores the stop request for 25 ms, under a 20 ms abandon deadline.
 struct Deaf {
   static constexpr std::string_view name = "deaf";
   int execute() const {
@@ -221,15 +374,26 @@ BENCHMARK(BM_abandon_lateness)->Iterations(1000)->UseRealTime()->Unit(benchmark:
 
 }  // namespace
 
-STAGEFLOW_BENCHMARK_RATIO("(a) 8-stage chain: ParallelExecutor vs TBB flow graph", "BM_chain_parallel/real_time",
-                          "BM_chain_tbb/real_time", 0.5);
-STAGEFLOW_BENCHMARK_RATIO("(a) the same, no per-stage timing (no_clock) vs TBB",
-                          "BM_chain_parallel_untimed/real_time", "BM_chain_tbb/real_time", 0.5);
-STAGEFLOW_BENCHMARK_RATIO("(b) 1-4-1 spinning 50us: ParallelExecutor vs TBB",
-                          "BM_diamond_parallel<Work::spin>/real_time", "BM_diamond_tbb<Work::spin>/real_time", 1.05);
-STAGEFLOW_BENCHMARK_RATIO("(c) 1-4-1 sleeping 1ms: ParallelExecutor vs TBB",
-                          "BM_diamond_parallel<Work::sleep>/real_time", "BM_diamond_tbb<Work::sleep>/real_time", 1.05);
-STAGEFLOW_BENCHMARK_RATIO("(c) 1-4-1 sleeping 1ms: ParallelExecutor vs sequential",
-                          "BM_diamond_parallel<Work::sleep>/real_time", "BM_diamond_sequential<Work::sleep>/real_time",
-                          0.55);
+// Each pair three times: the mean, the p50 and the p99 (ratio_main.hpp's ":counter" names).
+#define STAGEFLOW_LATENCY_RATIOS(title, ours, base, goal)                                                   \
+  STAGEFLOW_BENCHMARK_RATIO(title " (mean)", ours "/real_time", base "/real_time", goal);                 \
+  STAGEFLOW_BENCHMARK_RATIO(title " (p50)", ours "/real_time:p50_ns", base "/real_time:p50_ns", goal);   \
+  STAGEFLOW_BENCHMARK_RATIO(title " (p99)", ours "/real_time:p99_ns", base "/real_time:p99_ns", goal)
+
+STAGEFLOW_LATENCY_RATIOS("(a) 8-stage chain vs TBB", "BM_chain_parallel", "BM_chain_tbb", 0.5);
+STAGEFLOW_LATENCY_RATIOS("(a) the same, no_clock, vs TBB", "BM_chain_parallel_untimed", "BM_chain_tbb", 0.5);
+STAGEFLOW_LATENCY_RATIOS("(b) 1-4-1 spin 50us vs TBB", "BM_diamond_spin50_parallel", "BM_diamond_spin50_tbb", 1.05);
+STAGEFLOW_LATENCY_RATIOS("(b) the same, spin 0, vs TBB", "BM_diamond_spin50_parallel_nospin", "BM_diamond_spin50_tbb", 0);
+STAGEFLOW_LATENCY_RATIOS("(c) 1-4-1 sleep 1ms vs TBB", "BM_diamond_sleep1ms_parallel", "BM_diamond_sleep1ms_tbb", 1.05);
+STAGEFLOW_BENCHMARK_RATIO("(c) 1-4-1 sleep 1ms vs sequential (mean)", "BM_diamond_sleep1ms_parallel/real_time",
+                          "BM_diamond_sleep1ms_sequential/real_time", 0.55);
+STAGEFLOW_LATENCY_RATIOS("(d) 1-16-1 spin 10us vs TBB", "BM_fan16_spin10_parallel", "BM_fan16_spin10_tbb", 1.1);
+STAGEFLOW_LATENCY_RATIOS("(e) 1-stage run vs TBB", "BM_single_parallel", "BM_single_tbb", 0);
+#if defined(STAGEFLOW_BENCH_HAVE_TASKFLOW)
+STAGEFLOW_LATENCY_RATIOS("(a) 8-stage chain vs Taskflow", "BM_chain_parallel", "BM_chain_taskflow", 0);
+STAGEFLOW_LATENCY_RATIOS("(b) 1-4-1 spin 50us vs Taskflow", "BM_diamond_spin50_parallel", "BM_diamond_spin50_taskflow", 0);
+STAGEFLOW_LATENCY_RATIOS("(c) 1-4-1 sleep 1ms vs Taskflow", "BM_diamond_sleep1ms_parallel", "BM_diamond_sleep1ms_taskflow", 0);
+STAGEFLOW_LATENCY_RATIOS("(d) 1-16-1 spin 10us vs Taskflow", "BM_fan16_spin10_parallel", "BM_fan16_spin10_taskflow", 0);
+STAGEFLOW_LATENCY_RATIOS("(e) 1-stage run vs Taskflow", "BM_single_parallel", "BM_single_taskflow", 0);
+#endif
 STAGEFLOW_BENCHMARK_MAIN();

@@ -8,6 +8,7 @@
 #include <stageflow/hardening/immutability_interceptor.hpp>
 #include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/hardening/uuid_telemetry.hpp>
+#include <stageflow/resilience/circuit_breakers.hpp>
 #include <stageflow/runner/async_run.hpp>
 #include <stageflow/runner/cancel_on_stop.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
@@ -44,6 +45,7 @@
 #include "catch2_shim.hpp"
 #include "fake_shared_window.hpp"
 #include "json_lines.hpp"
+#include "manual_clock.hpp"
 
 using namespace stageflow;
 using namespace std::chrono_literals;
@@ -72,7 +74,10 @@ static_assert(schema::is_documented(events::pipeline_started) &&
               schema::is_documented(events::context_growth_warning) &&
               schema::is_documented(events::immutability_violation) &&
               schema::is_documented(events::immutability_unchecked) &&
-              schema::is_documented(events::sink_events_dropped));
+              schema::is_documented(events::sink_events_dropped) &&
+              schema::is_documented(events::circuit_opened) &&
+              schema::is_documented(events::circuit_half_opened) &&
+              schema::is_documented(events::circuit_closed));
 
 namespace {
 
@@ -358,6 +363,15 @@ void run_everything(const Recorder& recorder) {
     fleet::forward_fleet_events(monitor, recorder);
     fake->report_collision(helpers::generate_uuid7(), "host/42/abcd1234");  // uuid.collision, scope fleet
     fake->report_unavailable("cannot connect to Redis at 127.0.0.1:1");     // uuid.backend_unavailable
+  }
+  {  // a breaker that opens, lets a probe through after open_for and closes (an injected clock)
+    const stageflow::testing::ManualSteadyClock clock;
+    Runner<Recorder, BasicCircuitBreakers<stageflow::testing::ManualSteadyClock>> runner(
+        recorder, BasicCircuitBreakers<stageflow::testing::ManualSteadyClock>(
+                      {.failure_threshold = 1, .open_for = 1s, .half_open_probes = 1}, clock));
+    runner.run(Chat{}, ContextSnapshot{.input_text = "fail"});  // circuit.opened
+    clock.advance(2s);
+    runner.run(Chat{}, ContextSnapshot{.input_text = "hi"});  // circuit.half_opened, circuit.closed
   }
   {  // an output the immutability check was told not to walk
     Runner<Recorder, pl::ImmutabilityInterceptor> runner(recorder, pl::ImmutabilityInterceptor{});

@@ -8,6 +8,7 @@
 #include <stageflow/hardening/immutability_interceptor.hpp>
 #include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/hardening/uuid_telemetry.hpp>
+#include <stageflow/resilience/circuit_breakers.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/async_sink.hpp>
@@ -136,6 +137,11 @@ static_assert(detail::counted_hardening_events[1] == events::immutability_violat
 static_assert(detail::counted_hardening_events[2] == events::context_size_exceeded);
 static_assert(detail::counted_hardening_events[3] == events::context_growth_warning);
 static_assert(detail::counted_hardening_events[4] == events::memory_growth_warning);
+static_assert(detail::counted_resilience_events[0] == events::circuit_opened);
+static_assert(detail::counted_resilience_events[1] == events::circuit_half_opened);
+static_assert(detail::counted_resilience_events[2] == events::circuit_closed);
+static_assert(detail::counted_resilience_events[3] == events::stage_retrying);
+static_assert(detail::counted_resilience_events[4] == events::stage_hedged);
 // The run and stage metrics cost no event: PrometheusMetrics is not a sink; its counter is.
 static_assert(!EventSink<PrometheusMetrics>);
 static_assert(EventSink<PrometheusEventCounter>);
@@ -257,6 +263,57 @@ TEST_CASE("PrometheusMetrics: hardening events are counted by pipeline, stage an
   // The snapshot alone (ids, text) is over 64 bytes: reported at run start, naming no stage.
   CHECK(value(text, "stageflow_hardening_events_total",
               {{"pipeline", "chat"}, {"stage", ""}, {"event", "context.size_exceeded"}}) == 2);
+}
+
+namespace {
+/// A clock the test moves: the breaker's open_for passes without sleeping.
+struct StepClock {
+  using time_point = std::chrono::steady_clock::time_point;
+  std::shared_ptr<std::chrono::nanoseconds> at = std::make_shared<std::chrono::nanoseconds>(0);
+  time_point now() const { return time_point(*at); }
+};
+/// Fails while the input says "fail".
+struct Flaky {
+  static constexpr std::string_view name = "flaky";
+  StageOutput<int> execute(const auto& ctx) const {
+    if (ctx.snapshot().input_text == "fail") return stageflow::fail("down");
+    return 1;
+  }
+};
+}  // namespace
+
+TEST_CASE("PrometheusEventCounter: circuit breaker and retry events are counted by stage and event") {
+  Served served;
+  PrometheusMetrics metrics(served.registry, {.pipeline = "chat"});
+  const StepClock clock;
+  using Breakers = BasicCircuitBreakers<StepClock>;
+  Runner<PrometheusMetrics, PrometheusEventCounter, Breakers> runner(
+      metrics, metrics.event_counter(), Breakers({.failure_threshold = 2, .open_for = std::chrono::seconds(1)}, clock));
+  for (const char* text : {"fail", "fail", "ok", "ok"}) (void)runner.run(Pipeline<Flaky>{}, request(text));
+  *clock.at += std::chrono::seconds(1);
+  (void)runner.run(Pipeline<Flaky>{}, request("fail"));  // a failed probe: opened again
+  *clock.at += std::chrono::seconds(1);
+  (void)runner.run(Pipeline<Flaky>{}, request("ok"));  // a good probe: closed
+  // stage.retrying comes from a stage's Retry (<stageflow/resilience/retry.hpp>); an event stands in.
+  Event retrying;
+  retrying.type = "stage.retrying";
+  retrying.stage = "flaky";
+  metrics.event_counter().emit(retrying);
+  const std::string text = scrape(served.port);
+  INFO(text);
+  auto count = [&](const char* event) {
+    return value(text, "stageflow_resilience_events_total", {{"pipeline", "chat"}, {"stage", "flaky"}, {"event", event}});
+  };
+  CHECK(count("circuit.opened") == 2);
+  CHECK(count("circuit.half_opened") == 2);
+  CHECK(count("circuit.closed") == 1);
+  CHECK(count("stage.retrying") == 1);
+  CHECK(count("stage.hedged") == -1);  // none emitted: no series
+  // The two rejected runs failed the stage without running it: counted as failed stages.
+  CHECK(value(text, "stageflow_stages_total", {{"pipeline", "chat"}, {"stage", "flaky"}, {"status", "failed"}}) == 5);
+  // Resilience events are not hardening events.
+  CHECK(value(text, "stageflow_hardening_events_total",
+              {{"pipeline", "chat"}, {"stage", "flaky"}, {"event", "circuit.opened"}}) == -1);
 }
 
 TEST_CASE("PrometheusMetrics: counts add up under ParallelExecutor and concurrent runs", "[threads]") {

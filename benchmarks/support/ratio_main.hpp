@@ -9,6 +9,7 @@
 //   STAGEFLOW_BENCHMARK_COST("policy, per stage", "BM_with_policy", "BM_runner_empty", 8, 50);  // ns per unit
 //   STAGEFLOW_BENCHMARK_MAIN();
 //
+// A pair may name a counter of each benchmark instead of its time: "BM_x/real_time:p99_ns".
 // A ratio below 1 means ours is faster. When repetitions are used, the median is compared.
 // Goals are reported, not enforced: timing is not a pass/fail test on a shared machine.
 #pragma once
@@ -71,7 +72,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
         std::string name = run.run_name.str();
         const bool wall = run.run_name.time_type == "real_time" || run.run_name.time_type == "manual_time";
         const double t = wall ? run.GetAdjustedRealTime() : run.GetAdjustedCPUTime();
-        if (median || !cpu_ns_.count(name)) cpu_ns_[name] = t * to_ns(run.time_unit);
+        if (median || !cpu_ns_.count(name)) {
+          cpu_ns_[name] = t * to_ns(run.time_unit);
+          // Counters too, as "name:counter" (a benchmark's own percentiles in ns, say).
+          for (const auto& [counter, value] : run.counters) cpu_ns_[name + ":" + counter] = value.value;
+        }
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -139,11 +144,11 @@ inline int run_benchmarks(int argc, char** argv) {
 #define STAGEFLOW_BENCH_CONCAT(a, b) STAGEFLOW_BENCH_CONCAT_(a, b)
 /// Declares a pair to compare after the run: title, our benchmark's full name, the baseline's, the goal.
 #define STAGEFLOW_BENCHMARK_RATIO(title, ours, baseline, max_ratio)                                  \
-  static const ::stageflow::bench::RegisterRatio STAGEFLOW_BENCH_CONCAT(stageflow_ratio_, __LINE__)( \
+  static const ::stageflow::bench::RegisterRatio STAGEFLOW_BENCH_CONCAT(stageflow_ratio_, __COUNTER__)( \
       title, ours, baseline, max_ratio)
 /// Declares an added cost to report: title, ours, baseline, units per iteration, the goal in ns per unit.
 #define STAGEFLOW_BENCHMARK_COST(title, ours, baseline, units, max_ns)                              \
-  static const ::stageflow::bench::RegisterCost STAGEFLOW_BENCH_CONCAT(stageflow_cost_, __LINE__)( \
+  static const ::stageflow::bench::RegisterCost STAGEFLOW_BENCH_CONCAT(stageflow_cost_, __COUNTER__)( \
       title, ours, baseline, units, max_ns)
 #define STAGEFLOW_BENCHMARK_MAIN() \
   int main(int argc, char** argv) { return ::stageflow::bench::run_benchmarks(argc, argv); }

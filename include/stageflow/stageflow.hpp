@@ -12,6 +12,7 @@
 #include <stageflow/core/stage.hpp>
 #include <stageflow/core/stage_context.hpp>
 #include <stageflow/core/stage_output.hpp>
+#include <stageflow/resilience/circuit_breakers.hpp>
 #include <stageflow/resilience/hedge.hpp>
 #include <stageflow/resilience/retry.hpp>
 #include <stageflow/runner/retry_clock.hpp>

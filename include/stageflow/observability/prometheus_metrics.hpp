@@ -19,13 +19,15 @@
 //   stageflow_hardening_events_total{pipeline, stage, event}  uuid.collision, immutability.violation,
 //                                                           context.size_exceeded, context.growth_warning,
 //                                                           memory.growth_warning
+//   stageflow_resilience_events_total{pipeline, stage, event} circuit.opened, circuit.half_opened,
+//                                                           circuit.closed, stage.retrying, stage.hedged
 //   stageflow_sink_events_dropped_total{pipeline}           events an AsyncSink dropped: the sum of the
 //                                                           `dropped` of its sink.events_dropped reports
 //                                                           (give the counter to its writer with TeeSink)
 //
 // Two policies, one set of series: PrometheusMetrics works from the hooks (runs, stages,
 // durations) and is no event sink; PrometheusEventCounter (from metrics.event_counter()) is the
-// event sink that counts the hardening events. They are apart because a runner with any event
+// event sink that counts the hardening and resilience events. They are apart because a runner with any event
 // sink builds an event at every stage start and end (about 35 ns each on our machine): a runner
 // that already has a sink (JSON Lines, OTLP spans) adds the counter for next to nothing, and one
 // without a sink can keep the run and stage metrics without paying for events.
@@ -89,6 +91,10 @@ namespace detail {
 inline constexpr std::array<std::string_view, 5> counted_hardening_events = {
     "uuid.collision", "immutability.violation", "context.size_exceeded", "context.growth_warning",
     "memory.growth_warning"};
+/// The resilience events it counts: CircuitBreakers' transitions, Retry's and Hedge's attempts
+/// (the names <stageflow/resilience/...> emit; a test checks that they agree).
+inline constexpr std::array<std::string_view, 5> counted_resilience_events = {
+    "circuit.opened", "circuit.half_opened", "circuit.closed", "stage.retrying", "stage.hedged"};
 /// AsyncSink's report of the events it dropped (events::sink_events_dropped; a test checks they agree).
 inline constexpr std::string_view sink_events_dropped_event = "sink.events_dropped";
 
@@ -131,6 +137,11 @@ class PrometheusSeries {
                              .Help("Hardening events: UUID collisions, immutability violations, context size and "
                                    "memory growth warnings")
                              .Register(registry);
+    resilience_family_ = &prometheus::BuildCounter()
+                              .Name(p + "_resilience_events_total")
+                              .Help("Resilience events: circuit breakers opening, half-opening and closing, "
+                                    "retried and hedged stage attempts")
+                              .Register(registry);
     sink_events_dropped = &prometheus::BuildCounter()
                                .Name(p + "_sink_events_dropped_total")
                                .Help("Events an AsyncSink dropped because its queue was full")
@@ -173,6 +184,12 @@ class PrometheusSeries {
         {{"pipeline", options.pipeline}, {"stage", std::string(stage)}, {"event", std::string(event)}});
   }
 
+  /// The counter of one resilience event at one stage, found by label.
+  prometheus::Counter& resilience_event(std::string_view event, std::string_view stage) {
+    return resilience_family_->Add(
+        {{"pipeline", options.pipeline}, {"stage", std::string(stage)}, {"event", std::string(event)}});
+  }
+
   const PrometheusMetricsOptions options;
   std::shared_ptr<prometheus::Registry> keep_alive;
   std::array<prometheus::Counter*, 4> runs{};  // indexed by RunStatus
@@ -197,6 +214,7 @@ class PrometheusSeries {
   prometheus::Family<prometheus::Counter>* stages_family_;
   prometheus::Family<prometheus::Histogram>* stage_duration_family_;
   prometheus::Family<prometheus::Counter>* hardening_family_;
+  prometheus::Family<prometheus::Counter>* resilience_family_;
   std::atomic<const Node*> head_{nullptr};
   std::mutex insert_mutex_;
   std::vector<std::unique_ptr<Node>> nodes_;  // owns the list
@@ -204,7 +222,7 @@ class PrometheusSeries {
 
 }  // namespace detail
 
-/// The event sink that counts the hardening events into PrometheusMetrics' series: get it from
+/// The event sink that counts the hardening and resilience events into PrometheusMetrics' series: get it from
 /// PrometheusMetrics::event_counter(); it also adds AsyncSink's drop reports to
 /// `<prefix>_sink_events_dropped_total`. Any other event is passed over with a few length compares.
 class PrometheusEventCounter {
@@ -219,6 +237,11 @@ class PrometheusEventCounter {
     for (const std::string_view name : detail::counted_hardening_events) {
       if (event.type != name) continue;
       series_->hardening_event(name, event.stage).Increment();
+      return;
+    }
+    for (const std::string_view name : detail::counted_resilience_events) {
+      if (event.type != name) continue;
+      series_->resilience_event(name, event.stage).Increment();
       return;
     }
   }

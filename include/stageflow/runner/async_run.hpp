@@ -289,12 +289,15 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     complete(std::move(state));
   }
 
-  /// A handler and its result, posted together (the result built in place, moved once more: into the call).
+  /// A handler and its result, posted together. The result stays where it was built, moved once:
+  /// into the call. (Held by value it was moved three times, into Asio's operation, out of it and
+  /// into the call, and a RunResult's move is a copy of every stage's report: more than the
+  /// allocation this costs; issue 24.)
   template <class H, class Result>
   struct Deliver {
     H handler;
-    Result result;
-    void operator()() { std::move(handler)(std::move(result)); }
+    std::unique_ptr<Result> result;
+    void operator()() { std::move(handler)(std::move(*result)); }
   };
 
   /// Completes at once: the result is posted to the handler's executor (Asio requires that an
@@ -305,8 +308,9 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     using H = std::decay_t<Handler>;
     auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler, boost::asio::system_executor()),
                                     boost::asio::execution::outstanding_work.tracked);
+    using Result = std::invoke_result_t<Make&>;
     boost::asio::post(std::move(work),
-                      Deliver<H, std::invoke_result_t<Make&>>{H(std::forward<Handler>(handler)), make()});
+                      Deliver<H, Result>{H(std::forward<Handler>(handler)), std::unique_ptr<Result>(new Result(make()))});
   }
 
   template <class Pipeline, class Snapshot>

@@ -192,6 +192,25 @@ class StageRun {
     core_->template drop_output<index>();
   }
 
+  /// Gives the stage its output without running it (a before-hook restoring a checkpoint, see
+  /// <stageflow/store/checkpoint.hpp>): status ok, the output visible to dependents, execute not
+  /// called. Only from before_stage, and only before any policy failed the stage.
+  template <class... Args>
+  void restore(Args&&... output) {
+    auto& r = core_->result->stages[index];
+    if (r.status != StageStatus::not_run) return;
+    core_->template slot<index>().emplace(std::forward<Args>(output)...);
+    r.status = StageStatus::ok;
+    core_->template publish<index>();
+  }
+  /// The same for a stage that had skipped: status skip with its reason, no output.
+  void restore_skipped(std::string reason) {
+    auto& r = core_->result->stages[index];
+    if (r.status != StageStatus::not_run) return;
+    r.status = StageStatus::skip;
+    r.reason = std::move(reason);
+  }
+
   /// Adds field paths a policy found changed around this stage to its report
   /// (StageReport::changed_fields, RunResult::changed_fields()). Only this stage's hooks write
   /// its report while it runs, so this races with nothing.

@@ -46,6 +46,15 @@
 
 namespace stageflow {
 
+struct ContextSnapshot;
+
+namespace detail {
+/// Runner::resume; defined by <stageflow/store/checkpoint.hpp>, which a program that resumes runs
+/// includes (so the runner never sees the stores' headers).
+template <class Runner>
+struct Resume;
+}  // namespace detail
+
 template <class Config, class... Policies>
 class BasicRunner {
   using engine = detail::Engine<BasicRunner>;
@@ -148,6 +157,19 @@ class BasicRunner {
     return detail::AsyncRun<BasicRunner>::initiate(
         *this, pipeline, make_run_request(view, std::move(snapshot), std::move(options), RunEntry::async_run),
         std::forward<Token>(token));
+  }
+
+  /// Continues run `run_id` from its latest checkpoint in `store`: the completed stages' outputs are
+  /// restored and only the rest run. Needs <stageflow/store/checkpoint.hpp> and a
+  /// store::Checkpoint<Store> policy in this runner; the snapshot type, when not ContextSnapshot, is
+  /// named: `runner.resume<MySnapshot>(pipeline, id, store)`. Throws store::StoreNotFoundError when
+  /// the run has no checkpoint, store::StoreCorruptionError when it does not check out, and
+  /// store::CheckpointError when it does not fit this pipeline and snapshot type.
+  template <class Snapshot = ContextSnapshot, class Pipeline, class Store, class RunId>
+  RunResult<Pipeline, Snapshot> resume(const Pipeline& pipeline, const RunId& run_id, Store& store,
+                                       RunOptions options = {}) const {
+    check_synchronous<Pipeline, Snapshot>();
+    return detail::Resume<BasicRunner>::template run<Snapshot>(*this, pipeline, run_id, store, std::move(options));
   }
 
  private:

@@ -96,12 +96,16 @@ inline constexpr FieldSpec immutability_unchecked[] = {{"outputs", Kind::text_li
 inline constexpr FieldSpec stage_retrying[] = {{"attempt", Kind::integer}, {"delay_ns", Kind::integer}, {"reason", Kind::text}};
 inline constexpr FieldSpec stage_hedged[] = {{"extra", Kind::integer}, {"after_ns", Kind::integer}};
 inline constexpr FieldSpec sink_events_dropped[] = {{"dropped", Kind::integer}, {"dropped_total", Kind::integer}};
+// from: the state left ("closed", "open", "half_open"); failures: what opened it (in a row, or in the window).
+inline constexpr FieldSpec circuit_opened[] = {
+    {"from", Kind::text}, {"failures", Kind::integer}, {"open_for_ns", Kind::integer}};
+inline constexpr FieldSpec circuit_probes[] = {{"from", Kind::text}, {"probes", Kind::integer}};
 
 using P = Presence;
 }  // namespace detail
 
 /// Every event type the library emits.
-inline constexpr std::array<EventSpec, 23> catalog = {{
+inline constexpr std::array<EventSpec, 26> catalog = {{
     {"pipeline.started", "runner", detail::P::never, detail::P::never, detail::P::never, {}},
     {"pipeline.completed", "runner", detail::P::never, detail::P::always, detail::P::never, {}},
     {"pipeline.failed", "runner", detail::P::never, detail::P::always, detail::P::optional, detail::run_ended},
@@ -133,6 +137,12 @@ inline constexpr std::array<EventSpec, 23> catalog = {{
      detail::immutability_unchecked},
     {"sink.events_dropped", "AsyncSink", detail::P::never, detail::P::never, detail::P::never,
      detail::sink_events_dropped},
+    {"circuit.opened", "CircuitBreakers", detail::P::always, detail::P::never, detail::P::never,
+     detail::circuit_opened},
+    {"circuit.half_opened", "CircuitBreakers", detail::P::always, detail::P::never, detail::P::never,
+     detail::circuit_probes},
+    {"circuit.closed", "CircuitBreakers", detail::P::always, detail::P::never, detail::P::never,
+     detail::circuit_probes},
 }};
 
 /// Whether the library emits this event type (a constant expression, also under UBSan).

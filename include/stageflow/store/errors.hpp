@@ -48,4 +48,12 @@ class StoreNotFoundError : public StoreVersionError {
   using StoreVersionError::StoreVersionError;
 };
 
+/// A checkpoint cannot be resumed: the stored document is not a checkpoint, or it does not fit the
+/// pipeline and snapshot type given to resume (a stage the pipeline lacks, an output that does not
+/// read back). The message names the run, the version and the path of the mismatch.
+class CheckpointError : public StoreVersionError {
+ public:
+  using StoreVersionError::StoreVersionError;
+};
+
 }  // namespace stageflow::store

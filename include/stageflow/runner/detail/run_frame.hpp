@@ -35,12 +35,19 @@ struct RunCompletion {
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;
+  // Set once signal() touches this no more: a caller that helped run the stages usually finds it
+  // set when it comes to wait, and then neither locks nor waits.
+  std::atomic<bool> signalled{false};
   void signal() {
-    // Notify under the lock: the waiter may destroy this as soon as it sees `done`.
-    std::lock_guard lock(mutex);
-    done = true;
-    cv.notify_all();
+    {
+      // Notify under the lock: the waiter may destroy this as soon as it sees `done`.
+      std::lock_guard lock(mutex);
+      done = true;
+      cv.notify_all();
+    }
+    signalled.store(true, std::memory_order_release);  // the last touch: `done` was seen, or this is
   }
+  bool finished() const noexcept { return signalled.load(std::memory_order_acquire); }
 };
 
 /// The stop token of a run that needs none of its own: the caller's.
@@ -54,8 +61,14 @@ struct PlainStops {
 /// The run's own stop source (fired by the caller's stop, the run's end, the deadline) and its
 /// deadline. The deadline and the last stage race: whichever comes first decides, once, so a run
 /// whose stages all finished before its deadline is never reported timed_out.
+///
+/// Without `own_source` the run has none (an allocation less): its token is the caller's. Only
+/// for a run that nothing can stop from outside (no deadline, a caller token that cannot fire)
+/// and whose stages run one at a time, so that no running stage is left to ask when one ends it.
 struct FullStops {
-  explicit FullStops(const std::stop_token& caller) : chain(caller, request_stop_of{&source}) {}
+  explicit FullStops(const std::stop_token& caller, bool own_source = true)
+      : source(own_source ? std::stop_source() : std::stop_source(std::nostopstate)),
+        run_token(own_source ? source.get_token() : caller), chain(caller, request_stop_of{&source}) {}
   const std::stop_token& token() const noexcept { return run_token; }
 
   /// At the deadline: true when it came before the last stage finished (the run times out).
@@ -74,7 +87,7 @@ struct FullStops {
 
   static constexpr std::uint8_t running = 0, finished = 1, deadline_fired = 2;
   std::stop_source source;
-  std::stop_token run_token = source.get_token();
+  std::stop_token run_token;
   std::stop_callback<request_stop_of> chain;  // the caller's stop reaches the run's
   std::atomic<std::uint8_t> phase{running};
   Deadline deadline;  // what a retry's backoff must end before
@@ -99,9 +112,10 @@ struct RunFrame {
 
   /// `into`: where the run writes its result (the caller's return value, so nothing is moved; a
   /// run that may be abandoned owns it through abandonment.result_owner).
+  /// `own_stop_source`: FullStops' `own_source` (Full frames only).
   RunFrame(const Pipeline& p, const Snapshot& snapshot, const policies_type& policy_values,
-           const std::stop_token& caller_stop, RunResult<Pipeline, Snapshot>* into)
-      : pipeline(&p), policies(&policy_values), stops(caller_stop), result(*into),
+           const std::stop_token& caller_stop, RunResult<Pipeline, Snapshot>* into, bool own_stop_source = true)
+      : pipeline(&p), policies(&policy_values), stops(make_stops(caller_stop, own_stop_source)), result(*into),
         core(policy_values, snapshot, result, stops.token(), clock::now()), run(make_view()),
         states(std::apply([](const auto&... p) { return typename Runner::run_states_type{make_run_state(p)...}; },
                           policy_values)) {
@@ -113,6 +127,12 @@ struct RunFrame {
       result.pipeline_run_id = helpers::generate_uuid7();
     if constexpr (Full && concurrent) core.stop_source = &stops.source;
     if constexpr (Full) stages_left.store(Pipeline::size, std::memory_order_relaxed);
+  }
+  static auto make_stops(const std::stop_token& caller, [[maybe_unused]] bool own_source) {
+    if constexpr (Full)
+      return FullStops(caller, own_source);
+    else
+      return PlainStops(caller);
   }
   auto make_view() {
     if constexpr (has_policies)

@@ -123,10 +123,10 @@ class StageLifecycle {
     if constexpr (has_hooks) reached_ = Hooks::template call<hooks::before_stage>(frame_, stage_states_, 0, stage_run_);
   }
 
-  /// After the before-hooks: true when execute may be called (no before-hook failed the stage or
-  /// ended the run); then stage.started is emitted.
+  /// After the before-hooks: true when execute may be called (no before-hook failed the stage,
+  /// restored it from a checkpoint, or ended the run); then stage.started is emitted.
   bool may_start() {
-    if (report().status == StageStatus::fail || frame_.core.ending.get()) return false;
+    if (report().status != StageStatus::not_run || frame_.core.ending.get()) return false;
     if constexpr (has_event_sink)
       frame_.core.send(events::stage_started, I, {}, {}, std::chrono::nanoseconds(-1), std::chrono::system_clock::now());
     return true;
