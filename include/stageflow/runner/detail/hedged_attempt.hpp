@@ -5,6 +5,13 @@
 // the stage's stop token, so the winner can stop the others without stopping itself.
 #pragma once
 
+// As in <stageflow/runner/async_run.hpp>: clang's coroutines under their standard names, for Boost 1.74.
+#if defined(__clang__) && !defined(BOOST_ASIO_HAS_CO_AWAIT) && defined(__cpp_impl_coroutine) && \
+    __has_include(<coroutine>)
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#define BOOST_ASIO_HAS_STD_COROUTINE 1
+#endif
+
 #include <stageflow/core/stage.hpp>
 #include <stageflow/runner/detail/stage_timeout.hpp>
 

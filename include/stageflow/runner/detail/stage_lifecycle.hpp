@@ -13,9 +13,8 @@
 //   }
 //   return life.end();                         // after-hooks (reverse), outcome event, run's end
 //
-// A stage that declares `retry` goes round again after finish_attempt(): retry_delay() decides
-// (and runs the failed attempt's after-hooks, so policies see every attempt), the driver waits the
-// backoff its own way (this thread, or an Asio timer), then next_attempt() and before() again.
+// With `retry`, after finish_attempt(): retry_delay() (the failed attempt's after-hooks run), the
+// driver's backoff (this thread or an Asio timer), next_attempt(), before() again.
 //
 // The object owns its clock readings, so stages that run at the same time never share one (the
 // race of issue 25, item 11, is gone by construction). An attempt is begin_attempt() ..
@@ -64,10 +63,8 @@ class StageLifecycle {
   /// The stage declares `retry`: its lifecycle may go round more than once.
   static constexpr bool retries = has_retry<S>;
   static consteval bool valid_retry() {
-    if constexpr (retries)
-      return S::retry.max_attempts >= 1 && S::retry.max_attempts <= 255;
-    else
-      return true;
+    if constexpr (retries) return S::retry.max_attempts >= 1 && S::retry.max_attempts <= 255;
+    return true;
   }
   static_assert(valid_retry(), "stageflow: Retry::max_attempts must be between 1 and 255");
   static_assert(!has_hedge<S> || is_async_stage_v<typename Frame::snapshot_type, pipeline_type, S>,
@@ -105,12 +102,10 @@ class StageLifecycle {
   }
 
   const S& stage() const noexcept { return stage_; }
-  /// The stage's context with another stop token (a hedged copy's: it must outlive the copy), at
-  /// the same attempt.
+  /// The context with another stop token (a hedged copy's; it must outlive the copy).
   context_type context_for(const std::stop_token& stop) const {
     context_type copy(*frame_.core.snapshot, frame_.core.outputs.data(), frame_.result.pipeline_run_id, stop);
-    if constexpr (retries)
-      for (unsigned a = 1; a < ctx_.attempt(); ++a) copy.next_attempt();
+    if constexpr (retries) for (unsigned a = 1; a < ctx_.attempt(); ++a) copy.next_attempt();
     return copy;
   }
   /// stage.hedged: copy number `extra` starts, the attempt having run `after`.
@@ -342,8 +337,7 @@ class StageLifecycle {
   }
 
  private:
-  /// An attempt's status. A stage without `retry` counts its one attempt here, beside the status
-  /// (one 16-bit store: Runner<>'s instruction count stays as it was, tests/zero_cost).
+  /// An attempt's status; a stage without `retry` counts its attempt beside it (tests/zero_cost).
   void executed(StageStatus status) noexcept {
     auto& r = report();
     if constexpr (!retries) r.attempts = 1;
@@ -384,8 +378,7 @@ class StageLifecycle {
       return absent{};
   }
 
-  /// What a retried stage carries from one attempt to the next.
-  struct RetryState {
+  struct RetryState {                      // carried from one attempt to the next
     std::chrono::nanoseconds previous{0};  // the last backoff (decorrelated jitter grows from it)
     std::chrono::nanoseconds floor{0};     // what the last attempt's retry_after asked for
   };
