@@ -31,11 +31,16 @@
 #include <vector>
 
 #include "catch2_shim.hpp"
+#include "store_fixtures.hpp"
 #include "test_servers.hpp"
 
 namespace ss = stageflow::store;
 using stageflow::ContextSnapshot;
 using stageflow::StageOutput;
+#if STAGEFLOW_TEST_HAVE_LIBPQ
+using stageflow::testing::PostgresFixture;
+#endif
+using stageflow::testing::SqliteFixture;
 
 namespace ckpt {
 struct Parsed {
@@ -112,62 +117,6 @@ ContextSnapshot chat_snapshot() {
   return snapshot;
 }
 
-std::string unique_suffix() {
-  static std::atomic<int> counter{0};
-  return std::to_string(::getpid()) + "_" + std::to_string(counter++);
-}
-
-struct SqliteFixture {
-  using Store = ss::SqliteSnapshotStore;
-  std::filesystem::path path = std::filesystem::temp_directory_path() / ("stageflow_ckpt_" + unique_suffix() + ".db");
-  ~SqliteFixture() {
-    std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix, ec);
-  }
-  bool available(std::string&) { return true; }
-  std::unique_ptr<Store> open() { return std::make_unique<Store>(path.string()); }
-  void flip_base(Store& store, const std::string& run) {
-    store.backend().exec(("UPDATE stageflow_snapshots SET payload = CAST(replace(CAST(payload AS TEXT), 'river', "
-                          "'rivet') AS BLOB) WHERE run_id = '" + run + "' AND version = 1")
-                             .c_str());
-  }
-};
-
-#if STAGEFLOW_TEST_HAVE_LIBPQ
-struct PostgresFixture {
-  using Store = ss::PostgresSnapshotStore;
-  std::optional<std::string> conninfo;
-  std::string table = "stageflow_ckpt_" + unique_suffix();
-  ~PostgresFixture() {
-    if (!conninfo) return;
-    try {
-      ss::PostgresBackend(*conninfo, table).run("DROP TABLE IF EXISTS " + table, {});
-    } catch (...) {
-    }
-  }
-  bool available(std::string& why_not) {
-    conninfo = stageflow::testing::postgres_conninfo(why_not);
-    return conninfo.has_value();
-  }
-  std::unique_ptr<Store> open() { return std::make_unique<Store>(*conninfo, ss::PostgresStoreOptions{.table = table}); }
-  void flip_base(Store& store, const std::string& run) {
-    store.backend().run("UPDATE " + table +
-                            " SET payload = convert_to(replace(convert_from(payload, 'UTF8'), 'river', 'rivet'), "
-                            "'UTF8') WHERE run_id = $1 AND version = 1",
-                        {run});
-  }
-};
-#  define CKPT_FIXTURES SqliteFixture, PostgresFixture
-#else
-#  define CKPT_FIXTURES SqliteFixture
-#endif
-
-#define REQUIRE_BACKEND(fixture)                                 \
-  do {                                                           \
-    std::string why_not;                                         \
-    if (!(fixture).available(why_not)) STAGEFLOW_SKIP(why_not);  \
-  } while (false)
-
 template <class Store>
 using CheckpointRunner = stageflow::Runner<ss::Checkpoint<Store>>;
 
@@ -202,7 +151,7 @@ E error_of(F&& f) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("each completed stage appends one version: snapshot and outcomes so far", "[checkpoint]",
-                   CKPT_FIXTURES) {
+                   STORE_FIXTURES) {
   TestType fixture;
   REQUIRE_BACKEND(fixture);
   auto store = fixture.open();
@@ -227,7 +176,7 @@ TEMPLATE_TEST_CASE("each completed stage appends one version: snapshot and outco
 }
 
 TEMPLATE_TEST_CASE("a child killed mid-run is resumed by another process with the same result", "[checkpoint]",
-                   CKPT_FIXTURES) {
+                   STORE_FIXTURES) {
   TestType fixture;
   REQUIRE_BACKEND(fixture);
   const auto snapshot = chat_snapshot();
@@ -275,7 +224,7 @@ TEMPLATE_TEST_CASE("a child killed mid-run is resumed by another process with th
 }
 
 TEMPLATE_TEST_CASE("a failed run resumes from the stage that failed; a finished one runs nothing",
-                   "[checkpoint]", CKPT_FIXTURES) {
+                   "[checkpoint]", STORE_FIXTURES) {
   TestType fixture;
   REQUIRE_BACKEND(fixture);
   auto store = fixture.open();
@@ -304,7 +253,7 @@ TEMPLATE_TEST_CASE("a failed run resumes from the stage that failed; a finished 
 }
 
 TEMPLATE_TEST_CASE("resume errors: no checkpoint, a corrupt store, a checkpoint of another pipeline",
-                   "[checkpoint]", CKPT_FIXTURES) {
+                   "[checkpoint]", STORE_FIXTURES) {
   TestType fixture;
   REQUIRE_BACKEND(fixture);
   auto store = fixture.open();
@@ -333,7 +282,7 @@ TEMPLATE_TEST_CASE("resume errors: no checkpoint, a corrupt store, a checkpoint 
   CHECK(std::string(typed.what()).find("stages.parse.output.words: expected") != std::string::npos);
 
   // A flipped byte in the base: the store's corruption error, never a wrong resume.
-  fixture.flip_base(*store, id);
+  fixture.replace_in_payload(*store, id, 1, "river", "rivet");
   auto reopened = fixture.open();  // no cached head
   const CheckpointRunner<typename TestType::Store> fresh{ss::Checkpoint(*reopened)};
   const auto corrupt = error_of<ss::StoreCorruptionError>([&] { (void)fresh.resume(Chat{}, id, *reopened); });

@@ -28,12 +28,18 @@
 
 #include "catch2_shim.hpp"
 #include "shared_data.hpp"
+#include "store_fixtures.hpp"
 #include "test_servers.hpp"
 
 namespace ss = stageflow::store;
 using stageflow::JsonValue;
 using stageflow::serialization::parse_json;
 using stageflow::serialization::to_json;
+#if STAGEFLOW_TEST_HAVE_LIBPQ
+using stageflow::testing::PostgresFixture;
+#endif
+using stageflow::testing::SqliteFixture;
+using stageflow::testing::unique_suffix;
 
 static_assert(ss::snapshot_store<ss::SqliteSnapshotStore>);
 static_assert(ss::SnapshotBackend<ss::SqliteBackend>);
@@ -43,73 +49,6 @@ static_assert(ss::SnapshotBackend<ss::PostgresBackend>);
 #endif
 
 namespace {
-
-std::string unique_suffix() {
-  static std::atomic<int> counter{0};
-  return std::to_string(::getpid()) + "_" + std::to_string(counter++);
-}
-
-/// A fresh SQLite file per test case, removed at the end.
-struct SqliteFixture {
-  using Store = ss::SqliteSnapshotStore;
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("stageflow_store_" + unique_suffix() + ".db");
-
-  ~SqliteFixture() {
-    std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix, ec);
-  }
-  bool available(std::string&) { return true; }
-  std::unique_ptr<Store> open(ss::StoreOptions options = {}) { return std::make_unique<Store>(path.string(), options); }
-  /// Replaces `from` by `to` in the stored payload of one version (a corrupted record).
-  void replace_in_payload(Store& store, const std::string& run, std::int64_t version, const std::string& from,
-                          const std::string& to) {
-    store.backend().exec(("UPDATE stageflow_snapshots SET payload = CAST(replace(CAST(payload AS TEXT), '" + from +
-                          "', '" + to + "') AS BLOB) WHERE run_id = '" + run +
-                          "' AND version = " + std::to_string(version))
-                             .c_str());
-  }
-};
-
-#if STAGEFLOW_TEST_HAVE_LIBPQ
-/// A fresh table per test case in the test server's database, dropped at the end.
-struct PostgresFixture {
-  using Store = ss::PostgresSnapshotStore;
-  std::optional<std::string> conninfo;
-  std::string table = "stageflow_test_" + unique_suffix();
-
-  ~PostgresFixture() {
-    if (!conninfo) return;
-    try {
-      ss::PostgresBackend(*conninfo, table).run("DROP TABLE IF EXISTS " + table, {});
-    } catch (...) {
-    }
-  }
-  bool available(std::string& why_not) {
-    conninfo = stageflow::testing::postgres_conninfo(why_not);
-    return conninfo.has_value();
-  }
-  std::unique_ptr<Store> open(ss::StoreOptions options = {}) {
-    return std::make_unique<Store>(*conninfo, ss::PostgresStoreOptions{options.rebase_every, options.rebase_ratio, table});
-  }
-  void replace_in_payload(Store& store, const std::string& run, std::int64_t version, const std::string& from,
-                          const std::string& to) {
-    store.backend().run("UPDATE " + table +
-                            " SET payload = convert_to(replace(convert_from(payload, 'UTF8'), $1, $2), 'UTF8') "
-                            "WHERE run_id = $3 AND version = " + std::to_string(version),
-                        {from, to, run});
-  }
-};
-#  define STORE_FIXTURES SqliteFixture, PostgresFixture
-#else
-#  define STORE_FIXTURES SqliteFixture
-#endif
-
-#define REQUIRE_BACKEND(fixture)                                 \
-  do {                                                           \
-    std::string why_not;                                         \
-    if (!(fixture).available(why_not)) STAGEFLOW_SKIP(why_not);  \
-  } while (false)
 
 /// Version i of a small document: a few fields change each time.
 std::string document(int i) {
