@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSL-1.0
 """Checks the relative links of the README and of docs/: every linked file exists, and every
 #anchor names a heading of its page (GitHub's rule: lower case, punctuation dropped, spaces as
-hyphens). A page moved or a heading renamed then fails here, not in a reader's browser.
+hyphens). A page moved or a heading renamed then fails here, not in a reader's browser. A docs/
+page may not link to its own headings (`(#anchor)`): the Doxygen reference cannot resolve those.
 
   check_links.py ROOT FILE.md|DIRECTORY...
 """
@@ -45,6 +46,11 @@ def main():
                 where = f'{os.path.relpath(path, root)}:{number}'
                 if not os.path.exists(linked):
                     print(f'{where}: link to a missing file: {target}')
+                    problems += 1
+                elif not file and os.path.abspath(path).startswith(os.path.join(os.path.abspath(root), 'docs') + os.sep):
+                    # Doxygen (scripts/docs) cannot resolve a link to a heading of the same page.
+                    print(f'{where}: a link within its own page ({target}): Doxygen cannot resolve it; '
+                          'name the section in words')
                     problems += 1
                 elif anchor and linked.endswith('.md') and anchor not in anchors(linked):
                     print(f'{where}: no heading for #{anchor} in {os.path.relpath(linked, root)}')
