@@ -9,8 +9,7 @@
 //   MemorySample after = tracker.observe("batch:end");
 //   MemoryDelta delta = after.since(before);               // heap, RSS, allocations in between
 //
-// Options: tracker_options.hpp; samples and deltas: sample.hpp; warnings: growth_warning.hpp; MemoryScope and track_memory,
-// which record around a block or a call: scope.hpp.
+// Options: tracker_options.hpp; samples: sample.hpp; warnings: growth_warning.hpp; scope.hpp: track_memory.
 //
 // Heap figures come from the opt-in exact counter when the program includes
 // <stageflow/memory/allocation_counter.hpp>, else from the allocator (glibc mallinfo2); RSS from
@@ -32,7 +31,6 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -42,7 +40,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
