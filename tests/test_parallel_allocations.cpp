@@ -103,8 +103,10 @@ TEST_CASE("a fan-out of 16 posts at most one task per worker, not one per branch
   // The stop source (branches run side by side: one that fails asks the others to stop), a post
   // from the calling thread whenever fewer tokens than workers are out (a post from a worker
   // reuses Asio's per-thread memory), now and then a scheduling state still held by a past run's
-  // task: about 4. One task per branch was 15 posts, each allocating twice (32 a run).
-  CHECK(per_run <= 8.0);
+  // task: about 4 on a quiet machine, up to 12 measured while other tests ran beside it (posts and
+  // held states depend on timing). One task per branch was 15 posts, each allocating twice (32 a
+  // run): the bound is half of that.
+  CHECK(per_run <= 16.0);
 }
 
 // The chain without a stop source keeps the semantics of one that has it.
