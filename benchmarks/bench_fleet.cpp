@@ -73,33 +73,6 @@ void observe_loop(benchmark::State& state) {
   }
 }
 
-void BM_observe_local_only(benchmark::State& state) {
-  if (state.thread_index() == 0)
-    shared_monitor = std::make_unique<UuidCollisionMonitor>(UuidCollisionMonitor::Options{.ttl_seconds = 10, .max_entries = 100'000});
-  observe_loop(state);
-  if (state.thread_index() == 0) shared_monitor.reset();
-}
-BENCHMARK(BM_observe_local_only)->Threads(1)->Threads(threads);
-
-void BM_observe_redis_window(benchmark::State& state) {
-  const std::string address = redis_or_empty(state);  // every thread skips without a server
-  if (address.empty()) return;
-  if (state.thread_index() == 0) {
-    shared_window = std::make_unique<fleet::RedisWindow>(fleet::RedisWindowOptions{
-        .address = address, .key_prefix = run_prefix("observe"), .queue_capacity = 1 << 16});
-    shared_monitor = std::make_unique<UuidCollisionMonitor>(
-        UuidCollisionMonitor::Options{.ttl_seconds = 10, .max_entries = 100'000, .shared_window = *shared_window});
-  }
-  observe_loop(state);
-  if (state.thread_index() == 0) {
-    const auto c = shared_window->counters();
-    state.counters["sent_fraction"] = c.submitted ? static_cast<double>(c.submitted - c.dropped) / c.submitted : 0;
-    shared_monitor.reset();
-    shared_window.reset();
-  }
-}
-BENCHMARK(BM_observe_redis_window)->Threads(1)->Threads(threads);
-
 // The same as a service calls it: bursts of 16 observes (timed: the figure is per burst), 250 us of
 // waiting between them; a fixed count of bursts, since the waits are not timed.
 constexpr int burst = 16;
@@ -129,24 +102,27 @@ void paced_observe_loop(benchmark::State& state) {
                                                 benchmark::Counter::kAvgThreads);
 }
 
-void BM_observe_paced_local_only(benchmark::State& state) {
+// One monitor shared by the benchmark's threads, local only or with a Redis window, observing
+// through `loop`.
+template <void (*loop)(benchmark::State&)>
+void observe_local_only(benchmark::State& state) {
   if (state.thread_index() == 0)
     shared_monitor = std::make_unique<UuidCollisionMonitor>(UuidCollisionMonitor::Options{.ttl_seconds = 10, .max_entries = 100'000});
-  paced_observe_loop(state);
+  loop(state);
   if (state.thread_index() == 0) shared_monitor.reset();
 }
-BENCHMARK(BM_observe_paced_local_only)->Threads(threads)->Iterations(4000)->UseManualTime();
 
-void BM_observe_paced_redis_window(benchmark::State& state) {
-  const std::string address = redis_or_empty(state);
+template <void (*loop)(benchmark::State&)>
+void observe_redis_window(benchmark::State& state) {
+  const std::string address = redis_or_empty(state);  // every thread skips without a server
   if (address.empty()) return;
   if (state.thread_index() == 0) {
     shared_window = std::make_unique<fleet::RedisWindow>(fleet::RedisWindowOptions{
-        .address = address, .key_prefix = run_prefix("paced"), .queue_capacity = 1 << 16});
+        .address = address, .key_prefix = run_prefix("observe"), .queue_capacity = 1 << 16});
     shared_monitor = std::make_unique<UuidCollisionMonitor>(
         UuidCollisionMonitor::Options{.ttl_seconds = 10, .max_entries = 100'000, .shared_window = *shared_window});
   }
-  paced_observe_loop(state);
+  loop(state);
   if (state.thread_index() == 0) {
     const auto c = shared_window->counters();
     state.counters["sent_fraction"] = c.submitted ? static_cast<double>(c.submitted - c.dropped) / c.submitted : 0;
@@ -154,6 +130,14 @@ void BM_observe_paced_redis_window(benchmark::State& state) {
     shared_window.reset();
   }
 }
+
+void BM_observe_local_only(benchmark::State& state) { observe_local_only<observe_loop>(state); }
+void BM_observe_redis_window(benchmark::State& state) { observe_redis_window<observe_loop>(state); }
+void BM_observe_paced_local_only(benchmark::State& state) { observe_local_only<paced_observe_loop>(state); }
+void BM_observe_paced_redis_window(benchmark::State& state) { observe_redis_window<paced_observe_loop>(state); }
+BENCHMARK(BM_observe_local_only)->Threads(1)->Threads(threads);
+BENCHMARK(BM_observe_redis_window)->Threads(1)->Threads(threads);
+BENCHMARK(BM_observe_paced_local_only)->Threads(threads)->Iterations(4000)->UseManualTime();
 BENCHMARK(BM_observe_paced_redis_window)->Threads(threads)->Iterations(4000)->UseManualTime();
 
 // --- throughput: ids reaching Redis ------------------------------------------------------------
