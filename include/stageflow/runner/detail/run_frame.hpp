@@ -240,7 +240,8 @@ struct RunFrame {
     bool abandoned = false;
   };
   STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, Abandonment, absent> abandonment;
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, RunCompletion, absent> completion;
+  // What the caller waits on (not when it runs every stage itself).
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent && !OneThread, RunCompletion, absent> completion;
 };
 
 }  // namespace stageflow::detail
