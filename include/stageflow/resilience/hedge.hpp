@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// Hedged stages: an awaitable stage that declares
+// Hedged stages: a stage that declares
 //
 //   static constexpr stageflow::Hedge hedge{.after = std::chrono::milliseconds(5), .max_extra = 1};
 //
@@ -12,8 +12,10 @@
 // or a write with an idempotency key such as ctx.pipeline_run_id()). Hedging cuts the tail that
 // slow replicas cause; it does not help a stage that is slow everywhere, and it adds load (at most
 // `max_extra` more calls for each slow one). Event `stage.hedged` at each extra start.
-// Hedging needs async_run (the copies share the stage's strand); a synchronous stage that
-// declares `hedge` does not compile.
+// Where: an awaitable stage under async_run (its copies share the stage's strand); a synchronous
+// stage under ParallelExecutor or async_run (its copies run on other threads of the executor; an
+// Asio timer, not a thread, waits for `after`). Where no second copy can run beside the first
+// (SequentialExecutor, a strand, an io_context with one thread), a synchronous stage runs once.
 #pragma once
 
 #include <chrono>

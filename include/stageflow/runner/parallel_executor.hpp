@@ -392,3 +392,5 @@ class ParallelExecutor {
 
 // A retry's backoff on this executor's timers (found by the run engine through ADL).
 #include <stageflow/runner/backoff_timer.hpp>
+// A hedged synchronous stage's copies on this executor's threads (found by the run engine through ADL).
+#include <stageflow/runner/detail/hedged_stage.hpp>

@@ -13,6 +13,7 @@
 #endif
 
 #include <stageflow/core/stage.hpp>
+#include <stageflow/runner/detail/hedged_stage.hpp>  // HedgeStop
 #include <stageflow/runner/detail/stage_timeout.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -33,15 +34,6 @@
 #include <vector>
 
 namespace stageflow::detail {
-
-/// One copy's stop: its own source and token (a StageContext keeps a pointer to the token), fired
-/// by the stage's stop token or by the winner.
-struct HedgeStop {
-  explicit HedgeStop(const std::stop_token& stage) : chain(std::in_place, stage, request_stop_of{&source}) {}
-  std::stop_source source;
-  std::stop_token token = source.get_token();
-  std::optional<std::stop_callback<request_stop_of>> chain;
-};
 
 template <class Value>
 struct HedgeState {

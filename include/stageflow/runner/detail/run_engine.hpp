@@ -53,10 +53,10 @@ consteval bool has_awaitable_stage(type_list<Stages...>) {
   return (is_async_stage_v<Snapshot, Pipeline, Stages> || ...);
 }
 /// Whether an async run needs its coroutines: an awaitable stage, or one that retries (its backoff
-/// waits on a timer there, not on a thread).
+/// waits on a timer there, not on a thread), or one that is hedged (its copies need the executor's threads).
 template <class Snapshot, class Pipeline, class... Stages>
 consteval bool has_coroutine_stage(type_list<Stages...>) {
-  return ((is_async_stage_v<Snapshot, Pipeline, Stages> || has_retry<Stages>) || ...);
+  return ((is_async_stage_v<Snapshot, Pipeline, Stages> || has_retry<Stages> || has_hedge<Stages>) || ...);
 }
 
 /// Runs async stages; defined by <stageflow/runner/async_run.hpp>, which only a program with
@@ -230,9 +230,18 @@ struct Engine<BasicRunner<Config, Policies...>> {
 
     bool ending() const noexcept { return frame->core.ending.get(); }
 
+    /// Stage I is synchronous and hedged, and the executor's header brought its driver
+    /// (start_hedged: ParallelExecutor, async_run); elsewhere it runs once, unhedged.
+    template <std::size_t I, class K>
+    static constexpr bool hedges = Life<F, I>::sync_hedged && concurrent && requires(const Steps& s, K k) {
+      start_hedged(s, std::type_identity<Engine>{}, std::integral_constant<std::size_t, I>{}, std::move(k));
+    };
+
     template <std::size_t I, class K>
     void start(K&& k) const {
-      if constexpr (async_stage_at<F, I>) {
+      if constexpr (hedges<I, std::decay_t<K>>) {
+        start_hedged(*this, std::type_identity<Engine>{}, std::integral_constant<std::size_t, I>{}, std::forward<K>(k));
+      } else if constexpr (async_stage_at<F, I>) {
         // An async stage: its coroutine calls k when it completes (<stageflow/runner/async_run.hpp>).
         AsyncRun<Runner>::template start_stage<I>(*this, std::forward<K>(k));
       } else if constexpr (timed_backoffs && Life<F, I>::retries) {
@@ -244,7 +253,8 @@ struct Engine<BasicRunner<Config, Policies...>> {
     }
     template <class K>
     void start(std::size_t i, K&& k) const {
-      if constexpr (has_async_stage<F> || (timed_backoffs && has_retrying_stage<typename F::pipeline_type>)) {
+      if constexpr (has_async_stage<F> || (timed_backoffs && has_retrying_stage<typename F::pipeline_type>) ||
+                    (concurrent && has_hedged_stage<typename F::pipeline_type>)) {
         constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
           return std::array<void (*)(const Steps&, K&), sizeof...(I)>{
               [](const Steps& steps, K& k) { steps.template start<I>(std::move(k)); }...};
@@ -267,6 +277,10 @@ struct Engine<BasicRunner<Config, Policies...>> {
   template <class Pipeline>
   static constexpr bool has_retrying_stage = []<class... S>(type_list<S...>) {
     return (has_retry<S> || ...);
+  }(typename Pipeline::stage_types{});
+  template <class Pipeline>
+  static constexpr bool has_hedged_stage = []<class... S>(type_list<S...>) {
+    return (has_hedge<S> || ...);
   }(typename Pipeline::stage_types{});
 
   /// One synchronous stage, start to end (see StageLifecycle). Returns false when the run must stop.
