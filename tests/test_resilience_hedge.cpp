@@ -9,6 +9,7 @@
 #include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
 #include <stageflow/resilience/hedge.hpp>
+#include <stageflow/runner/detail/latency_histogram.hpp>
 #include <stageflow/resilience/retry.hpp>
 #include <stageflow/runner/async_run.hpp>
 #include <stageflow/runner/cancel_on_stop.hpp>
@@ -27,11 +28,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <stop_token>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -509,11 +512,15 @@ TEST_CASE("no second copy where none can run beside the first: SequentialExecuto
     if (where == 0) {
       const stageflow::Runner<stageflow::CollectingSink> runner{sink};
       result.emplace(runner.run(pipeline, hi));
+    } else if (where == 1) {
+      // Never destroyed: ParallelExecutor's reused schedules keep the last executor they ran on,
+      // and a strand must not outlive its io_context.
+      static Threads* const two = new Threads(2);
+      const ParallelRunner runner{stageflow::ParallelExecutor(asio::make_strand(two->io)), sink};
+      result.emplace(runner.run(pipeline, hi));
     } else {
-      Threads given(where == 1 ? 2 : 1);
-      const ParallelRunner runner{where == 1 ? stageflow::ParallelExecutor(asio::make_strand(given.io))
-                                             : stageflow::ParallelExecutor(given.io.get_executor()),
-                                  sink};
+      Threads one(1);
+      const ParallelRunner runner{stageflow::ParallelExecutor(one.io.get_executor()), sink};
       result.emplace(runner.run(pipeline, hi));
     }
     REQUIRE(result->ok());
@@ -521,4 +528,77 @@ TEST_CASE("no second copy where none can run beside the first: SequentialExecuto
     CHECK(calls == 1);
     CHECK(sink.count("stage.hedged") == 0);
   }
+}
+
+// ---- hedge_at_percentile --------------------------------------------------------------------
+
+static_assert(std::is_trivially_copyable_v<stageflow::Hedge>);
+namespace {
+struct PercentileHedged {
+  static constexpr std::string_view name = "percentile_hedged";
+  static constexpr stageflow::Hedge hedge{.after = stageflow::hedge_at_percentile(95, 7ms, 10)};
+  int execute(const auto&) const { return ++calls; }
+};
+struct FixedHedged {
+  static constexpr stageflow::Hedge hedge{.after = std::chrono::milliseconds(5)};
+};
+struct DefaultPercentile {
+  static constexpr stageflow::Hedge hedge{.after = stageflow::hedge_at_percentile(95)};
+};
+static_assert(FixedHedged::hedge.after.fixed == 5ms && FixedHedged::hedge.after.percentile == 0);
+static_assert(DefaultPercentile::hedge.after.percentile == 95 && DefaultPercentile::hedge.after.min_samples == 100 &&
+              DefaultPercentile::hedge.after.fixed == 5ms);
+}  // namespace
+
+TEST_CASE("a latency histogram: percentiles within a quarter above the truth, fading, empty") {
+  stageflow::detail::LatencyHistogram h;
+  CHECK(h.count() == 0);
+  CHECK(h.percentile(95) == 0ns);
+  for (int i = 0; i < 95; ++i) h.record(1ms);
+  for (int i = 0; i < 5; ++i) h.record(30ms);
+  CHECK(h.count() == 100);
+  CHECK(h.percentile(50) >= 1ms);
+  CHECK(h.percentile(50) <= 1250us);
+  CHECK(h.percentile(95) <= 1250us);  // the 95th sample is still 1 ms
+  CHECK(h.percentile(96) >= 30ms);
+  CHECK(h.percentile(96) <= 37500us);
+  CHECK(h.percentile(100) >= 30ms);
+  CHECK(h.percentile(0) >= 1ms);  // the first sample's bucket
+  for (const auto ns : {1LL, 3LL, 4LL, 5LL, 999LL, 1000000LL, 123456789LL, 1LL << 40}) {
+    const auto edge = stageflow::detail::LatencyHistogram::upper_edge(stageflow::detail::LatencyHistogram::index(static_cast<std::uint64_t>(ns)));
+    CHECK(edge > static_cast<std::uint64_t>(ns));
+    CHECK(static_cast<double>(edge) <= static_cast<double>(ns) * 1.25 + 1);
+  }
+  // Far beyond the last bucket: counted in it, not lost.
+  stageflow::detail::LatencyHistogram huge;
+  huge.record(std::chrono::hours(24 * 365));
+  CHECK(huge.count() == 1);
+  CHECK(huge.percentile(50) > std::chrono::hours(1));
+  // Every 4,096 samples the counts halve: an old tail fades.
+  stageflow::detail::LatencyHistogram fading;
+  for (int i = 0; i < 96; ++i) fading.record(30ms);
+  for (std::uint64_t i = 96; i < stageflow::detail::LatencyHistogram::fade_every; ++i) fading.record(1ms);
+  CHECK(fading.count() == stageflow::detail::LatencyHistogram::fade_every / 2);
+  CHECK(fading.percentile(99) >= 30ms);
+  for (int round = 0; round < 4; ++round)
+    for (std::uint64_t i = 0; i < stageflow::detail::LatencyHistogram::fade_every; ++i) fading.record(1ms);
+  CHECK(fading.percentile(99) <= 1250us);  // the old 30 ms answers have faded below 1%
+}
+
+TEST_CASE("hedge_at_percentile: the fallback until min_samples, then the stage's own percentile") {
+  auto& latencies = stageflow::hedge_latencies<PercentileHedged>();
+  CHECK(stageflow::detail::hedge_delay<PercentileHedged>() == 7ms);  // no samples yet
+  for (int i = 0; i < 9; ++i) latencies.record(2ms);
+  CHECK(stageflow::detail::hedge_delay<PercentileHedged>() == 7ms);  // 9 < min_samples
+  latencies.record(2ms);
+  CHECK(stageflow::detail::hedge_delay<PercentileHedged>() >= 2ms);
+  CHECK(stageflow::detail::hedge_delay<PercentileHedged>() <= 2500us);
+  CHECK(stageflow::detail::hedge_delay<FixedHedged>() == 5ms);
+  // A run records its answer's latency (the first copy to finish).
+  reset();
+  const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>> runner{stageflow::ParallelExecutor(2)};
+  const auto before = latencies.count();
+  for (int run = 0; run < 3; ++run) REQUIRE(runner.run(stageflow::Pipeline<PercentileHedged>{}, hi).ok());
+  CHECK(latencies.count() == before + 3);
+  CHECK(calls == 3);
 }

@@ -13,6 +13,7 @@
 
 #include <stageflow/core/stage.hpp>
 #include <stageflow/runner/backoff_timer.hpp>
+#include <stageflow/runner/detail/latency_histogram.hpp>
 #include <stageflow/runner/detail/stage_timeout.hpp>
 #include <stageflow/runner/retry_clock.hpp>
 
@@ -79,6 +80,7 @@ class HedgedStage {
   /// One attempt's copies. `mutex` orders the decision, the count of running copies and the timer.
   struct Attempt {
     explicit Attempt(const boost::asio::any_io_executor& ex) : timer(ex) {}
+    std::chrono::nanoseconds after = hedge_delay<S>();  // fixed, or from the stage's latencies
     std::mutex mutex;
     boost::asio::steady_timer timer;
     unsigned running = 0;
@@ -99,7 +101,7 @@ class HedgedStage {
     CopyTask(CopyTask&&) noexcept = default;
     CopyTask& operator=(CopyTask&&) = delete;
     ~CopyTask() {
-      if (state) returned(std::move(state), false, std::nullopt, nullptr);
+      if (state) returned(std::move(state), false, std::nullopt, nullptr, {});
     }
   };
 
@@ -122,7 +124,7 @@ class HedgedStage {
 
   /// Under the mutex: the next copy starts `after` from now unless the attempt is decided first.
   static void arm(const std::shared_ptr<Attempt>& state) {
-    state->timer.expires_after(std::chrono::duration_cast<boost::asio::steady_timer::duration>(S::hedge.after));
+    state->timer.expires_after(std::chrono::duration_cast<boost::asio::steady_timer::duration>(state->after));
     state->timer.async_wait([state](const boost::system::error_code& ec) { on_timer(state, ec); });
   }
 
@@ -140,7 +142,7 @@ class HedgedStage {
       extra = ++state->extra;
       if (extra < S::hedge.max_extra) arm(state);
     }
-    life->hedged(extra, S::hedge.after);
+    life->hedged(extra, state->after);
     boost::asio::post(state->timer.get_executor(), CopyTask(state, copy));
   }
 
@@ -150,7 +152,8 @@ class HedgedStage {
       std::lock_guard lock(state->mutex);
       if (!state->decided) stage = &state->stage->life_.stage();
     }
-    if (!stage) return returned(std::move(state), false, std::nullopt, nullptr);  // too late to help
+    if (!stage) return returned(std::move(state), false, std::nullopt, nullptr, {});  // too late to help
+    const auto started = std::chrono::steady_clock::now();
     std::optional<Value> value;
     std::exception_ptr error;
     try {
@@ -163,12 +166,13 @@ class HedgedStage {
     } catch (...) {
       error = std::current_exception();
     }
-    returned(std::move(state), true, std::move(value), error);
+    returned(std::move(state), true, std::move(value), error, std::chrono::steady_clock::now() - started);
   }
 
   /// A copy returned (or never ran): the first that ran decides and stops the others; the last
   /// ends the attempt on its thread.
-  static void returned(std::shared_ptr<Attempt> state, bool ran, std::optional<Value> value, std::exception_ptr error) {
+  static void returned(std::shared_ptr<Attempt> state, bool ran, std::optional<Value> value, std::exception_ptr error,
+                       std::chrono::nanoseconds took) {
     bool decides = false;
     std::shared_ptr<HedgedStage> last;
     {
@@ -184,6 +188,7 @@ class HedgedStage {
       if (state->running == 0) last = std::move(state->stage);
     }
     // No copy is added after the decision: the list is read without the mutex.
+    if (decides && !state->error) record_hedge_latency<S>(took);
     if (decides)
       for (auto& other : state->copies) other->stop.source.request_stop();  // their outputs are discarded
     if (last) attempt_done(std::move(last), *state);

@@ -34,6 +34,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -372,6 +373,9 @@ struct Engine<BasicRunner<Config, Policies...>> {
         std::unique_lock lock(completion.mutex);
         if (!request.deadline) {
           completion.cv.wait(lock, [&] { return completion.done; });
+          lock.unlock();
+          // signal() still touches `completion` (on this stack) after the notify: wait for its last touch.
+          while (!completion.finished()) std::this_thread::yield();
         } else if (!completion.cv.wait_until(lock, request.deadline.at(), [&] { return completion.done; })) {
           lock.unlock();
           if (request.abandons()) return abandon_run<Hooks>(frame);
