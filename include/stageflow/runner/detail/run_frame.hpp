@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <stop_token>
 #include <tuple>
 #include <type_traits>
@@ -48,6 +49,13 @@ struct RunCompletion {
     signalled.store(true, std::memory_order_release);  // the last touch: `done` was seen, or this is
   }
   bool finished() const noexcept { return signalled.load(std::memory_order_acquire); }
+  /// Waits for signal(), up to its last touch: a waiter that returned at `done` could destroy
+  /// this (on its stack) before signal() stores `signalled`.
+  void wait(std::unique_lock<std::mutex>& lock) {
+    cv.wait(lock, [&] { return done; });
+    lock.unlock();
+    while (!finished()) std::this_thread::yield();
+  }
 };
 
 /// The stop token of a run that needs none of its own: the caller's.
@@ -94,7 +102,9 @@ struct FullStops {
   std::optional<WatchdogAlarm> alarm;  // last: disarmed before the source goes
 };
 
-template <class Runner, class Pipeline, class Snapshot, bool Full>
+/// `OneThread`: every stage runs on the calling thread, one after another (the sequential
+/// executor, or a chain the caller runs alone: run_engine.hpp's run_here).
+template <class Runner, class Pipeline, class Snapshot, bool Full, bool OneThread = !Runner::concurrent>
 struct RunFrame {
   using pipeline_type = Pipeline;
   using snapshot_type = Snapshot;
@@ -108,7 +118,7 @@ struct RunFrame {
   /// ends a stage and starts the next: N+1 readings per run instead of 2N+2. Only on one thread:
   /// stages running at the same time each own their readings (StageLifecycle).
   static constexpr bool has_policies = std::tuple_size_v<policies_type> > 0;
-  static constexpr bool chains_clock_readings = std::tuple_size_v<policies_type> == 0 && !concurrent;
+  static constexpr bool chains_clock_readings = std::tuple_size_v<policies_type> == 0 && OneThread;
 
   /// `into`: where the run writes its result (the caller's return value, so nothing is moved; a
   /// run that may be abandoned owns it through abandonment.result_owner).
@@ -238,7 +248,8 @@ struct RunFrame {
     bool abandoned = false;
   };
   STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, Abandonment, absent> abandonment;
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, RunCompletion, absent> completion;
+  // What the caller waits on (not when it runs every stage itself).
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent && !OneThread, RunCompletion, absent> completion;
 };
 
 }  // namespace stageflow::detail
