@@ -602,3 +602,22 @@ TEST_CASE("hedge_at_percentile: the fallback until min_samples, then the stage's
   CHECK(latencies.count() == before + 3);
   CHECK(calls == 3);
 }
+
+namespace {
+struct AwaitedPercentile {
+  static constexpr std::string_view name = "awaited_percentile";
+  static constexpr stageflow::Hedge hedge{.after = stageflow::hedge_at_percentile(90, 5ms, 1000)};
+  asio::awaitable<int> execute(const auto&) const { co_return ++calls; }
+};
+}  // namespace
+
+TEST_CASE("hedge_at_percentile: an awaitable stage records its answers' latencies too") {
+  reset();
+  const stageflow::Runner<> runner;
+  const stageflow::Pipeline<AwaitedPercentile> pipeline;
+  asio::io_context io;
+  for (int run = 0; run < 3; ++run) REQUIRE(run_on(io, awaited_run(&runner, &pipeline)).ok());
+  CHECK(stageflow::hedge_latencies<AwaitedPercentile>().count() == 3);
+  CHECK(stageflow::detail::hedge_delay<AwaitedPercentile>() == 5ms);  // 3 < min_samples: the fallback
+  CHECK(calls == 3);
+}
