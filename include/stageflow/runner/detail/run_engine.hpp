@@ -97,7 +97,8 @@ struct Engine<BasicRunner<Config, Policies...>> {
 
   /// Whether a run of Pipeline under this concurrent executor may run on the calling thread alone:
   /// a chain has nothing to hand off, and a synchronous stage ends before the next starts (a
-  /// retry's backoff on the executor's timers would not: those take the executor's path).
+  /// retry's backoff on the executor's timers would not: those take the executor's path). Keep it
+  /// in step with Steps::start: a stage that may complete after start() returns must be left out.
   template <class Pipeline>
   static constexpr bool may_run_here = concurrent && caller_thread_executor<executor_type> &&
                                        one_stage_at_a_time<Pipeline> &&
@@ -312,8 +313,8 @@ struct Engine<BasicRunner<Config, Policies...>> {
     return std::move(frame->result);
   }
 
-  /// A concurrent run without a deadline: its frame on the caller's stack, its result built in
-  /// place (its own function: with the deadline path's returns beside it, GCC 12 moved it out).
+  /// No deadline: the frame on the caller's stack, the result built in place (GCC 12 moved it out
+  /// when the deadline path's returns stood beside this one).
   template <class Pipeline, class Snapshot>
   static RunResult<Pipeline, Snapshot> run_concurrent_waiting(const Runner& runner, const Pipeline& pipeline,
                                                               const RunRequest<Snapshot>& request) {
@@ -330,14 +331,12 @@ struct Engine<BasicRunner<Config, Policies...>> {
 
   /// A chain whose caller may run it (see may_run_here): every stage on the calling thread, one
   /// after another, at the sequential runner's costs: no schedule, no hand-off, no completion
-  /// handshake, and one clock reading that ends a stage starts the next. The frame stays on the
-  /// stack even with a deadline: nothing but this thread ever runs a stage of it. The run's token
-  /// is the caller's; only a deadline needs a stop source of the run's own, to fire.
+  /// handshake, one clock reading ends a stage and starts the next. The frame stays on the stack
+  /// even with a deadline (no other thread runs a stage of it); only a deadline needs a stop source.
   template <class Pipeline, class Snapshot>
   static RunResult<Pipeline, Snapshot> run_here(const Runner& runner, const Pipeline& pipeline,
                                                 const RunRequest<Snapshot>& request) {
-    if (request.deadline) return run_here<true>(runner, pipeline, request);
-    return run_here<false>(runner, pipeline, request);
+    return request.deadline ? run_here<true>(runner, pipeline, request) : run_here<false>(runner, pipeline, request);
   }
   template <bool Full, class Pipeline, class Snapshot>
   static RunResult<Pipeline, Snapshot> run_here(const Runner& runner, const Pipeline& pipeline,
