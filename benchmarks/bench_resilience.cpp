@@ -2,11 +2,12 @@
 // Resilience (issue 22).
 // (a) What declaring `retry` costs a stage that succeeds at once, against the same stage without
 //     it, on Runner<> (goal: <= 2 ns per stage).
-// (c) The tail: an awaitable stage that takes 1 ms with probability 0.98 and 30 ms with 0.02 (a
-//     timer, cancelled by its stop token), run after run; the p99 of a run with
-//     `hedge{.after = 2ms}` (goal <= 4 ms) against without (>= 30 ms), and the extra copies
-//     started (goal <= 5% of runs), on a ParallelExecutor(4) and on one io_context thread. It
-//     sleeps for real: 2,000 runs per case (10,000 took too long on the shared machine).
+// (c) The tail: a stage that takes 1 ms with probability 0.98 and 30 ms with 0.02 (and returns at
+//     once when its stop token fires), run after run; the p99 of a run with `hedge{.after = 2ms}`
+//     (goal <= 4 ms) against without (>= 30 ms), and the extra copies started (goal <= 5% of
+//     runs). Awaitable (a timer) under async_run on a ParallelExecutor(4) and on one io_context
+//     thread; synchronous (a wait on a condition) under run() on a ParallelExecutor(4), and (2) to
+//     see what two cores can do. It sleeps for real: 10,000 runs per case.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/resilience/hedge.hpp>
 #include <stageflow/resilience/retry.hpp>
@@ -27,10 +28,12 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <stop_token>
 #include <vector>
 #include <string_view>
 #include <type_traits>
@@ -88,21 +91,21 @@ void BM_success(benchmark::State& state) {
 // ---- (c) ---------------------------------------------------------------------------------------
 
 namespace asio = boost::asio;
-constexpr int tail_runs = 2000;
+constexpr int tail_runs = 10000;
 std::atomic<long> copies{0};
 
 /// 1 ms, or 30 ms one time in fifty (each copy draws: a hedged copy is another replica).
-asio::awaitable<int> slow_sometimes(const std::stop_token& stop) {
+std::chrono::milliseconds draw_latency() {
   static std::mutex mutex;
   static std::mt19937 random(22);
-  double u = 0;
-  {
-    std::lock_guard lock(mutex);
-    u = std::uniform_real_distribution<double>(0.0, 1.0)(random);
-  }
+  std::lock_guard lock(mutex);
   ++copies;
-  asio::steady_timer timer(co_await asio::this_coro::executor,
-                           u < 0.02 ? std::chrono::milliseconds(30) : std::chrono::milliseconds(1));
+  return std::uniform_real_distribution<double>(0.0, 1.0)(random) < 0.02 ? std::chrono::milliseconds(30)
+                                                                          : std::chrono::milliseconds(1);
+}
+
+asio::awaitable<int> slow_sometimes(const std::stop_token& stop) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, draw_latency());
   stageflow::cancel_on_stop guard(stop, timer);
   boost::system::error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -118,6 +121,54 @@ struct HedgedCall {
   static constexpr Hedge hedge{.after = std::chrono::milliseconds(2), .max_extra = 1};
   asio::awaitable<int> execute(const auto& ctx) const { return slow_sometimes(ctx.stop_token()); }
 };
+
+/// The same, blocking its thread (a synchronous client), woken at once by its stop token.
+int slow_sometimes_sync(const std::stop_token& stop) {
+  const auto until = std::chrono::steady_clock::now() + draw_latency();
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mutex);
+  cv.wait_until(lock, stop, until, [] { return false; });
+  return 1;
+}
+struct SyncCall {
+  static constexpr std::string_view name = "call";
+  int execute(const auto& ctx) const { return slow_sometimes_sync(ctx.stop_token()); }
+};
+struct SyncHedgedCall {
+  static constexpr std::string_view name = "call";
+  static constexpr Hedge hedge{.after = std::chrono::milliseconds(2), .max_extra = 1};
+  int execute(const auto& ctx) const { return slow_sometimes_sync(ctx.stop_token()); }
+};
+
+void tail_counters(benchmark::State& state, std::vector<double>& latencies) {
+  std::sort(latencies.begin(), latencies.end());
+  state.counters["p50_ms"] = latencies[latencies.size() / 2];
+  state.counters["p99_ms"] = latencies[latencies.size() * 99 / 100];
+  state.counters["max_ms"] = latencies.back();
+  state.counters["extra_pct"] = 100.0 * static_cast<double>(copies.load() - tail_runs) / tail_runs;
+}
+
+/// Synchronous stages under run() on a ParallelExecutor(threads): `tail_runs` runs one after another.
+template <class S, int Threads>
+void BM_tail_sync(benchmark::State& state) {
+  const Runner<use_executor<ParallelExecutor>> runner{ParallelExecutor(Threads)};
+  const Pipeline<S> pipeline;
+  const ContextSnapshot snapshot;
+  for (auto _ : state) {
+    copies = 0;
+    std::vector<double> latencies;
+    latencies.reserve(tail_runs);
+    for (int i = 0; i < tail_runs; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      const auto result = runner.run(pipeline, snapshot);
+      const auto end = std::chrono::steady_clock::now();
+      if (!result.ok()) throw std::runtime_error("a run failed: " + result.error);
+      latencies.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+    }
+    tail_counters(state, latencies);
+  }
+}
 
 /// `tail_runs` runs one after another; each run's latency.
 template <class R, class P>
@@ -149,11 +200,7 @@ void BM_tail(benchmark::State& state) {
     asio::io_context io;
     asio::co_spawn(io, runs<R, Pipeline<S>>(&runner, &latencies), asio::detached);
     io.run();
-    std::sort(latencies.begin(), latencies.end());
-    state.counters["p50_ms"] = latencies[latencies.size() / 2];
-    state.counters["p99_ms"] = latencies[latencies.size() * 99 / 100];
-    state.counters["max_ms"] = latencies.back();
-    state.counters["extra_pct"] = 100.0 * static_cast<double>(copies.load() - tail_runs) / tail_runs;
+    tail_counters(state, latencies);
   }
 }
 
@@ -166,6 +213,10 @@ BENCHMARK_TEMPLATE(BM_tail, Call, true)->Name("BM_tail/parallel4/no_hedge")->Ite
 BENCHMARK_TEMPLATE(BM_tail, HedgedCall, true)->Name("BM_tail/parallel4/hedge_2ms")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_tail, Call, false)->Name("BM_tail/io_context/no_hedge")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_tail, HedgedCall, false)->Name("BM_tail/io_context/hedge_2ms")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_tail_sync, SyncCall, 4)->Name("BM_tail/parallel4_sync/no_hedge")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_tail_sync, SyncHedgedCall, 4)->Name("BM_tail/parallel4_sync/hedge_2ms")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_tail_sync, SyncCall, 2)->Name("BM_tail/parallel2_sync/no_hedge")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_tail_sync, SyncHedgedCall, 2)->Name("BM_tail/parallel2_sync/hedge_2ms")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 STAGEFLOW_BENCHMARK_RATIO("(a) retry declared / not, success path (8 stages)", "BM_success/retry",
                           "BM_success/no_retry", 0);

@@ -396,5 +396,5 @@ class ParallelExecutor {
 
 }  // namespace stageflow
 
-// A retry's backoff on this executor's timers (found by the run engine through ADL).
-#include <stageflow/runner/backoff_timer.hpp>
+// A retry's backoff on its timers, a hedged stage's copies on its threads (found by the engine through ADL).
+#include <stageflow/runner/detail/hedged_stage.hpp>  // and <stageflow/runner/backoff_timer.hpp>

@@ -13,6 +13,8 @@
 #endif
 
 #include <stageflow/core/stage.hpp>
+#include <stageflow/runner/detail/hedged_stage.hpp>  // HedgeStop
+#include <stageflow/runner/detail/latency_histogram.hpp>
 #include <stageflow/runner/detail/stage_timeout.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -23,6 +25,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -33,15 +36,6 @@
 #include <vector>
 
 namespace stageflow::detail {
-
-/// One copy's stop: its own source and token (a StageContext keeps a pointer to the token), fired
-/// by the stage's stop token or by the winner.
-struct HedgeStop {
-  explicit HedgeStop(const std::stop_token& stage) : chain(std::in_place, stage, request_stop_of{&source}) {}
-  std::stop_source source;
-  std::stop_token token = source.get_token();
-  std::optional<std::stop_callback<request_stop_of>> chain;
-};
 
 template <class Value>
 struct HedgeState {
@@ -61,6 +55,7 @@ boost::asio::awaitable<void> hedge_copy(std::shared_ptr<HedgeState<Value>> state
                                         std::shared_ptr<const Context> ctx) {
   std::optional<Value> value;
   std::exception_ptr error;
+  const auto started = std::chrono::steady_clock::now();
   try {
     if constexpr (std::is_same_v<Value, std::monostate>) {
       co_await invoke_execute(*stage, *ctx);
@@ -75,6 +70,7 @@ boost::asio::awaitable<void> hedge_copy(std::shared_ptr<HedgeState<Value>> state
   --state->running;
   if (!state->decided) {
     state->decided = true;
+    if (!error) record_hedge_latency<S>(std::chrono::steady_clock::now() - started);
     state->value = std::move(value);
     state->error = error;
     for (auto& stop : state->stops) stop->source.request_stop();  // the others' outputs are discarded
@@ -98,10 +94,11 @@ boost::asio::awaitable<Value> hedged_attempt(const Life& life) {
   const auto ex = co_await boost::asio::this_coro::executor;
   auto state = std::make_shared<HedgeState<Value>>(ex);
   launch_copy<S>(state, life, ex);
+  const std::chrono::nanoseconds after = hedge_delay<S>();  // fixed, or from the stage's latencies
   unsigned extra = 0;
   while (!state->decided) {
     if (extra < S::hedge.max_extra)
-      state->wake.expires_after(S::hedge.after);
+      state->wake.expires_after(after);
     else
       state->wake.expires_at(boost::asio::steady_timer::time_point::max());
     boost::system::error_code ec;
@@ -109,7 +106,7 @@ boost::asio::awaitable<Value> hedged_attempt(const Life& life) {
     if (state->decided) break;
     if (!ec && extra < S::hedge.max_extra && !life.context().stop_requested()) {
       ++extra;
-      life.hedged(extra, S::hedge.after);
+      life.hedged(extra, after);
       launch_copy<S>(state, life, ex);
     }
   }

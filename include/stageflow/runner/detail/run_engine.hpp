@@ -85,11 +85,6 @@ struct Engine<BasicRunner<Config, Policies...>> {
   template <class F, std::size_t I>
   using Life = StageLifecycle<Hooks, F, I>;
 
-  template <class Pipeline>
-  static constexpr bool has_retrying_stage = []<class... S>(type_list<S...>) {
-    return (has_retry<S> || ...);
-  }(typename Pipeline::stage_types{});
-
   /// Whether no two stages of Pipeline can ever run at the same time (it is a chain).
   template <class Pipeline>
   static constexpr bool one_stage_at_a_time = [] {
@@ -107,7 +102,7 @@ struct Engine<BasicRunner<Config, Policies...>> {
   template <class Pipeline>
   static constexpr bool may_run_here = concurrent && caller_thread_executor<executor_type> &&
                                        one_stage_at_a_time<Pipeline> &&
-                                       !(timed_backoffs && has_retrying_stage<Pipeline>);
+                                       !(timed_backoffs && has_retrying_stage<Pipeline>) && !has_hedged_stage<Pipeline>;
 
   /// A run that could not start (the request broke a rule): failed, nothing ran.
   template <class Pipeline, class Snapshot>
@@ -222,7 +217,9 @@ struct Engine<BasicRunner<Config, Policies...>> {
 
     template <std::size_t I, class K>
     void start(K&& k) const {
-      if constexpr (async_stage_at<F, I>) {
+      if constexpr (hedged_start<Engine, Steps, I, std::decay_t<K>>) {  // stage_kinds.hpp
+        start_hedged(*this, std::type_identity<Engine>{}, std::integral_constant<std::size_t, I>{}, std::forward<K>(k));
+      } else if constexpr (async_stage_at<F, I>) {
         // An async stage: its coroutine calls k when it completes (<stageflow/runner/async_run.hpp>).
         AsyncRun<Runner>::template start_stage<I>(*this, std::forward<K>(k));
       } else if constexpr (timed_backoffs && Life<F, I>::retries) {
@@ -234,7 +231,8 @@ struct Engine<BasicRunner<Config, Policies...>> {
     }
     template <class K>
     void start(std::size_t i, K&& k) const {
-      if constexpr (has_async_stage<F> || (timed_backoffs && has_retrying_stage<typename F::pipeline_type>)) {
+      if constexpr (has_async_stage<F> || (timed_backoffs && has_retrying_stage<typename F::pipeline_type>) ||
+                    (concurrent && has_hedged_stage<typename F::pipeline_type>)) {
         constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
           return std::array<void (*)(const Steps&, K&), sizeof...(I)>{
               [](const Steps& steps, K& k) { steps.template start<I>(std::move(k)); }...};
@@ -383,7 +381,7 @@ struct Engine<BasicRunner<Config, Policies...>> {
       if (!completion.finished()) {
         std::unique_lock lock(completion.mutex);
         if (!request.deadline) {
-          completion.cv.wait(lock, [&] { return completion.done; });
+          completion.wait(lock);
         } else if (!completion.cv.wait_until(lock, request.deadline.at(), [&] { return completion.done; })) {
           lock.unlock();
           if (request.abandons()) return abandon_run<Hooks>(frame);

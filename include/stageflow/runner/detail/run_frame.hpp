@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <stop_token>
 #include <tuple>
 #include <type_traits>
@@ -48,6 +49,13 @@ struct RunCompletion {
     signalled.store(true, std::memory_order_release);  // the last touch: `done` was seen, or this is
   }
   bool finished() const noexcept { return signalled.load(std::memory_order_acquire); }
+  /// Waits for signal(), up to its last touch: a waiter that returned at `done` could destroy
+  /// this (on its stack) before signal() stores `signalled`.
+  void wait(std::unique_lock<std::mutex>& lock) {
+    cv.wait(lock, [&] { return done; });
+    lock.unlock();
+    while (!finished()) std::this_thread::yield();
+  }
 };
 
 /// The stop token of a run that needs none of its own: the caller's.

@@ -9,6 +9,8 @@
 #include <stageflow/core/stage_context.hpp>
 
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 
 namespace stageflow::detail {
 
@@ -21,11 +23,30 @@ consteval bool has_awaitable_stage(type_list<Stages...>) {
   return (is_async_stage_v<Snapshot, Pipeline, Stages> || ...);
 }
 /// Whether an async run needs its coroutines: an awaitable stage, or one that retries (its backoff
-/// waits on a timer there, not on a thread).
+/// waits on a timer there, not on a thread), or one that is hedged (its copies need the executor's threads).
 template <class Snapshot, class Pipeline, class... Stages>
 consteval bool has_coroutine_stage(type_list<Stages...>) {
-  return ((is_async_stage_v<Snapshot, Pipeline, Stages> || has_retry<Stages>) || ...);
+  return ((is_async_stage_v<Snapshot, Pipeline, Stages> || has_retry<Stages> || has_hedge<Stages>) || ...);
 }
+
+/// Whether a stage of Pipeline declares `retry` (`hedge`).
+template <class Pipeline>
+inline constexpr bool has_retrying_stage = []<class... S>(type_list<S...>) {
+  return (has_retry<S> || ...);
+}(typename Pipeline::stage_types{});
+template <class Pipeline>
+inline constexpr bool has_hedged_stage = []<class... S>(type_list<S...>) {
+  return (has_hedge<S> || ...);
+}(typename Pipeline::stage_types{});
+
+/// Stage I is synchronous and hedged under a concurrent executor whose header brought its driver
+/// (start_hedged, found by ADL: ParallelExecutor, async_run); elsewhere it runs once, unhedged.
+template <class Engine, class Steps, std::size_t I, class K>
+concept hedged_start =
+    Engine::concurrent && Engine::template Life<std::remove_pointer_t<decltype(Steps::frame)>, I>::sync_hedged &&
+    requires(const Steps& s, K k) {
+      start_hedged(s, std::type_identity<Engine>{}, std::integral_constant<std::size_t, I>{}, std::move(k));
+    };
 
 template <class Frame>
 concept async_frame = Frame::async_frame;

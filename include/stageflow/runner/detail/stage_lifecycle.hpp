@@ -67,9 +67,8 @@ class StageLifecycle {
     return true;
   }
   static_assert(valid_retry(), "stageflow: Retry::max_attempts must be between 1 and 255");
-  static_assert(!has_hedge<S> || is_async_stage_v<typename Frame::snapshot_type, pipeline_type, S>,
-                "stageflow: `hedge` is for awaitable stages run by async_run (a synchronous stage cannot "
-                "be hedged yet)");
+  /// Synchronous and hedged: see <stageflow/runner/detail/hedged_stage.hpp>.
+  static constexpr bool sync_hedged = has_hedge<S> && !is_async_stage_v<typename Frame::snapshot_type, pipeline_type, S>;
 
   /// Whether stage I may start: nothing ended the run and no stop was requested. Always inlined:
   /// left out of line (GCC 12 does, for its cold branch), it costs Runner<> about 45 instructions
