@@ -7,6 +7,7 @@
 // that a 1 s or 30 s wait was cut short.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
+#include <stageflow/resilience/retry.hpp>
 #include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/async_run.hpp>
@@ -709,6 +710,12 @@ struct AwaitsNothing {  // async, but completes at once
   asio::awaitable<int> execute(const auto& ctx) const { co_return ctx.snapshot().base; }
 };
 
+struct RetriesPlain {  // synchronous, but its backoff would wait on the executor's timer
+  static constexpr std::string_view name = "retries_plain";
+  static constexpr stageflow::Retry retry{.max_attempts = 2, .initial_backoff = 1ms};
+  int execute(const auto& ctx) const { return ctx.snapshot().base; }
+};
+
 /// `runs` co_awaited runs of `pipeline` in one coroutine, with the default token or an explicit
 /// use_awaitable; counts the runs that completed.
 template <class Runner, class Pipeline>
@@ -746,6 +753,8 @@ TEST_CASE("co_await async_run of synchronous stages resumes the coroutine withou
   // A pipeline with an awaitable stage takes the full path: at least its completion is posted.
   const stageflow::Pipeline<AwaitsNothing> awaiting;
   CHECK(handlers_for(runner, awaiting, 10, false) >= spawn_only + 10);
+  const stageflow::Pipeline<RetriesPlain> retrying;  // and so does one with a stage that may retry
+  CHECK(handlers_for(runner, retrying, 10, false) >= spawn_only + 10);
   // So does a callback: a completion is never delivered inside async_run.
   asio::io_context io;
   int called = 0;
