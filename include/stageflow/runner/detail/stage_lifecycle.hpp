@@ -223,11 +223,12 @@ class StageLifecycle {
     requires retries
   {
     // The success path pays one comparison; the rest is out of line.
-    const StageStatus status = report().status;
-    if (status != StageStatus::fail && status != StageStatus::timed_out) [[likely]]
+    if (!attempt_failed()) [[likely]]
       return std::nullopt;
     return retry_delay_after_failure();
   }
+  /// Whether the attempt ended in what a retry may answer (a failure or a timeout).
+  bool attempt_failed() noexcept { return report().status == StageStatus::fail || report().status == StageStatus::timed_out; }
 
   [[gnu::noinline]] std::optional<std::chrono::nanoseconds> retry_delay_after_failure()
     requires retries
