@@ -274,8 +274,7 @@ class StageLifecycle {
     return true;
   }
 
-  /// A stop request ended a backoff: the stage ends cancelled (timed out at the run's deadline),
-  /// its reason keeping the last failure.
+  /// A stop ended a backoff: the stage ends cancelled (timed out at the deadline), keeping the last failure.
   void backoff_stopped()
     requires retries
   {
@@ -290,11 +289,12 @@ class StageLifecycle {
   void next_attempt()
     requires retries
   {
-    auto& r = report();
-    r.status = StageStatus::not_run;
-    r.reason.clear();
+    report().status = StageStatus::not_run;
+    report().reason.clear();
     ctx_.next_attempt();
     retry_.floor = {};
+    // Chained readings: the next attempt starts after the backoff, which is in no duration.
+    if constexpr (Frame::chains_clock_readings) frame_.last_reading = clock::now();
     if constexpr (has_timeout<S>) {
       timeout_.reset();
       timeout_.emplace(*frame_.core.stop, stage_timeout_v<S>);  // same storage: ctx_'s token stays valid
