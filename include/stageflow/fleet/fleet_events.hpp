@@ -19,6 +19,8 @@
 
 #include <boost/uuid/uuid.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -27,6 +29,19 @@ namespace stageflow::fleet {
 /// The type of the event a backend-unavailable report becomes (uuid.collision is UuidTelemetry's name).
 inline constexpr std::string_view uuid_backend_unavailable_event = "uuid.backend_unavailable";
 inline constexpr std::string_view uuid_collision_event = "uuid.collision";
+
+namespace detail {
+/// An event outside any run (the nil pipeline_run_id): what the window's thread reports.
+template <EventSink Sink, std::size_t N>
+void emit_outside_runs(const Sink& sink, std::string_view type, std::chrono::system_clock::time_point when,
+                       const EventField (&fields)[N]) {
+  Event event;
+  event.type = type;
+  event.timestamp = when;
+  event.fields = fields;
+  sink.emit(event);
+}
+}  // namespace detail
 
 /// Adds listeners to `monitor` that emit its fleet collisions and backend reports on `sink` (see
 /// the header comment); local collisions are left to UuidTelemetry. Call before observing.
@@ -40,22 +55,14 @@ void forward_fleet_events(Monitor& monitor, Sink sink) {
                                  {"category", seen.category},
                                  {"scope", helpers::to_string(seen.scope)},
                                  {"instance", seen.other_instance}};
-    Event event;
-    event.type = uuid_collision_event;
-    event.timestamp = seen.observed_at;
-    event.fields = fields;
-    sink.emit(event);
+    detail::emit_outside_runs(sink, uuid_collision_event, seen.observed_at, fields);
   });
   monitor.add_backend_listener([sink](const helpers::UuidBackendNotice& notice) {
     const EventField fields[] = {{"category", notice.category},
                                  {"error", notice.error},
                                  {"backend_errors", notice.backend_errors},
                                  {"dropped", notice.fleet_dropped}};
-    Event event;
-    event.type = uuid_backend_unavailable_event;
-    event.timestamp = notice.observed_at;
-    event.fields = fields;
-    sink.emit(event);
+    detail::emit_outside_runs(sink, uuid_backend_unavailable_event, notice.observed_at, fields);
   });
 }
 
