@@ -4,7 +4,8 @@
 // (a clone of Taskflow 4), against Taskflow's executor. Wall time per run: the mean, and the p50
 // and p99 of the runs as counters (p50_ns, p99_ns; each run timed on its own).
 //
-//   (a) 8 trivial stages in a chain;
+//   (a) 8 trivial stages in a chain (timed, untimed; and its floors: the same chain on Runner<>,
+//       and the 9 clock readings a timed run of it takes);
 //   (b) 1 -> 4 -> 1, the four branches spinning 50 us (ours with the default spin and with none);
 //   (c) 1 -> 4 -> 1, the four branches sleeping 1 ms (waiting on another service);
 //   (d) 1 -> 16 -> 1, the branches spinning 10 us (fan-out pressure);
@@ -164,6 +165,22 @@ void BM_chain_parallel_untimed(benchmark::State& state) {
   timed_runs(state, [&] { benchmark::DoNotOptimize(*runner.run(chain, input).output<Link<7>>()); });
 }
 BENCHMARK(BM_chain_parallel_untimed)->UseRealTime();
+
+// The floors of the timed chain: the same chain on Runner<> (sequential, the same 9 readings), and
+// the 9 steady_clock readings alone that a timed run of 8 stages takes (the flow graph takes none).
+void BM_chain_sequential(benchmark::State& state) {
+  const stageflow::Runner<> runner;
+  const Chain chain;
+  const Input input;
+  timed_runs(state, [&] { benchmark::DoNotOptimize(*runner.run(chain, input).output<Link<7>>()); });
+}
+BENCHMARK(BM_chain_sequential)->UseRealTime();
+void BM_chain_clock_readings(benchmark::State& state) {
+  timed_runs(state, [] {
+    for (int i = 0; i < 9; ++i) benchmark::DoNotOptimize(std::chrono::steady_clock::now());
+  });
+}
+BENCHMARK(BM_chain_clock_readings)->UseRealTime();
 
 void BM_chain_tbb(benchmark::State& state) {
   namespace flow = tbb::flow;
@@ -382,6 +399,8 @@ BENCHMARK(BM_abandon_lateness)->Iterations(1000)->UseRealTime()->Unit(benchmark:
 
 STAGEFLOW_LATENCY_RATIOS("(a) 8-stage chain vs TBB", "BM_chain_parallel", "BM_chain_tbb", 0.5);
 STAGEFLOW_LATENCY_RATIOS("(a) the same, no_clock, vs TBB", "BM_chain_parallel_untimed", "BM_chain_tbb", 0.5);
+STAGEFLOW_LATENCY_RATIOS("(a) its 9 clock readings alone vs TBB", "BM_chain_clock_readings", "BM_chain_tbb", 0);
+STAGEFLOW_LATENCY_RATIOS("(a) the chain vs Runner<> sequential", "BM_chain_parallel", "BM_chain_sequential", 0);
 STAGEFLOW_LATENCY_RATIOS("(b) 1-4-1 spin 50us vs TBB", "BM_diamond_spin50_parallel", "BM_diamond_spin50_tbb", 1.05);
 STAGEFLOW_LATENCY_RATIOS("(b) the same, spin 0, vs TBB", "BM_diamond_spin50_parallel_nospin", "BM_diamond_spin50_tbb", 0);
 STAGEFLOW_LATENCY_RATIOS("(c) 1-4-1 sleep 1ms vs TBB", "BM_diamond_sleep1ms_parallel", "BM_diamond_sleep1ms_tbb", 1.05);

@@ -11,8 +11,10 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <future>
 #include <latch>
@@ -118,6 +120,110 @@ TEST_CASE("every status at every position of a diamond gives the sequential resu
         CHECK(got.stages[3].status == seq.stages[3].status);
         if (v == StageStatus::ok || v == StageStatus::skip) CHECK(describe(got) == expected);
       }
+    }
+  }
+}
+
+namespace {
+// A clock that steps 1 ms per reading, so a test can count readings.
+struct SteppingClock {
+  using rep = std::int64_t;
+  using period = std::nano;
+  using duration = std::chrono::nanoseconds;
+  using time_point = std::chrono::time_point<SteppingClock, duration>;
+  static inline std::atomic<std::int64_t> ticks{0};
+  static time_point now() noexcept { return time_point(std::chrono::milliseconds(ticks.fetch_add(1) + 1)); }
+};
+// Where each stage of a chain ran.
+struct Threads {
+  std::shared_ptr<std::array<std::thread::id, 3>> ids = std::make_shared<std::array<std::thread::id, 3>>();
+};
+template <int I>
+struct Where {
+  static constexpr std::string_view name = std::array{"w0", "w1", "w2"}[I];
+  using depends_on = std::conditional_t<I == 0, after<>, after<Where<I - 1>>>;
+  int execute(const auto& ctx) const {
+    (*ctx.snapshot().ids)[I] = std::this_thread::get_id();
+    return I;
+  }
+};
+using WhereChain = stageflow::Pipeline<Where<0>, Where<1>, Where<2>>;
+
+template <class Result>
+std::string describe_chain(const Result& r) {
+  std::string out(to_string(r.status));
+  out += " '" + r.error + "' @" + std::string(r.error_stage);
+  for (const auto& s : r.stages) out += " " + std::string(s.name) + "=" + std::string(to_string(s.status)) + "/" + s.reason;
+  const int* left = r.template output<Left>();
+  return out + " left=" + (left ? std::to_string(*left) : std::string("-"));
+}
+}  // namespace
+
+TEST_CASE("a chain runs on the calling thread alone, with the sequential runner's clock readings") {
+  const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, stageflow::use_clock<SteppingClock>>
+      runner(stageflow::ParallelExecutor(2));
+  const Threads threads;
+  const auto before = SteppingClock::ticks.load();
+  const auto r = runner.run(WhereChain{}, threads);
+  REQUIRE(r.ok());
+  for (const auto& id : *threads.ids) CHECK(id == std::this_thread::get_id());
+  // One reading starts the run, each stage's end starts the next: N+1, as Runner<> takes.
+  CHECK(SteppingClock::ticks.load() - before == 4);
+  for (const auto& stage : r.stages) CHECK(stage.duration == 1ms);
+  CHECK(r.duration == 3ms);
+
+  SECTION("stages that may run at the same time keep two readings each") {
+    const auto at = SteppingClock::ticks.load();
+    const auto d = runner.run(Diamond{}, Script{});
+    REQUIRE(d.ok());
+    CHECK(SteppingClock::ticks.load() - at == 2 * 4 + 2);
+    for (const auto& stage : d.stages) CHECK(stage.duration == 1ms);
+  }
+  SECTION("with a deadline and a caller's stop token too") {
+    std::stop_source stop;
+    const auto at = SteppingClock::ticks.load();
+    const auto t = runner.run(WhereChain{}, threads,
+                              stageflow::RunOptions{.stop = stop.get_token(), .deadline = std::chrono::steady_clock::now() + 10s});
+    REQUIRE(t.ok());
+    CHECK(SteppingClock::ticks.load() - at == 4);
+    for (const auto& id : *threads.ids) CHECK(id == std::this_thread::get_id());
+  }
+}
+
+TEST_CASE("a chain whose caller must stay free runs on the executor") {
+  const Threads threads;
+  SECTION("DeadlineMode::abandon: the caller returns at the deadline, so it runs no stage") {
+    const Parallel runner(stageflow::ParallelExecutor(2));
+    const auto r = runner.run(WhereChain{}, std::make_shared<const Threads>(threads),
+                              stageflow::RunOptions{.deadline = std::chrono::steady_clock::now() + 10s,
+                                                    .on_deadline = stageflow::DeadlineMode::abandon});
+    REQUIRE(r.ok());
+    for (const auto& id : *threads.ids) CHECK(id != std::this_thread::get_id());
+  }
+  SECTION("an executor you give: its threads run every stage") {
+    boost::asio::thread_pool pool(1);
+    const Parallel runner(stageflow::ParallelExecutor(pool.get_executor()));
+    const auto r = runner.run(WhereChain{}, threads);
+    REQUIRE(r.ok());
+    for (const auto& id : *threads.ids) CHECK(id != std::this_thread::get_id());
+  }
+}
+
+TEST_CASE("a chain on the calling thread gives the sequential run's results and events") {
+  stageflow::CollectingSink parallel_sink, sequential_sink;
+  const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>, stageflow::CollectingSink> parallel{
+      stageflow::ParallelExecutor(2), parallel_sink};
+  const stageflow::Runner<stageflow::CollectingSink> sequential{sequential_sink};
+  const stageflow::Pipeline<Source, Left> chain;
+  for (int position = 0; position < 2; ++position) {
+    for (StageStatus v : {StageStatus::ok, StageStatus::skip, StageStatus::cancel, StageStatus::fail}) {
+      INFO("position " << position << " verdict " << to_string(v));
+      Script script;
+      script.verdicts[static_cast<std::size_t>(position)] = v;
+      parallel_sink.clear();
+      sequential_sink.clear();
+      CHECK(describe_chain(parallel.run(chain, script)) == describe_chain(sequential.run(chain, script)));
+      CHECK(parallel_sink.types() == sequential_sink.types());
     }
   }
 }

@@ -13,8 +13,11 @@
 // to the executor (on its own pool at most one per worker at a time, else one per queued stage).
 // With a pool of its own, the thread that called run() takes part too (it would only wait): it
 // runs the first stage and then takes queued ones until the run is done, except under
-// DeadlineMode::abandon, where it must stay free to return at the deadline. With an executor you
-// give, every stage runs on it: a strand keeps its stages one at a time.
+// DeadlineMode::abandon, where it must stay free to return at the deadline. A pipeline that is a
+// chain (no two stages can ever run at the same time) then runs on the calling thread alone, with
+// the sequential runner's costs: no stage to hand off, so none is scheduled (stages that retry on
+// the executor's timers excepted). With an executor you give, every stage runs on it: a strand
+// keeps its stages one at a time.
 //
 // Its own pool's workers spin for `spin` (50 us by default) after their last task before they
 // park: waking a parked thread costs tens of microseconds, a spinning one takes the next task at
@@ -101,6 +104,9 @@ class ParallelExecutor {
     pool_->io.stop();
   }
   bool stopped() const noexcept { return pool_ && pool_->stopped.load(std::memory_order_acquire); }
+  /// Whether a run may use the calling thread for its stages (its own pool, not stopped). The
+  /// runner then runs a chain there alone: nothing to hand off (run_engine.hpp's run_here).
+  bool runs_on_caller() const noexcept { return caller_runs_ && !stopped(); }
 
   template <class Pipeline, class Steps, class Done>
   void execute(Steps& steps, Done&& done, ExecuteHints hints = {}) const {

@@ -241,7 +241,10 @@ struct RunCore {
       ending.set();
     }
     // Running stages see ctx.stop_requested(). Outside the lock: stop callbacks run user code.
-    if constexpr (concurrent) stop_source->request_stop();
+    // (None when the caller runs a chain alone: no other stage is running.)
+    if constexpr (concurrent) {
+      if (stop_source != nullptr) stop_source->request_stop();
+    }
     return true;
   }
 

@@ -17,12 +17,14 @@
 #include <stageflow/runner/detail/retried_stage.hpp>
 #include <stageflow/runner/detail/run_deadline.hpp>
 #include <stageflow/runner/detail/run_frame.hpp>
+#include <stageflow/runner/detail/stage_kinds.hpp>
 #include <stageflow/runner/detail/stage_lifecycle.hpp>
 #include <stageflow/runner/executor.hpp>
 #include <stageflow/runner/hooks.hpp>
 #include <stageflow/runner/retry_clock.hpp>
 #include <stageflow/runner/run_core.hpp>
 #include <stageflow/runner/run_request.hpp>
+#include <stageflow/runner/sequential_executor.hpp>
 
 #include <array>
 #include <chrono>
@@ -44,45 +46,12 @@ class BasicRunner;
 
 namespace detail {
 
-template <class Snapshot, class Pipeline, class... Stages>
-consteval bool check_stages_execute(type_list<Stages...>) {
-  return (check_execute<Stages, StageContext<Snapshot, Pipeline, Stages>>() && ...);
-}
-template <class Snapshot, class Pipeline, class... Stages>
-consteval bool has_awaitable_stage(type_list<Stages...>) {
-  return (is_async_stage_v<Snapshot, Pipeline, Stages> || ...);
-}
-/// Whether an async run needs its coroutines: an awaitable stage, or one that retries (its backoff
-/// waits on a timer there, not on a thread).
-template <class Snapshot, class Pipeline, class... Stages>
-consteval bool has_coroutine_stage(type_list<Stages...>) {
-  return ((is_async_stage_v<Snapshot, Pipeline, Stages> || has_retry<Stages>) || ...);
-}
-
 /// Runs async stages; defined by <stageflow/runner/async_run.hpp>, which only a program with
 /// async stages includes (so a synchronous one never sees Asio's coroutine headers).
 template <class Runner>
 struct AsyncRun;
 /// async_run's completion token when none is given: boost::asio::use_awaitable.
 struct default_async_token {};
-
-template <class Frame>
-concept async_frame = Frame::async_frame;
-/// Whether stage I of an async run's frame is an async stage.
-template <class Frame, std::size_t I>
-inline constexpr bool async_stage_at = false;
-/// (A synchronous stage that declares `retry` counts: the coroutine waits its backoff on a timer.)
-template <async_frame Frame, std::size_t I>
-inline constexpr bool async_stage_at<Frame, I> =
-    is_async_stage_v<typename Frame::snapshot_type, typename Frame::pipeline_type,
-                     list_element_t<I, typename Frame::pipeline_type::stage_types>> ||
-    has_retry<list_element_t<I, typename Frame::pipeline_type::stage_types>>;
-template <class Frame>
-inline constexpr bool has_async_stage = false;
-template <async_frame Frame>
-inline constexpr bool has_async_stage<Frame> =
-    has_coroutine_stage<typename Frame::snapshot_type, typename Frame::pipeline_type>(
-        typename Frame::pipeline_type::stage_types{});
 
 template <class Runner>
 struct Engine;
@@ -91,6 +60,13 @@ struct Engine;
 template <class E>
 concept backoff_timer_executor = requires(const E& e, const std::stop_token& stop) {
   schedule_backoff(e, std::chrono::nanoseconds{}, stop, [](bool) {});
+};
+
+/// Whether executor E can say that a run may have the calling thread to itself (its own pool,
+/// not stopped: ParallelExecutor::runs_on_caller).
+template <class E>
+concept caller_thread_executor = requires(const E& e) {
+  { e.runs_on_caller() } -> std::convertible_to<bool>;
 };
 
 template <class Config, class... Policies>
@@ -109,6 +85,11 @@ struct Engine<BasicRunner<Config, Policies...>> {
   template <class F, std::size_t I>
   using Life = StageLifecycle<Hooks, F, I>;
 
+  template <class Pipeline>
+  static constexpr bool has_retrying_stage = []<class... S>(type_list<S...>) {
+    return (has_retry<S> || ...);
+  }(typename Pipeline::stage_types{});
+
   /// Whether no two stages of Pipeline can ever run at the same time (it is a chain).
   template <class Pipeline>
   static constexpr bool one_stage_at_a_time = [] {
@@ -118,6 +99,15 @@ struct Engine<BasicRunner<Config, Policies...>> {
       if (plan.dependent_count[i] > 1) return false;
     return true;
   }();
+
+  /// Whether a run of Pipeline under this concurrent executor may run on the calling thread alone:
+  /// a chain has nothing to hand off, and a synchronous stage ends before the next starts (a
+  /// retry's backoff on the executor's timers would not: those take the executor's path). Keep it
+  /// in step with Steps::start: a stage that may complete after start() returns must be left out.
+  template <class Pipeline>
+  static constexpr bool may_run_here = concurrent && caller_thread_executor<executor_type> &&
+                                       one_stage_at_a_time<Pipeline> &&
+                                       !(timed_backoffs && has_retrying_stage<Pipeline>);
 
   /// A run that could not start (the request broke a rule): failed, nothing ran.
   template <class Pipeline, class Snapshot>
@@ -264,11 +254,6 @@ struct Engine<BasicRunner<Config, Policies...>> {
     }
   };
 
-  template <class Pipeline>
-  static constexpr bool has_retrying_stage = []<class... S>(type_list<S...>) {
-    return (has_retry<S> || ...);
-  }(typename Pipeline::stage_types{});
-
   /// One synchronous stage, start to end (see StageLifecycle). Returns false when the run must stop.
   template <std::size_t I, class F>
   static bool run_stage(F& frame) {
@@ -327,16 +312,10 @@ struct Engine<BasicRunner<Config, Policies...>> {
   static RunResult<Pipeline, Snapshot> run_concurrent(const Runner& runner, const Pipeline& pipeline,
                                                       const RunRequest<Snapshot>& request) {
     using F = Frame<Pipeline, Snapshot, true>;
-    if (!request.deadline) {
-      RunResult<Pipeline, Snapshot> result;
-      // A chain that nothing outside can stop needs no stop source: there is never a running
-      // stage to ask when another ends the run (an allocation and ~150 instructions a run).
-      const bool own_stop_source = !one_stage_at_a_time<Pipeline> || request.stop.stop_possible();
-      F frame(pipeline, *request.snapshot, runner.policies(), request.stop, &result, own_stop_source);
-      frame.core.start_trace(request.traceparent);
-      run_concurrent_frame(runner, frame, std::shared_ptr<F>{}, request);
-      return result;
+    if constexpr (may_run_here<Pipeline>) {
+      if (!request.abandons() && runner.executor().runs_on_caller()) return run_here(runner, pipeline, request);
     }
+    if (!request.deadline) return run_concurrent_waiting(runner, pipeline, request);
     auto owned = std::make_unique<RunResult<Pipeline, Snapshot>>();
     auto frame = std::make_shared<F>(pipeline, *request.snapshot, runner.policies(), request.stop, owned.get());
     frame->abandonment.result_owner = std::move(owned);
@@ -350,6 +329,53 @@ struct Engine<BasicRunner<Config, Policies...>> {
     frame->watch_deadline(request.deadline);
     if (auto left = run_concurrent_frame(runner, *frame, frame, request)) return std::move(*left);
     return std::move(frame->result);
+  }
+
+  /// No deadline: the frame on the caller's stack, the result built in place (GCC 12 moved it out
+  /// when the deadline path's returns stood beside this one).
+  template <class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> run_concurrent_waiting(const Runner& runner, const Pipeline& pipeline,
+                                                              const RunRequest<Snapshot>& request) {
+    using F = Frame<Pipeline, Snapshot, true>;
+    RunResult<Pipeline, Snapshot> result;
+    // A chain that nothing outside can stop needs no stop source: there is never a running
+    // stage to ask when another ends the run (an allocation and ~150 instructions a run).
+    const bool own_stop_source = !one_stage_at_a_time<Pipeline> || request.stop.stop_possible();
+    F frame(pipeline, *request.snapshot, runner.policies(), request.stop, &result, own_stop_source);
+    frame.core.start_trace(request.traceparent);
+    run_concurrent_frame(runner, frame, std::shared_ptr<F>{}, request);
+    return result;
+  }
+
+  /// A chain whose caller may run it (see may_run_here): every stage on the calling thread, one
+  /// after another, at the sequential runner's costs: no schedule, no hand-off, no completion
+  /// handshake, one clock reading ends a stage and starts the next. The frame stays on the stack
+  /// even with a deadline (no other thread runs a stage of it); only a deadline needs a stop source.
+  template <class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> run_here(const Runner& runner, const Pipeline& pipeline,
+                                                const RunRequest<Snapshot>& request) {
+    return request.deadline ? run_here<true>(runner, pipeline, request) : run_here<false>(runner, pipeline, request);
+  }
+  template <bool Full, class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> run_here(const Runner& runner, const Pipeline& pipeline,
+                                                const RunRequest<Snapshot>& request) {
+    using F = RunFrame<Runner, Pipeline, Snapshot, Full, true>;
+    RunResult<Pipeline, Snapshot> result;
+    F frame(pipeline, *request.snapshot, runner.policies(), request.stop, &result);
+    frame.core.start_trace(request.traceparent);
+    if constexpr (Full) frame.watch_deadline(request.deadline);
+    no_stage_states none;
+    if (begin_run(frame, none)) {
+      Steps<F> steps{&frame, {}};
+      SequentialExecutor{}.template execute<Pipeline>(steps, [&frame] {
+        if constexpr (Full)
+          frame.stops.stages_finished();
+        else
+          (void)frame;
+      });
+    }
+    finish(frame, none, ended_at(frame));
+    return result;
   }
 
   /// Runs a concurrent frame to its end; under DeadlineMode::abandon returns the abandoned run's

@@ -94,7 +94,9 @@ struct FullStops {
   std::optional<WatchdogAlarm> alarm;  // last: disarmed before the source goes
 };
 
-template <class Runner, class Pipeline, class Snapshot, bool Full>
+/// `OneThread`: every stage runs on the calling thread, one after another (the sequential
+/// executor, or a chain the caller runs alone: run_engine.hpp's run_here).
+template <class Runner, class Pipeline, class Snapshot, bool Full, bool OneThread = !Runner::concurrent>
 struct RunFrame {
   using pipeline_type = Pipeline;
   using snapshot_type = Snapshot;
@@ -109,7 +111,7 @@ struct RunFrame {
   /// readings per run instead of 2N+2. Only on one thread: stages running at the same time each
   /// own their readings (StageLifecycle).
   static constexpr bool has_policies = std::tuple_size_v<policies_type> > 0;
-  static constexpr bool chains_clock_readings = Runner::light_policies && !concurrent;
+  static constexpr bool chains_clock_readings = Runner::light_policies && OneThread;
 
   /// `into`: where the run writes its result (the caller's return value, so nothing is moved; a
   /// run that may be abandoned owns it through abandonment.result_owner).
@@ -239,7 +241,8 @@ struct RunFrame {
     bool abandoned = false;
   };
   STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<Full, Abandonment, absent> abandonment;
-  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent, RunCompletion, absent> completion;
+  // What the caller waits on (not when it runs every stage itself).
+  STAGEFLOW_NO_UNIQUE_ADDRESS std::conditional_t<concurrent && !OneThread, RunCompletion, absent> completion;
 };
 
 }  // namespace stageflow::detail
