@@ -266,7 +266,7 @@ struct Engine<BasicRunner<Config, Policies...>> {
       Life<F, I> life(frame);
       life.before();
       if (life.may_start()) {
-        attempt(life);
+        run_attempt(life);
         // A failed attempt of a stage that declares `retry` goes on out of line: the retry loop
         // here made GCC stop inlining the stage (issue 22 (a): +57 instructions a stage on the
         // success path, now +36, as `life` escaping into the call keeps it in memory).
@@ -276,28 +276,6 @@ struct Engine<BasicRunner<Config, Policies...>> {
         }
       }
       return life.end();
-    }
-  }
-
-  /// One attempt of a synchronous stage: execute, its outcome stored, its duration measured.
-  template <class L>
-  [[gnu::always_inline]] static void attempt(L& life) {
-    life.begin_attempt();
-    try {
-      life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
-    } catch (...) {
-      life.threw(std::current_exception());
-    }
-    life.finish_attempt();
-  }
-  /// After a failed first attempt: backoffs on this thread and attempts, while a retry is due.
-  template <class L>
-  [[gnu::noinline]] static void retry_synchronously(L& life) {
-    while (const auto delay = life.retry_delay()) {
-      if (!life.wait_backoff(*delay)) return;
-      life.before();
-      if (!life.may_start()) return;
-      attempt(life);
     }
   }
 
