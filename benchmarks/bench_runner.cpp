@@ -63,6 +63,10 @@ struct HeavyCheck {
   void before_stage(run_state& state, auto&, auto&) const { ++state.seen; }
   void after_stage(run_state& state, auto&, auto&) const { benchmark::DoNotOptimize(state.seen); }
 };
+/// The same hooks, declared light (a counter): stages share clock readings as under Runner<>.
+struct LightCheck : HeavyCheck {
+  static constexpr bool light_hooks = true;
+};
 
 template <template <int> class S>
 std::uint64_t by_hand(const Input& input) {
@@ -140,6 +144,7 @@ using Default = stageflow::Runner<>;
 using Untimed = stageflow::Runner<stageflow::use_clock<stageflow::no_clock>>;
 using Disabled = stageflow::Runner<stageflow::debug_only<HeavyCheck>>;
 using Enabled = stageflow::Runner<HeavyCheck>;
+using EnabledLight = stageflow::Runner<LightCheck>;
 
 }  // namespace
 
@@ -149,6 +154,7 @@ BENCHMARK(BM_runner<Mix, Default>);
 BENCHMARK(BM_runner<Mix, Untimed>);
 BENCHMARK(BM_runner<Mix, Disabled>);
 BENCHMARK(BM_runner<Mix, Enabled>);
+BENCHMARK(BM_runner<Mix, EnabledLight>);
 BENCHMARK(BM_by_hand<Hash>);
 BENCHMARK(BM_runner<Hash, Default>);
 BENCHMARK(BM_runner<Hash, Untimed>);
@@ -162,5 +168,7 @@ STAGEFLOW_BENCHMARK_RATIO("8 small stages: Runner<> / by hand", "BM_runner<Hash,
 STAGEFLOW_BENCHMARK_RATIO("8 small stages: untimed Runner / by hand", "BM_runner<Hash, Untimed>", "BM_by_hand<Hash>", 1.05);
 STAGEFLOW_BENCHMARK_RATIO("debug_only<P> in release / Runner<>", "BM_runner<Mix, Disabled>", "BM_runner<Mix, Default>", 1.05);
 STAGEFLOW_BENCHMARK_RATIO("enabled policy / Runner<> (for scale)", "BM_runner<Mix, Enabled>", "BM_runner<Mix, Default>", 0);
+STAGEFLOW_BENCHMARK_RATIO("enabled light_hooks policy / Runner<>", "BM_runner<Mix, EnabledLight>",
+                          "BM_runner<Mix, Default>", 0);
 
 STAGEFLOW_BENCHMARK_MAIN();

@@ -408,3 +408,12 @@ TEST_CASE("CircuitBreakers is a policy, and enable_if<false, ...> removes it") {
   STATIC_REQUIRE(std::is_same_v<stageflow::Runner<stageflow::enable_if<false, stageflow::CircuitBreakers>>,
                                 stageflow::Runner<>>);
 }
+
+TEST_CASE("CircuitBreakers is light: stages keep sharing clock readings, as under Runner<>") {
+  STATIC_REQUIRE(stageflow::light_hooks_v<stageflow::CircuitBreakers>);
+  STATIC_REQUIRE(stageflow::Runner<stageflow::CircuitBreakers>::chains_clock_readings);
+  // The immutability check hashes the snapshot around each stage: not light, so not chained.
+  STATIC_REQUIRE_FALSE(stageflow::light_hooks_v<stageflow::pipeline::ImmutabilityInterceptor>);
+  STATIC_REQUIRE_FALSE(
+      stageflow::Runner<stageflow::CircuitBreakers, stageflow::pipeline::ImmutabilityInterceptor>::chains_clock_readings);
+}

@@ -9,7 +9,9 @@
 
 #include "catch2_shim.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <array>
 #include <atomic>
@@ -701,3 +703,38 @@ TEST_CASE("a worker within its spin uses CPU: the idle measurement can see a spi
   INFO("CPU time over 300 ms: parked " << milliseconds(idle) << " ms, spinning " << milliseconds(used) << " ms");
   CHECK(used > idle + 1ms);
 }  // the destructor stops the spin at once (the test would take 10 s otherwise)
+
+namespace {
+struct OnStrandA {
+  static constexpr std::string_view name = "on_strand_a";
+  int execute() const { return 1; }
+};
+struct OnStrandB {
+  static constexpr std::string_view name = "on_strand_b";
+  int execute() const { return 2; }
+};
+/// An io_context run by one thread until it goes out of scope.
+struct RunningContext {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+  ~RunningContext() {
+    guard.reset();
+    thread.join();
+  }
+};
+}  // namespace
+
+TEST_CASE("a run on a strand of a context since destroyed leaves nothing of it to the thread's next run", "[threads]") {
+  // The thread reuses its last schedule of a kind for its next run. It used to keep the executor
+  // of its last run until then, and replacing it there destroyed a strand whose context was gone
+  // (ASan: heap-use-after-free in the strand's destructor).
+  const stageflow::Pipeline<OnStrandA, OnStrandB> pipeline;
+  for (int i = 0; i < 2; ++i) {
+    RunningContext context;
+    const Parallel runner(stageflow::ParallelExecutor(boost::asio::make_strand(context.io)));
+    const auto result = runner.run(pipeline, Script{});
+    REQUIRE(result.ok());
+    CHECK(*result.output<OnStrandB>() == 2);
+  }
+}

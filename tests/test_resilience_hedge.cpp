@@ -513,10 +513,8 @@ TEST_CASE("no second copy where none can run beside the first: SequentialExecuto
       const stageflow::Runner<stageflow::CollectingSink> runner{sink};
       result.emplace(runner.run(pipeline, hi));
     } else if (where == 1) {
-      // Never destroyed: ParallelExecutor's reused schedules keep the last executor they ran on,
-      // and a strand must not outlive its io_context.
-      static Threads* const two = new Threads(2);
-      const ParallelRunner runner{stageflow::ParallelExecutor(asio::make_strand(two->io)), sink};
+      Threads two(2);
+      const ParallelRunner runner{stageflow::ParallelExecutor(asio::make_strand(two.io)), sink};
       result.emplace(runner.run(pipeline, hi));
     } else {
       Threads one(1);

@@ -22,6 +22,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -236,6 +237,47 @@ TEST_CASE("a failing stage is attempted again after each backoff, until it succe
   }
   CHECK(attempts == std::vector<std::int64_t>{2, 3});
   CHECK(delays == std::vector<std::int64_t>{ns(1ms).count(), ns(2ms).count()});
+}
+
+namespace {
+/// A runner clock that moves a millisecond a reading.
+struct Ticks {
+  using rep = std::int64_t;
+  using period = std::nano;
+  using duration = std::chrono::nanoseconds;
+  using time_point = std::chrono::time_point<Ticks, duration>;
+  static inline std::atomic<std::int64_t> ticks{0};
+  static time_point now() noexcept { return time_point(std::chrono::milliseconds(ticks.fetch_add(1) + 1)); }
+};
+/// A backoff that takes ten of the runner's milliseconds.
+struct TickingClock : ManualClock {
+  bool wait(ns delay, const std::stop_token& stop) override {
+    Ticks::ticks += 10;
+    return ManualClock::wait(delay, stop);
+  }
+};
+struct LightPolicy {
+  static constexpr bool light_hooks = true;
+  void after_stage(auto&, auto&) const {}
+};
+}  // namespace
+
+TEST_CASE("a retried stage's duration is its last attempt's, the backoff in none, readings chained or not") {
+  reset();
+  TickingClock clock;
+  stageflow::ScopedRetryClock use(clock);
+  const stageflow::Pipeline<Flaky<0, 1>> pipeline;
+  const auto check = [&](const auto& runner) {
+    reset();
+    const auto result = runner.run(pipeline, snapshot());
+    REQUIRE(result.ok());
+    CHECK(result.stages[0].attempts == 2);
+    CHECK(result.stages[0].duration == 1ms);
+  };
+  STATIC_REQUIRE(stageflow::Runner<stageflow::use_clock<Ticks>, LightPolicy>::chains_clock_readings);
+  check(stageflow::Runner<stageflow::use_clock<Ticks>>{});
+  check(stageflow::Runner<stageflow::use_clock<Ticks>, LightPolicy>{});
+  check(stageflow::Runner<stageflow::use_clock<Ticks>, stageflow::CollectingSink>{});
 }
 
 TEST_CASE("a thrown exception is retried; when every attempt fails the last failure ends the run") {

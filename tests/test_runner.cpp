@@ -2,11 +2,13 @@
 // Runner<>: run semantics on a diamond DAG (every status at every position), outputs, run ids,
 // durations, stop tokens.
 #include <stageflow/core/context_snapshot.hpp>
+#include <stageflow/runner/optional_policy.hpp>
 #include <stageflow/runner/parallel_executor.hpp>
 #include <stageflow/runner/runner.hpp>
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <stop_token>
@@ -289,6 +291,31 @@ struct AlsoNothing {
 struct Watcher {
   void after_stage(auto&, auto&) const {}
 };
+/// Hooks that take time: each reads the runner's clock, which moves it on by a tick.
+struct SlowHooks {
+  void before_stage(auto&, auto&) const { (void)SteppingClock::now(); }
+  void after_stage(auto&, auto&) const { (void)SteppingClock::now(); }
+};
+/// The same hooks, declared light: stages may share readings, hook time counts in the next stage.
+struct LightHooks : SlowHooks {
+  static constexpr bool light_hooks = true;
+};
+struct Counter {
+  static constexpr bool light_hooks = true;
+  void after_stage(auto&, auto&) const {}
+};
+struct NotLight {
+  static constexpr bool light_hooks = false;
+  void after_stage(auto&, auto&) const {}
+};
+/// The runner's clock readings in one run of two stages.
+template <class R>
+std::int64_t readings(const R& runner) {
+  const auto before = SteppingClock::ticks.load();
+  const auto r = runner.run(Pipeline<Nothing, AlsoNothing>{}, Script{});
+  CHECK(r.ok());
+  return SteppingClock::ticks.load() - before;
+}
 
 TEST_CASE("durations come from the runner's clock and cover execute", "[runner][clock]") {
   SECTION("without policies one reading ends a stage and starts the next: N+1 readings") {
@@ -307,6 +334,36 @@ TEST_CASE("durations come from the runner's clock and cover execute", "[runner][
     CHECK(r.stages[1].duration == std::chrono::milliseconds(1));
     // run start, two per stage, run end: five ticks after the first reading.
     CHECK(r.duration == std::chrono::milliseconds(5));
+  }
+  SECTION("hooks that take time count in no stage's duration") {
+    Runner<use_clock<SteppingClock>, SlowHooks> runner;
+    STATIC_REQUIRE_FALSE(decltype(runner)::chains_clock_readings);
+    const auto r = runner.run(Pipeline<Nothing, AlsoNothing>{}, Script{});
+    CHECK(r.stages[0].duration == std::chrono::milliseconds(1));
+    CHECK(r.stages[1].duration == std::chrono::milliseconds(1));
+    CHECK(readings(runner) == 6 + 4);  // 2N+2, and the hooks' four
+  }
+  SECTION("with light policies only, readings are chained as without policies") {
+    STATIC_REQUIRE(light_hooks_v<Counter>);
+    STATIC_REQUIRE_FALSE(light_hooks_v<NotLight>);
+    STATIC_REQUIRE_FALSE(light_hooks_v<Watcher>);
+    CHECK(readings(Runner<use_clock<SteppingClock>>{}) == 3);  // N+1
+    CHECK(readings(Runner<use_clock<SteppingClock>, Counter>{}) == 3);
+    CHECK(readings(Runner<use_clock<SteppingClock>, Counter, OptionalPolicy<Counter>>{}) == 3);
+    CHECK(readings(Runner<use_clock<SteppingClock>, Counter, NotLight>{}) == 6);  // one heavy policy: 2N+2
+    CHECK(readings(Runner<use_clock<SteppingClock>, Watcher>{}) == 6);
+    CHECK(readings(Runner<use_clock<SteppingClock>, OptionalPolicy<Watcher>>{}) == 6);
+    // Concurrent stages never share a reading, light or not.
+    STATIC_REQUIRE_FALSE(Runner<use_clock<SteppingClock>, use_executor<ParallelExecutor>, Counter>::chains_clock_readings);
+  }
+  SECTION("light hooks' time counts in the next stage's duration, execute's in its own") {
+    Runner<use_clock<SteppingClock>, LightHooks> runner;
+    STATIC_REQUIRE(decltype(runner)::chains_clock_readings);
+    const auto r = runner.run(Pipeline<Nothing, AlsoNothing>{}, Script{});
+    // run start, before(0) tick, stage 0 ends (2 ms); after(0), before(1) ticks, stage 1 ends (3 ms).
+    CHECK(r.stages[0].duration == std::chrono::milliseconds(2));
+    CHECK(r.stages[1].duration == std::chrono::milliseconds(3));
+    CHECK(r.duration == std::chrono::milliseconds(5));  // to the last stage's end: after(1) not in it
   }
 }
 

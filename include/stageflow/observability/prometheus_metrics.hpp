@@ -227,6 +227,8 @@ class PrometheusSeries {
 /// `<prefix>_sink_events_dropped_total`. Any other event is passed over with a few length compares.
 class PrometheusEventCounter {
  public:
+  /// A few length compares per event (<stageflow/runner/policy.hpp>).
+  static constexpr bool light_hooks = true;
   void emit(const Event& event) const {
     if (event.type == detail::sink_events_dropped_event) {
       for (const EventField& field : event.fields)

@@ -297,6 +297,9 @@ class BasicCircuitBreakers {
   CircuitState state(std::string_view stage) const { return table_->state(stage); }
   const CircuitBreakerOptions& options() const noexcept { return table_->options(); }
   const std::shared_ptr<table_type>& shared() const noexcept { return table_; }
+  /// A closed breaker's hooks are an atomic load and a compare (a short lock with `.failure_ratio`):
+  /// stages may share clock readings (<stageflow/runner/policy.hpp>).
+  static constexpr bool light_hooks = true;
 
   /// One stage execution: which breaker admitted it, and how.
   struct stage_state {

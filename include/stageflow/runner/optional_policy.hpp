@@ -37,6 +37,8 @@ class OptionalPolicy {
   using stage_state = std::optional<stage_state_t<P>>;
   /// The runner need not lock around P's hooks when P has no run_state or locks for itself.
   static constexpr bool synchronizes_run_state = !has_run_state_v<P> || synchronizes_run_state_v<P>;
+  /// Off, its hooks are one branch each; on, they are P's.
+  static constexpr bool light_hooks = light_hooks_v<P>;
 
   run_state make_run_state() const {
     if (!policy_) return std::nullopt;

@@ -58,7 +58,6 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace stageflow {
 
@@ -356,6 +355,8 @@ class ParallelExecutor {
       done_.reset();
       {
         std::lock_guard lock(mutex_);
+        // A given executor goes while its context lives (a strand kept could outlive its io_context).
+        if (!owns_pool_) executor_ = executor_type();
         finished_.store(true, std::memory_order_release);
       }
       wake_.notify_all();
@@ -396,5 +397,5 @@ class ParallelExecutor {
 
 }  // namespace stageflow
 
-// A retry's backoff on its timers, a hedged stage's copies on its threads (found by the engine through ADL).
-#include <stageflow/runner/detail/hedged_stage.hpp>  // and <stageflow/runner/backoff_timer.hpp>
+// Backoffs on its timers, hedged copies on its threads (the engine finds them by ADL; backoff_timer.hpp too):
+#include <stageflow/runner/detail/hedged_stage.hpp>

@@ -30,6 +30,12 @@
 // lock: it belongs to one stage execution. The table of hooks, their order and what a throw does is
 // in <stageflow/runner/hooks.hpp>.
 //
+// A policy whose hooks (and emit) take a few nanoseconds and never block (a counter, an atomic
+// load) declares `static constexpr bool light_hooks = true;`. When every policy of a runner does and
+// its stages run one at a time, one clock reading ends a stage and starts the next, as in Runner<>:
+// the light hooks between two stages then count in the second one's duration (and the last stage's
+// after-hooks in no duration). Otherwise each stage takes its own two readings around execute().
+//
 // A hook fails a stage with `stage.fail(reason)` and ends the run with `run.fail(reason)` or
 // `run.cancel(reason)`; a hook that throws fails its stage (or, at run level, the run) with the
 // exception's message. After-hooks run for every policy whose before-hook was reached, like
@@ -120,6 +126,10 @@ inline constexpr bool has_stage_state_v = !std::is_same_v<stage_state_t<P>, deta
 /// True when a policy synchronizes its own run_state, so the runner need not lock around its hooks.
 template <class P>
 inline constexpr bool synchronizes_run_state_v = requires { requires P::synchronizes_run_state; };
+
+/// True when a policy declares `light_hooks = true` (see the top of this file).
+template <class P>
+inline constexpr bool light_hooks_v = requires { requires P::light_hooks; };
 
 /// Makes a policy's state for one stage execution.
 template <class P>

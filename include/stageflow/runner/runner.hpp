@@ -68,8 +68,10 @@ class BasicRunner {
   static constexpr bool has_event_sink = (EventSink<Policies> || ...);
   /// True when stages of one run may run at the same time (the executor is concurrent).
   static constexpr bool concurrent = executor_type::concurrent;
-  /// Without policies and concurrency, one clock reading ends a stage and starts the next.
-  static constexpr bool chains_clock_readings = sizeof...(Policies) == 0 && !concurrent;
+  /// True when every policy declares `light_hooks` (or there is none).
+  static constexpr bool light_policies = (light_hooks_v<Policies> && ...);
+  /// Without concurrency and with light policies only, one clock reading ends a stage and starts the next.
+  static constexpr bool chains_clock_readings = light_policies && !concurrent;
 
   BasicRunner() = default;
 

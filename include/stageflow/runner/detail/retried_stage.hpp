@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
-// RetriedStage: how the run engine drives a synchronous stage that declares `retry` under an
-// executor with timers (ParallelExecutor: schedule_backoff in <stageflow/runner/backoff_timer.hpp>).
+// How the run engine drives a synchronous stage's attempts: run_attempt; a stage that declares
+// `retry`, after a failed first attempt, on the calling thread: retry_synchronously; and under an
+// executor with timers (ParallelExecutor: schedule_backoff in <stageflow/runner/backoff_timer.hpp>):
+// RetriedStage.
 #pragma once
 
 #include <stageflow/core/stage_context.hpp>
@@ -14,6 +16,30 @@
 #include <utility>
 
 namespace stageflow::detail {
+
+/// One attempt of a synchronous stage (L: a StageLifecycle): execute, its outcome, its end reading.
+template <class L>
+[[gnu::always_inline]] inline void run_attempt(L& life) {
+  life.begin_attempt();
+  try {
+    life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
+  } catch (...) {
+    life.threw(std::current_exception());
+  }
+  life.finish_attempt();
+}
+
+/// After a failed first attempt, on this thread: backoffs and attempts while a retry is due. Out of
+/// line (issue 22 (a)): as a loop in the engine's run_stage it kept GCC from inlining the stage.
+template <class L>
+[[gnu::noinline]] void retry_synchronously(L& life) {
+  while (const auto delay = life.retry_delay()) {
+    if (!life.wait_backoff(*delay)) return;
+    life.before();
+    if (!life.may_start()) return;
+    run_attempt(life);
+  }
+}
 
 /// A synchronous stage that retries under an executor with timers: its lifecycle lives on the
 /// heap, and between attempts a timer holds it, not a thread. k is called once, at the end.
@@ -33,13 +59,7 @@ struct RetriedStage {
     L& life = self->life;
     life.before();
     if (life.may_start()) {
-      life.begin_attempt();
-      try {
-        life.store([&]() -> decltype(auto) { return invoke_execute(life.stage(), life.context()); });
-      } catch (...) {
-        life.threw(std::current_exception());
-      }
-      life.finish_attempt();
+      run_attempt(life);
       if (const auto delay = life.retry_delay()) {
         if (detail::installed_retry_clock.load(std::memory_order_acquire)) {  // a test's clock
           if (life.wait_backoff(*delay)) return attempt(std::move(self));

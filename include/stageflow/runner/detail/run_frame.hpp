@@ -114,11 +114,12 @@ struct RunFrame {
   using clock = typename Runner::clock;
   static constexpr bool full = Full;
   static constexpr bool concurrent = Runner::concurrent;
-  /// Without policies nothing runs between two stages but a few stores, so one clock reading
-  /// ends a stage and starts the next: N+1 readings per run instead of 2N+2. Only on one thread:
-  /// stages running at the same time each own their readings (StageLifecycle).
+  /// Without policies, or with light ones only (`light_hooks`, <stageflow/runner/policy.hpp>),
+  /// little runs between two stages, so one clock reading ends a stage and starts the next: N+1
+  /// readings per run instead of 2N+2. Only on one thread: stages running at the same time each
+  /// own their readings (StageLifecycle).
   static constexpr bool has_policies = std::tuple_size_v<policies_type> > 0;
-  static constexpr bool chains_clock_readings = std::tuple_size_v<policies_type> == 0 && OneThread;
+  static constexpr bool chains_clock_readings = Runner::light_policies && OneThread;
 
   /// `into`: where the run writes its result (the caller's return value, so nothing is moved; a
   /// run that may be abandoned owns it through abandonment.result_owner).

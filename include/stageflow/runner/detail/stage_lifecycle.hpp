@@ -222,11 +222,12 @@ class StageLifecycle {
     requires retries
   {
     // The success path pays one comparison; the rest is out of line.
-    const StageStatus status = report().status;
-    if (status != StageStatus::fail && status != StageStatus::timed_out) [[likely]]
+    if (!attempt_failed()) [[likely]]
       return std::nullopt;
     return retry_delay_after_failure();
   }
+  /// Whether the attempt ended in what a retry may answer (a failure or a timeout).
+  bool attempt_failed() noexcept { return report().status == StageStatus::fail || report().status == StageStatus::timed_out; }
 
   [[gnu::noinline]] std::optional<std::chrono::nanoseconds> retry_delay_after_failure()
     requires retries
@@ -272,8 +273,7 @@ class StageLifecycle {
     return true;
   }
 
-  /// A stop request ended a backoff: the stage ends cancelled (timed out at the run's deadline),
-  /// its reason keeping the last failure.
+  /// A stop ended a backoff: the stage ends cancelled (timed out at the deadline), keeping the last failure.
   void backoff_stopped()
     requires retries
   {
@@ -288,11 +288,12 @@ class StageLifecycle {
   void next_attempt()
     requires retries
   {
-    auto& r = report();
-    r.status = StageStatus::not_run;
-    r.reason.clear();
+    report().status = StageStatus::not_run;
+    report().reason.clear();
     ctx_.next_attempt();
     retry_.floor = {};
+    // Chained readings: the next attempt starts after the backoff, which is in no duration.
+    if constexpr (Frame::chains_clock_readings) frame_.last_reading = clock::now();
     if constexpr (has_timeout<S>) {
       timeout_.reset();
       timeout_.emplace(*frame_.core.stop, stage_timeout_v<S>);  // same storage: ctx_'s token stays valid
