@@ -7,6 +7,7 @@
 // that a 1 s or 30 s wait was cut short.
 #include <stageflow/core/context_snapshot.hpp>
 #include <stageflow/pipeline/interceptors_hardening.hpp>
+#include <stageflow/resilience/retry.hpp>
 #include <stageflow/hardening/memory_tracking.hpp>
 #include <stageflow/hardening/uuid_telemetry.hpp>
 #include <stageflow/runner/async_run.hpp>
@@ -684,4 +685,164 @@ TEST_CASE("async_run of a pipeline with nothing to await, without a deadline, jo
     CHECK(e.trace.trace_id == parent->trace_id);
     if (e.stage.empty()) CHECK(e.trace.parent_span_id == parent->parent_id);
   }
+}
+
+// ---- co_await of a pipeline with nothing to await: no post (issue 24) ----------------------------
+
+namespace {
+struct Double {
+  static constexpr std::string_view name = "double";
+  using depends_on = after<Plain>;
+  int execute(const auto& ctx) const { return *stageflow::input<Plain>(ctx) * 2; }
+};
+struct MaybeThrows {
+  static constexpr std::string_view name = "maybe_throws";
+  using depends_on = after<Double>;
+  int execute(const auto& ctx) const {
+    if (ctx.snapshot().base < 0) throw std::runtime_error("negative base");
+    return *stageflow::input<Double>(ctx) + 1;
+  }
+};
+using SyncChain = stageflow::Pipeline<Plain, Double, MaybeThrows>;
+
+struct AwaitsNothing {  // async, but completes at once
+  static constexpr std::string_view name = "awaits_nothing";
+  asio::awaitable<int> execute(const auto& ctx) const { co_return ctx.snapshot().base; }
+};
+
+struct RetriesPlain {  // synchronous, but its backoff would wait on the executor's timer
+  static constexpr std::string_view name = "retries_plain";
+  static constexpr stageflow::Retry retry{.max_attempts = 2, .initial_backoff = 1ms};
+  int execute(const auto& ctx) const { return ctx.snapshot().base; }
+};
+
+/// `runs` co_awaited runs of `pipeline` in one coroutine, with the default token or an explicit
+/// use_awaitable; counts the runs that completed.
+template <class Runner, class Pipeline>
+asio::awaitable<void> awaited_runs(const Runner* runner, const Pipeline* pipeline, int runs, bool explicit_token,
+                                   int* ok) {
+  for (int i = 0; i < runs; ++i) {
+    const Numbers input{.base = i};
+    if (explicit_token) {
+      auto result = co_await runner->async_run(*pipeline, input, {}, asio::use_awaitable);
+      *ok += result.ok();
+    } else {
+      auto result = co_await runner->async_run(*pipeline, input);
+      *ok += result.ok();
+    }
+  }
+}
+/// The handlers io.run() executed for those runs: the coroutine's own, plus one per post.
+template <class Runner, class Pipeline>
+std::size_t handlers_for(const Runner& runner, const Pipeline& pipeline, int runs, bool explicit_token) {
+  asio::io_context io;
+  int ok = 0;
+  asio::co_spawn(io, awaited_runs(&runner, &pipeline, runs, explicit_token, &ok), asio::detached);
+  const std::size_t handlers = io.run();
+  CHECK(ok == runs);
+  return handlers;
+}
+}  // namespace
+
+TEST_CASE("co_await async_run of synchronous stages resumes the coroutine without a post") {
+  const Sequential runner;
+  const SyncChain sync;
+  const std::size_t spawn_only = handlers_for(runner, sync, 0, false);
+  CHECK(handlers_for(runner, sync, 10, false) == spawn_only);
+  CHECK(handlers_for(runner, sync, 10, true) == spawn_only);  // an explicit use_awaitable too
+  // A pipeline with an awaitable stage takes the full path: at least its completion is posted.
+  const stageflow::Pipeline<AwaitsNothing> awaiting;
+  CHECK(handlers_for(runner, awaiting, 10, false) >= spawn_only + 10);
+  const stageflow::Pipeline<RetriesPlain> retrying;  // and so does one with a stage that may retry
+  CHECK(handlers_for(runner, retrying, 10, false) >= spawn_only + 10);
+  // So does a callback: a completion is never delivered inside async_run.
+  asio::io_context io;
+  int called = 0;
+  for (int i = 0; i < 3; ++i)
+    runner.async_run(sync, Numbers{}, {}, asio::bind_executor(io, [&](auto result) { called += result.ok(); }));
+  CHECK(called == 0);
+  CHECK(io.run() == 3);
+  CHECK(called == 3);
+}
+
+TEST_CASE("co_await async_run of synchronous stages gives run()'s results and events, on the awaiting thread") {
+  asio::io_context io;
+  stageflow::CollectingSink sink;
+  const stageflow::Runner<stageflow::CollectingSink> runner{sink};
+  const SyncChain pipeline;
+  for (const int base : {3, -1}) {  // -1: the last stage throws
+    INFO("base " << base);
+    const auto direct = runner.run(pipeline, Numbers{.base = base});
+    const auto direct_events = sink.events();
+    sink.clear();
+    const auto awaited = run_on(io, awaited_run(&runner, &pipeline, Numbers{.base = base}, {}));
+    const auto awaited_events = sink.events();
+    sink.clear();
+    CHECK(awaited.status == direct.status);
+    CHECK(awaited.error == direct.error);
+    CHECK(awaited.error_stage == direct.error_stage);
+    for (std::size_t i = 0; i < SyncChain::size; ++i) {
+      CHECK(awaited.stages[i].name == direct.stages[i].name);
+      CHECK(awaited.stages[i].status == direct.stages[i].status);
+      CHECK(awaited.stages[i].reason == direct.stages[i].reason);
+    }
+    REQUIRE(awaited.output<Double>() != nullptr);
+    CHECK(*awaited.output<Double>() == base * 4);
+    if (base > 0) {
+      CHECK(*awaited.output<MaybeThrows>() == base * 4 + 1);
+    } else {
+      CHECK(awaited.status == RunStatus::failed);
+      CHECK(awaited.report<MaybeThrows>().status == StageStatus::fail);
+      CHECK(awaited.report<MaybeThrows>().reason.find("negative base") != std::string::npos);
+    }
+    REQUIRE(awaited_events.size() == direct_events.size());
+    for (std::size_t i = 0; i < direct_events.size(); ++i) {
+      CHECK(awaited_events[i].type == direct_events[i].type);
+      CHECK(awaited_events[i].stage == direct_events[i].stage);
+      CHECK(awaited_events[i].status == direct_events[i].status);
+      CHECK(awaited_events[i].reason == direct_events[i].reason);
+    }
+  }
+}
+
+namespace {
+/// A synchronous stage that runs until its stop token fires (bounded by 10 s), on the thread it reports.
+struct UntilStopped {
+  static constexpr std::string_view name = "until_stopped";
+  std::thread::id execute(const auto& ctx) const {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!ctx.stop_token().stop_requested() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    return std::this_thread::get_id();
+  }
+};
+}  // namespace
+
+TEST_CASE("co_await async_run of synchronous stages: stop, deadline and abandon as documented") {
+  asio::io_context io;
+  const Sequential runner;
+  const stageflow::Pipeline<UntilStopped> pipeline;
+  std::stop_source stop;
+  stop.request_stop();
+  const auto stopped = run_on(io, awaited_run(&runner, &pipeline, Empty{}, {.stop = stop.get_token()}));
+  const auto stopped_direct = runner.run(pipeline, Empty{}, stageflow::RunOptions{.stop = stop.get_token()});
+  CHECK(stopped.status == RunStatus::cancelled);
+  CHECK(stopped.error == stopped_direct.error);
+  CHECK(stopped.report<UntilStopped>().status == stopped_direct.report<UntilStopped>().status);
+
+  // The deadline's watchdog fires the token of a stage running on the awaiting thread.
+  const auto timed = run_on(
+      io, awaited_run(&runner, &pipeline, Empty{}, {.deadline = std::chrono::steady_clock::now() + 20ms}));
+  CHECK(timed.status == RunStatus::timed_out);
+  CHECK(timed.error == "the run's deadline passed");
+  CHECK(timed.duration < 5s);
+  REQUIRE(timed.output<UntilStopped>() != nullptr);
+  CHECK(*timed.output<UntilStopped>() == std::this_thread::get_id());
+
+  // run() accepts DeadlineMode::abandon; async_run refuses it, on this path too.
+  const auto refused = run_on(io, awaited_run(&runner, &pipeline, Empty{},
+                                              {.deadline = std::chrono::steady_clock::now() + 1s,
+                                               .on_deadline = stageflow::DeadlineMode::abandon}));
+  CHECK(refused.status == RunStatus::failed);
+  CHECK(refused.error.find("does not abandon") != std::string::npos);
+  CHECK(refused.report<UntilStopped>().status == StageStatus::not_run);
 }

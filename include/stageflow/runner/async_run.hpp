@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 // async_run: pipelines whose stages co_await, run as Boost.Asio asynchronous operations.
 //
-//   struct Enrich {
+//   struct Enrich {  // execute returns awaitable<T>, awaitable<StageOutput<T>> or awaitable<void>
 //     static constexpr std::string_view name = "enrich";
-//     boost::asio::awaitable<Profile> execute(const auto& ctx) const {   // or awaitable<StageOutput<T>>,
-//       auto profile = co_await fetch_profile(ctx.snapshot().user);    // awaitable<void>
-//       co_return profile;
-//     }
+//     boost::asio::awaitable<Profile> execute(const auto& ctx) const { co_return co_await fetch(ctx.snapshot()); }
 //   };
 //
 //   stageflow::RunResult result = co_await runner.async_run(pipeline, snapshot, options);
@@ -18,22 +15,20 @@
 // one: boost::asio::bind_executor(io, callback)), never inside async_run itself.
 //
 // Where stages run: with a runner whose executor is a ParallelExecutor, on it (its pool, or the
-// Asio executor it was given); otherwise on the handler's executor, with the stages of one run
-// scheduled as ParallelExecutor schedules them. Each execution of an async stage is a coroutine
-// spawned on a strand of that executor, so what it does with its own I/O objects stays in order;
-// independent async stages overlap, even on one thread. Synchronous stages mix freely with async
-// ones; a synchronous stage blocks its thread while it runs, as anywhere in Asio.
+// Asio executor it was given); otherwise on the handler's executor, scheduled as ParallelExecutor
+// schedules them. Each execution of an async stage is a coroutine on a strand of that executor, so
+// its own I/O objects are used in order; independent async stages overlap, even on one thread. A
+// synchronous stage in the mix blocks its thread while it runs, as anywhere in Asio.
 //
 // Stopping: a failure, a cancellation, the caller's `options.stop`, the deadline and a stage's
-// timeout fire `ctx.stop_token()`. An async stage ends its waits with a std::stop_callback that
-// cancels its I/O objects on their executor; stageflow::cancel_on_stop
-// (<stageflow/runner/cancel_on_stop.hpp>) is that idiom, done safely. A stage that lets the
-// resulting operation_aborted escape was stopped, not failed: it ends timed_out at the deadline
-// (or its own timeout), cancelled otherwise. Policies are unchanged: the
-// hooks run before a stage starts and after it completes, on whichever thread resumes it.
+// timeout fire `ctx.stop_token()`; an async stage ends its waits by it (stageflow::cancel_on_stop,
+// <stageflow/runner/cancel_on_stop.hpp>). A stage that lets the resulting operation_aborted escape
+// was stopped, not failed: timed_out at the deadline (or its own timeout), cancelled otherwise.
+// Policies are unchanged: hooks run before and after each stage, on whichever thread resumes it.
 //
 // A pipeline without async stages, on a runner without a concurrent executor, runs inside
-// async_run as run() would (on the calling thread), and only its completion is posted.
+// async_run as run() would (on the calling thread); co_awaited (use_awaitable) it completes
+// without a post, the awaiting coroutine resumed directly; with any other token the completion is posted.
 //
 // DeadlineMode::abandon is refused by async_run (the run fails at once, saying so): an async
 // stage gives its thread back while it waits, so a stage that honours its stop token ends the run
@@ -103,6 +98,9 @@
 
 namespace stageflow::detail {
 
+template <class Token> inline constexpr bool is_use_awaitable = false;
+template <class E> inline constexpr bool is_use_awaitable<boost::asio::use_awaitable_t<E>> = true;
+
 /// The frame of an async run: a RunFrame plus the executor its async stages are spawned on.
 template <class Runner, class Pipeline, class Snapshot>
 struct AsyncFrame : RunFrame<Runner, Pipeline, Snapshot, true> {
@@ -119,9 +117,7 @@ struct AsyncFrame : RunFrame<Runner, Pipeline, Snapshot, true> {
 /// ParallelExecutor, else the same policies and clock over a ParallelExecutor on the run's executor
 /// (its steps are static and take the policies by pointer, so nothing is copied).
 template <class Runner>
-struct async_runner {
-  using type = Runner;
-};
+struct async_runner { using type = Runner; };
 template <class Config, class... Policies>
   requires(!std::is_same_v<typename Config::executor, ParallelExecutor>)
 struct async_runner<BasicRunner<Config, Policies...>> {
@@ -289,10 +285,8 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     complete(std::move(state));
   }
 
-  /// A handler and its result, posted together. The result stays where it was built, moved once:
-  /// into the call. (Held by value it was moved three times, into Asio's operation, out of it and
-  /// into the call, and a RunResult's move is a copy of every stage's report: more than the
-  /// allocation this costs; issue 24.)
+  /// A handler and its result, posted together; the result is moved once, into the call (by value
+  /// it moved three times, each a copy of every stage's report: more than the allocation; issue 24).
   template <class H, class Result>
   struct Deliver {
     H handler;
@@ -300,9 +294,8 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     void operator()() { std::move(handler)(std::move(*result)); }
   };
 
-  /// Completes at once: the result is posted to the handler's executor (Asio requires that an
-  /// operation that completes at once does not call its handler from the initiating function).
-  /// `make()` builds the result in place, in what is posted.
+  /// Completes at once: the result, built in place by `make()`, is posted to the handler's executor
+  /// (Asio: an operation that completes at once never calls its handler from the initiation).
   template <class Handler, class Make>
   static void deliver_now(Handler&& handler, Make&& make) {
     using H = std::decay_t<Handler>;
@@ -311,6 +304,26 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     using Result = std::invoke_result_t<Make&>;
     boost::asio::post(std::move(work),
                       Deliver<H, Result>{H(std::forward<Handler>(handler)), std::unique_ptr<Result>(new Result(make()))});
+  }
+
+  /// Whether a run of Pipeline happens inside async_run, on the calling thread, as run()'s would.
+  template <class Pipeline, class Snapshot>
+  static constexpr bool runs_inline =
+      !Runner::concurrent && !has_coroutine_stage<Snapshot, Pipeline>(typename Pipeline::stage_types{});
+  template <class Pipeline, class Snapshot>
+  static RunResult<Pipeline, Snapshot> run_inline(const Runner& runner, const Pipeline& pipeline,
+                                                  const RunRequest<Snapshot>& request) {
+    const auto why = validate(request, true, true);  // async_run's rules (no abandon), then run()'s
+    return why.empty() ? detail::Engine<Runner>::run(runner, pipeline, request)
+                       : Engine::template refused<Pipeline>(*request.snapshot, why);
+  }
+  /// `co_await async_run(...)` of such a run: a coroutine that runs it and co_returns the result; the
+  /// awaiter is resumed directly, on its thread, with no operation completing: no post (issue 24).
+  template <class Executor, class Pipeline, class Snapshot>
+  static boost::asio::awaitable<RunResult<Pipeline, Snapshot>, Executor> run_awaited(
+      boost::asio::use_awaitable_t<Executor>, const Runner* runner, const Pipeline* pipeline,
+      RunRequest<Snapshot> request) {
+    co_return run_inline(*runner, *pipeline, request);
   }
 
   template <class Pipeline, class Snapshot>
@@ -322,24 +335,18 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
     void operator()(Handler&& handler, RunRequest<Snapshot> request) const {
       using H = std::decay_t<Handler>;
       using St = State<Pipeline, Snapshot, H>;
-      const auto why = validate(request, true, true);
-      if constexpr (!Runner::concurrent &&
-                    !has_coroutine_stage<Snapshot, Pipeline>(typename Pipeline::stage_types{})) {
+      if constexpr (runs_inline<Pipeline, Snapshot>) {
         // Nothing to await and nothing to overlap: the run happens here, as run()'s does (the
         // engine's, with the whole request), and only the handler is deferred.
-        deliver_now(std::forward<Handler>(handler), [&] {
-          return why.empty() ? detail::Engine<Runner>::run(*runner, *pipeline, request)
-                             : Engine::template refused<Pipeline>(*request.snapshot, why);
-        });
+        deliver_now(std::forward<Handler>(handler), [&] { return run_inline(*runner, *pipeline, request); });
       } else {
+        const auto why = validate(request, true, true);
         if (!why.empty())
           return deliver_now(std::forward<Handler>(handler),
                              [&] { return Engine::template refused<Pipeline>(*request.snapshot, why); });
-        boost::asio::any_io_executor fallback;
+        boost::asio::any_io_executor fallback = boost::asio::system_executor();
         if constexpr (own_executor)
           fallback = runner->executor().get_executor();
-        else
-          fallback = boost::asio::system_executor();
         auto handler_ex = boost::asio::get_associated_executor(handler, fallback);
         // use_future's handler has an executor of its own that runs inline; that is no place for stages.
         boost::asio::any_io_executor stage_ex = fallback;
@@ -377,8 +384,12 @@ struct AsyncRun<BasicRunner<Config, Policies...>> {
   template <class Pipeline, class Snapshot, class Token>
   static auto initiate(const Runner& runner, const Pipeline& pipeline, RunRequest<Snapshot> request, Token&& token) {
     using Signature = void(RunResult<Pipeline, Snapshot>);
+    using T = std::conditional_t<std::is_same_v<std::decay_t<Token>, default_async_token>,
+                                 boost::asio::use_awaitable_t<>, std::decay_t<Token>>;
     Initiation<Pipeline, Snapshot> initiation{&runner, &pipeline};
-    if constexpr (std::is_same_v<std::decay_t<Token>, default_async_token>)
+    if constexpr (is_use_awaitable<T> && runs_inline<Pipeline, Snapshot>)
+      return run_awaited(T{}, &runner, &pipeline, std::move(request));
+    else if constexpr (std::is_same_v<std::decay_t<Token>, default_async_token>)
       return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, Signature>(
           std::move(initiation), boost::asio::use_awaitable, std::move(request));
     else
