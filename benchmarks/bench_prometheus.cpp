@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "mix_chain.hpp"
 #include "ratio_main.hpp"
 
 namespace {
@@ -26,18 +27,8 @@ struct Input {
   const boost::uuids::uuid& pipeline_run_id() const { return id; }
 };
 
-template <int I>
-struct Mix {
-  static constexpr std::string_view name = std::array{"m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7"}[I];
-  using depends_on = std::conditional_t<I == 0, stageflow::after<>, stageflow::after<Mix<I - 1>>>;
-  std::uint64_t execute(const auto& ctx) const {
-    if constexpr (I == 0)
-      return ctx.snapshot().seed * 0x9E3779B97F4A7C15ULL + I;
-    else
-      return *stageflow::input<Mix<I - 1>>(ctx) * 0x9E3779B97F4A7C15ULL + I;
-  }
-};
-using Eight = stageflow::Pipeline<Mix<0>, Mix<1>, Mix<2>, Mix<3>, Mix<4>, Mix<5>, Mix<6>, Mix<7>>;
+using stageflow::bench::Mix;
+using Eight = stageflow::bench::MixChain;
 
 /// A sink that receives every event and does nothing with it: the cost of having a sink at all.
 struct DiscardingSink {

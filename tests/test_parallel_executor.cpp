@@ -192,6 +192,36 @@ TEST_CASE("a chain runs on the calling thread alone, with the sequential runner'
   }
 }
 
+namespace {
+struct LightCounter {
+  static constexpr bool light_hooks = true;
+  void after_stage(auto&, auto&) const {}
+};
+struct NotLightCounter {
+  void after_stage(auto&, auto&) const {}
+};
+template <class... Policies>
+using ChainRunner = stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>,
+                                      stageflow::use_clock<SteppingClock>, Policies...>;
+}  // namespace
+
+TEST_CASE("a chain on the calling thread shares clock readings with light policies, not with others") {
+  const Threads threads;
+  const ChainRunner<LightCounter> light(stageflow::ParallelExecutor(2), LightCounter{});
+  auto before = SteppingClock::ticks.load();
+  REQUIRE(light.run(WhereChain{}, threads).ok());
+  CHECK(SteppingClock::ticks.load() - before == 4);  // N+1
+  for (const auto& id : *threads.ids) CHECK(id == std::this_thread::get_id());
+
+  const ChainRunner<LightCounter, NotLightCounter> mixed(stageflow::ParallelExecutor(2), LightCounter{},
+                                                         NotLightCounter{});
+  before = SteppingClock::ticks.load();
+  const auto r = mixed.run(WhereChain{}, threads);
+  REQUIRE(r.ok());
+  CHECK(SteppingClock::ticks.load() - before == 2 * 3 + 2);  // 2N+2: one policy that is not light is enough
+  for (const auto& stage : r.stages) CHECK(stage.duration == 1ms);
+}
+
 TEST_CASE("a chain whose caller must stay free runs on the executor") {
   const Threads threads;
   SECTION("DeadlineMode::abandon: the caller returns at the deadline, so it runs no stage") {

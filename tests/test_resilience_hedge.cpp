@@ -17,6 +17,7 @@
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 
+#include "async_test_runs.hpp"
 #include "catch2_shim.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -78,27 +79,8 @@ struct Replica {
   }
 };
 
-
-template <class T>
-T run_on(asio::io_context& io, asio::awaitable<T> task) {
-  std::optional<T> value;
-  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T v) {
-    if (e) std::rethrow_exception(e);
-    value.emplace(std::move(v));
-  });
-  io.run();
-  io.restart();
-  return std::move(value).value();
-}
-template <class Runner, class Pipeline>
-asio::awaitable<stageflow::RunResult<Pipeline, stageflow::ContextSnapshot>> awaited_run(const Runner* runner,
-                                                                                        const Pipeline* pipeline,
-                                                                                        std::stop_token stop = {}) {
-  stageflow::RunOptions options;
-  options.stop = stop;
-  const stageflow::ContextSnapshot snapshot{.input_text = "hi"};  // no temporary across co_await (GCC 12)
-  co_return co_await runner->async_run(*pipeline, snapshot, options);
-}
+using stageflow::testing::awaited_run;
+using stageflow::testing::run_on;
 
 void reset() {
   calls = 0;

@@ -15,6 +15,7 @@
 #include <stageflow/runner/runner.hpp>
 #include <stageflow/sinks/collecting_sink.hpp>
 
+#include "async_test_runs.hpp"
 #include "catch2_shim.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -627,26 +628,8 @@ TEST_CASE("ParallelExecutor: a backoff is a timer, not a blocked worker") {
 // ---- async_run -------------------------------------------------------------------------------
 
 namespace {
-template <class T>
-T run_on(asio::io_context& io, asio::awaitable<T> task) {
-  std::optional<T> value;
-  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T v) {
-    if (e) std::rethrow_exception(e);
-    value.emplace(std::move(v));
-  });
-  io.run();
-  io.restart();
-  return std::move(value).value();
-}
-template <class Runner, class Pipeline>
-asio::awaitable<stageflow::RunResult<Pipeline, stageflow::ContextSnapshot>> awaited_run(const Runner* runner,
-                                                                                        const Pipeline* pipeline,
-                                                                                        std::stop_token stop) {
-  stageflow::RunOptions options;
-  options.stop = stop;
-  const stageflow::ContextSnapshot input = snapshot();  // no temporary across co_await (GCC 12)
-  co_return co_await runner->async_run(*pipeline, input, options);
-}
+using stageflow::testing::awaited_run;
+using stageflow::testing::run_on;
 
 /// An awaitable stage that fails its first `Failures` attempts.
 template <int Id, int Failures>
@@ -675,7 +658,7 @@ TEST_CASE("async_run retries awaitable and synchronous stages, with every shippe
   using S = Flaky<1, 1>;
   const stageflow::Pipeline<X, S, Reader<S>> pipeline;
   asio::io_context io;
-  const auto result = run_on(io, awaited_run(&runner, &pipeline, {}));
+  const auto result = run_on(io, awaited_run(&runner, &pipeline, {}, snapshot()));
   REQUIRE(result.ok());
   CHECK(*result.output<X>() == 10);
   CHECK(result.report<X>().attempts == 3);
@@ -692,7 +675,7 @@ TEST_CASE("async_run: a real backoff is a timer, and a stop request ends it at o
     const stageflow::Runner<> runner;
     const stageflow::Pipeline<AsyncFlaky<0, 2>> pipeline;
     asio::io_context io;
-    const auto result = run_on(io, awaited_run(&runner, &pipeline, {}));
+    const auto result = run_on(io, awaited_run(&runner, &pipeline, {}, snapshot()));
     CHECK(result.ok());
     CHECK(result.stages[0].attempts == 3);
   }
@@ -703,7 +686,7 @@ TEST_CASE("async_run: a real backoff is a timer, and a stop request ends it at o
   const stageflow::Runner<> runner;
   const stageflow::Pipeline<LongBackoff, Reader<LongBackoff>> pipeline;
   asio::io_context io;  // one thread: the backoff must not hold it
-  const auto result = run_on(io, awaited_run(&runner, &pipeline, stop.get_token()));
+  const auto result = run_on(io, awaited_run(&runner, &pipeline, stop.get_token(), snapshot()));
   CHECK(std::chrono::steady_clock::now() - started < 20s);
   CHECK(result.status == RunStatus::cancelled);
   CHECK(result.stages[0].status == StageStatus::cancel);
@@ -717,7 +700,7 @@ TEST_CASE("async_run: a best-effort stage's failure leaves its dependents an abs
   const stageflow::Runner<stageflow::use_executor<stageflow::ParallelExecutor>> runner{stageflow::ParallelExecutor(2)};
   const stageflow::Pipeline<Optional<0>, Reader<Optional<0>>> pipeline;
   asio::io_context io;
-  const auto result = run_on(io, awaited_run(&runner, &pipeline, {}));
+  const auto result = run_on(io, awaited_run(&runner, &pipeline, {}, snapshot()));
   CHECK(result.ok());
   CHECK(result.degraded());
   CHECK(*result.output<Reader<Optional<0>>>() == -1);
