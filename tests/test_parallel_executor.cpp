@@ -8,6 +8,7 @@
 #include <stageflow/sinks/collecting_sink.hpp>
 
 #include "catch2_shim.hpp"
+#include "manual_clock.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -127,15 +128,7 @@ TEST_CASE("every status at every position of a diamond gives the sequential resu
 }
 
 namespace {
-// A clock that steps 1 ms per reading, so a test can count readings.
-struct SteppingClock {
-  using rep = std::int64_t;
-  using period = std::nano;
-  using duration = std::chrono::nanoseconds;
-  using time_point = std::chrono::time_point<SteppingClock, duration>;
-  static inline std::atomic<std::int64_t> ticks{0};
-  static time_point now() noexcept { return time_point(std::chrono::milliseconds(ticks.fetch_add(1) + 1)); }
-};
+using stageflow::testing::SteppingClock;
 // Where each stage of a chain ran.
 struct Threads {
   std::shared_ptr<std::array<std::thread::id, 3>> ids = std::make_shared<std::array<std::thread::id, 3>>();

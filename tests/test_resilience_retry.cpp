@@ -17,6 +17,7 @@
 
 #include "async_test_runs.hpp"
 #include "catch2_shim.hpp"
+#include "manual_clock.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -242,14 +243,7 @@ TEST_CASE("a failing stage is attempted again after each backoff, until it succe
 
 namespace {
 /// A runner clock that moves a millisecond a reading.
-struct Ticks {
-  using rep = std::int64_t;
-  using period = std::nano;
-  using duration = std::chrono::nanoseconds;
-  using time_point = std::chrono::time_point<Ticks, duration>;
-  static inline std::atomic<std::int64_t> ticks{0};
-  static time_point now() noexcept { return time_point(std::chrono::milliseconds(ticks.fetch_add(1) + 1)); }
-};
+using Ticks = stageflow::testing::SteppingClock;
 /// A backoff that takes ten of the runner's milliseconds.
 struct TickingClock : ManualClock {
   bool wait(ns delay, const std::stop_token& stop) override {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "catch2_shim.hpp"
+#include "manual_clock.hpp"
 
 using namespace stageflow;
 
@@ -266,15 +267,7 @@ TEST_CASE("the run id comes from the snapshot, or a fresh UUIDv7", "[runner]") {
 
 namespace {
 
-/// Every now() is exactly one millisecond after the previous one.
-struct SteppingClock {
-  using rep = std::int64_t;
-  using period = std::nano;
-  using duration = std::chrono::nanoseconds;
-  using time_point = std::chrono::time_point<SteppingClock, duration>;
-  static inline std::atomic<std::int64_t> ticks{0};
-  static time_point now() noexcept { return time_point(std::chrono::milliseconds(ticks.fetch_add(1) + 1)); }
-};
+using stageflow::testing::SteppingClock;
 
 struct Nothing {
   static constexpr std::string_view name = "nothing";
