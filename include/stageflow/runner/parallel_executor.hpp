@@ -355,8 +355,7 @@ class ParallelExecutor {
       done_.reset();
       {
         std::lock_guard lock(mutex_);
-        // A given executor goes while its context lives (a strand kept could outlive its io_context).
-        if (!owns_pool_) executor_ = executor_type();
+        if (!owns_pool_) executor_ = executor_type();  // while its context lives: a strand may outlive it
         finished_.store(true, std::memory_order_release);
       }
       wake_.notify_all();
